@@ -1,0 +1,17 @@
+"""Run Jupyter kernels where the kernelspec says: this machine, SSH hosts, or a YARN cluster."""
+
+from ._version import __version__
+
+__all__ = ["__version__"]
+
+
+def _jupyter_server_extension_points():
+    """Entry point Jupyter Server uses to find the extension app."""
+    from .extension import RemoteKernelsApp
+
+    return [{"module": "jupyter_remote_kernels", "app": RemoteKernelsApp}]
+
+
+def _jupyter_labextension_paths():
+    """Where the prebuilt JupyterLab extension lives inside the installed package."""
+    return [{"src": "labextension", "dest": "jupyter-remote-kernels"}]
