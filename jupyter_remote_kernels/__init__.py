@@ -1,8 +1,33 @@
 """Run Jupyter kernels where the kernelspec says: this machine, SSH hosts, or a YARN cluster."""
 
 from ._version import __version__
+from .errors import (
+    CallbackRejected,
+    CommPortError,
+    KernelspecError,
+    LaunchError,
+    LaunchTimeout,
+    PlacementError,
+    RemoteKernelError,
+    YarnError,
+)
+from .manager import RemoteKernelManager, RemoteMappingKernelManager
+from .placement import Placement
 
-__all__ = ["__version__"]
+__all__ = [
+    "CallbackRejected",
+    "CommPortError",
+    "KernelspecError",
+    "LaunchError",
+    "LaunchTimeout",
+    "Placement",
+    "PlacementError",
+    "RemoteKernelError",
+    "RemoteKernelManager",
+    "RemoteMappingKernelManager",
+    "YarnError",
+    "__version__",
+]
 
 
 def _jupyter_server_extension_points():

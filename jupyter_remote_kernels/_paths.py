@@ -1,0 +1,28 @@
+"""Where the launchers and kernelspec templates are: inside the wheel or in a source checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["KERNELSPECS_DIR", "LAUNCHERS_DIR", "launcher_path"]
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    # A wheel carries the top-level folder as jupyter_remote_kernels/_<name>; an editable
+    # install or a checkout has it beside the package.
+    for candidate in (_PACKAGE / f"_{name}", _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    msg = f"jupyter_remote_kernels is installed without its {name}/ folder; reinstall it"
+    raise FileNotFoundError(msg)
+
+
+LAUNCHERS_DIR = _data_dir("launchers")
+KERNELSPECS_DIR = _data_dir("kernelspecs")
+
+
+def launcher_path(language: str = "python") -> Path:
+    """The launcher script for ``language`` on this machine."""
+    return LAUNCHERS_DIR / language / "launch_ipykernel.py"

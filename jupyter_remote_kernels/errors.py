@@ -1,0 +1,80 @@
+"""Errors raised by jupyter_remote_kernels.
+
+Every message says what failed, where (kernelspec, host, application id) and what to do.
+
+Hierarchy::
+
+    RemoteKernelError                 base class; carries the HTTP status for the REST API
+    ├── KernelspecError               a kernelspec's placement stanza is wrong
+    ├── PlacementError                no host / cluster could take the kernel
+    ├── LaunchError                   the launcher or the kernel failed before it was ready
+    │   └── LaunchTimeout             no valid callback arrived within the launch timeout
+    ├── CallbackRejected              a callback to the response address was refused
+    ├── CommPortError                 the launcher's communication port did not answer correctly
+    └── YarnError                     the YARN ResourceManager refused or failed a request
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CallbackRejected",
+    "CommPortError",
+    "KernelspecError",
+    "LaunchError",
+    "LaunchTimeout",
+    "PlacementError",
+    "RemoteKernelError",
+    "YarnError",
+]
+
+
+class RemoteKernelError(Exception):
+    """Base class of every error this package raises on purpose.
+
+    ``http_status`` is what ``POST /api/kernels`` and ``POST /api/sessions`` answer with when
+    a kernel start fails with this error.
+    """
+
+    http_status = 500
+
+
+class KernelspecError(RemoteKernelError):
+    """A kernelspec's placement stanza names an unknown class or holds a bad value."""
+
+    http_status = 400
+
+
+class PlacementError(RemoteKernelError):
+    """No host or cluster could take the kernel; the message lists each one tried and why."""
+
+    http_status = 503
+
+
+class LaunchError(RemoteKernelError):
+    """The launcher or the kernel failed before the kernel was ready."""
+
+    http_status = 500
+
+
+class LaunchTimeout(LaunchError):
+    """No valid callback from the launcher arrived within the launch timeout."""
+
+    http_status = 504
+
+
+class CallbackRejected(RemoteKernelError):
+    """A connection to the response address did not carry a valid, expected callback."""
+
+    http_status = 400
+
+
+class CommPortError(RemoteKernelError):
+    """The launcher's communication port refused, timed out or answered unauthenticated."""
+
+    http_status = 502
+
+
+class YarnError(RemoteKernelError):
+    """The YARN ResourceManager refused a request or could not be reached."""
+
+    http_status = 502

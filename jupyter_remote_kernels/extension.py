@@ -1,0 +1,51 @@
+"""The Jupyter Server extension: swaps in the remote kernel manager and adds the REST API."""
+
+from __future__ import annotations
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets.utils.importstring import import_item
+
+from . import handlers
+from ._version import __version__
+from .manager import RemoteMappingKernelManager
+
+__all__ = ["RemoteKernelsApp"]
+
+
+class RemoteKernelsApp(ExtensionApp):
+    """Runs kernels where their kernelspec says (local, SSH hosts, YARN)."""
+
+    name = "jupyter_remote_kernels"
+    version = __version__
+    description = __doc__
+
+    def _link_jupyter_server_extension(self, serverapp) -> None:
+        """Swap in :class:`RemoteMappingKernelManager` before the server creates its manager.
+
+        A ``jupyter_server_config.d`` file cannot do this: Jupyter Server ignores
+        ``kernel_manager_class`` there. A manager the user configured explicitly is kept when
+        it is ours or a subclass; any other one is kept too, with a warning.
+        """
+        # Read the configured value, not the trait: its default needs parts of the server
+        # that do not exist yet at link time.
+        configured = serverapp.config.get("ServerApp", {}).get("kernel_manager_class")
+        current = import_item(configured) if isinstance(configured, str) else configured
+        if current is None:
+            serverapp.kernel_manager_class = RemoteMappingKernelManager
+        elif not (isinstance(current, type) and issubclass(current, RemoteMappingKernelManager)):
+            serverapp.log.warning(
+                "jupyter_remote_kernels: ServerApp.kernel_manager_class is set to %s, so "
+                "process_proxy kernelspecs will not be placed remotely. Use %s or a subclass.",
+                configured,
+                "jupyter_remote_kernels.RemoteMappingKernelManager",
+            )
+        super()._link_jupyter_server_extension(serverapp)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers.handlers())
+
+    async def stop_extension(self) -> None:
+        """Close the response listener; the server has shut its kernels down by now."""
+        manager = self.serverapp.kernel_manager if self.serverapp else None
+        if isinstance(manager, RemoteMappingKernelManager):
+            await manager.response_listener.close()

@@ -1,0 +1,153 @@
+"""Turn a kernelspec's placement stanza into a jupyter_client provisioner stanza.
+
+Two formats are accepted in ``kernel.json``'s ``metadata``:
+
+* Enterprise Gateway's ``process_proxy``: ``{"class_name": ..., "config": {...}}`` where
+  ``class_name`` is an EG class name or one of the short names ``local``, ``ssh``, ``yarn``;
+* jupyter_client's ``kernel_provisioner``: ``{"provisioner_name": ..., "config": {...}}``.
+
+Either way ``config`` overrides the provisioner's traits for that one kernelspec. Errors
+name the kernelspec and the field, and say what would be valid.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib.metadata import entry_points
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpec
+from traitlets import TraitError
+
+from .errors import KernelspecError
+
+__all__ = ["EG_CLASS_NAMES", "PROVISIONER_NAMES", "translate_kernelspec"]
+
+#: Enterprise Gateway process-proxy class names and the placement each one means.
+EG_CLASS_NAMES = {
+    "enterprise_gateway.services.processproxies.processproxy.LocalProcessProxy": "local",
+    "enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy": "ssh",
+    "enterprise_gateway.services.processproxies.yarn.YarnClusterProcessProxy": "yarn",
+}
+
+#: Placement short name -> provisioner entry-point name.
+PROVISIONER_NAMES = {
+    "local": "jrk-local-provisioner",
+    "ssh": "jrk-ssh-provisioner",
+    "yarn": "jrk-yarn-provisioner",
+}
+
+#: Enterprise Gateway ``config`` keys that are not trait names of ours.
+_EG_KEY_ALIASES = {"alt_yarn_endpoint": "alt_yarn_endpoints"}
+
+_GROUP = "jupyter_client.kernel_provisioners"
+
+
+def _provisioner_class(kernel_name: str, provisioner_name: str) -> type:
+    found = entry_points(group=_GROUP, name=provisioner_name)
+    if not found:
+        available = sorted(ep.name for ep in entry_points(group=_GROUP))
+        msg = (
+            f"Kernelspec '{kernel_name}': provisioner '{provisioner_name}' is not installed. "
+            f"Installed provisioners: {', '.join(available)}."
+        )
+        raise KernelspecError(msg)
+    return next(iter(found)).load()
+
+
+def _check_config(kernel_name: str, where: str, cls: type, config: dict[str, Any]) -> None:
+    """Each key must be a configurable trait of ``cls`` and its value must validate."""
+    traits = cls.class_traits(config=True)
+    for key, value in config.items():
+        if key not in traits:
+            msg = (
+                f"Kernelspec '{kernel_name}': unknown field '{where}.config.{key}'. "
+                f"Valid fields: {', '.join(sorted(traits))}."
+            )
+            raise KernelspecError(msg)
+        try:
+            cls(**{key: value})
+        except (TraitError, ValueError, TypeError) as exc:
+            msg = f"Kernelspec '{kernel_name}': bad value for '{where}.config.{key}': {exc}"
+            raise KernelspecError(msg) from exc
+
+
+def _eg_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Enterprise Gateway's spellings: comma-separated ``remote_hosts``, renamed keys."""
+    result = {}
+    for key, value in config.items():
+        converted = value
+        if key == "remote_hosts" and isinstance(value, str):
+            converted = [host.strip() for host in value.split(",") if host.strip()]
+        if key == "alt_yarn_endpoint" and isinstance(value, str):
+            converted = [value]
+        result[_EG_KEY_ALIASES.get(key, key)] = converted
+    return result
+
+
+def _uses_launcher(argv: list[str]) -> bool:
+    return any("{response_address}" in arg for arg in argv)
+
+
+def translate_kernelspec(kernel_name: str, spec: KernelSpec) -> KernelSpec:
+    """Return ``spec`` with a validated ``kernel_provisioner`` stanza.
+
+    Called by :class:`~jupyter_remote_kernels.manager.RemoteKernelManager` before each
+    launch. A spec without placement metadata is returned unchanged.
+    """
+    metadata = spec.metadata or {}
+    process_proxy = metadata.get("process_proxy")
+    native = metadata.get("kernel_provisioner")
+    if process_proxy is not None and native is not None:
+        msg = (
+            f"Kernelspec '{kernel_name}' has both metadata.process_proxy and "
+            "metadata.kernel_provisioner; keep one."
+        )
+        raise KernelspecError(msg)
+    if process_proxy is None and native is None:
+        return spec
+    where = "metadata.process_proxy" if process_proxy is not None else "metadata.kernel_provisioner"
+    stanza = process_proxy if process_proxy is not None else native
+    if not isinstance(stanza, dict):
+        msg = f"Kernelspec '{kernel_name}': {where} must be an object, not {stanza!r}."
+        raise KernelspecError(msg)
+    config = stanza.get("config") or {}
+    if not isinstance(config, dict):
+        msg = f"Kernelspec '{kernel_name}': {where}.config must be an object, not {config!r}."
+        raise KernelspecError(msg)
+
+    if process_proxy is not None:
+        class_name = process_proxy.get("class_name")
+        kind = EG_CLASS_NAMES.get(class_name, class_name)
+        if kind not in PROVISIONER_NAMES:
+            msg = (
+                f"Kernelspec '{kernel_name}': unknown {where}.class_name {class_name!r}. Use "
+                f"one of {', '.join(PROVISIONER_NAMES)} or an Enterprise Gateway class name "
+                f"({', '.join(EG_CLASS_NAMES)})."
+            )
+            raise KernelspecError(msg)
+        config = _eg_config(config)
+        if kind == "local" and not _uses_launcher(spec.argv):
+            # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
+            # run unchanged under jupyter_client's own local provisioner.
+            provisioner_name, config = "local-provisioner", {}
+        else:
+            provisioner_name = PROVISIONER_NAMES[kind]
+    else:
+        provisioner_name = native.get("provisioner_name")
+        if not isinstance(provisioner_name, str) or not provisioner_name:
+            msg = f"Kernelspec '{kernel_name}': {where}.provisioner_name is missing."
+            raise KernelspecError(msg)
+
+    cls = _provisioner_class(kernel_name, provisioner_name)
+    _check_config(kernel_name, where, cls, config)
+    if not spec.argv:
+        msg = f"Kernelspec '{kernel_name}': argv is empty; it must start the kernel or launcher."
+        raise KernelspecError(msg)
+    translated = KernelSpec(**spec.to_dict(), resource_dir=spec.resource_dir)
+    translated.metadata = copy.deepcopy(metadata)
+    translated.metadata["kernel_provisioner"] = {
+        "provisioner_name": provisioner_name,
+        "config": config,
+    }
+    return translated

@@ -1,0 +1,243 @@
+"""The response listener: where launchers call back with their kernel's ports.
+
+One listener serves every kernel of a server. It binds lazily, once per local address a
+launcher must reach (loopback for local kernels, the address on the route to an SSH host),
+and routes each authenticated callback to the launch waiting for it. Anything else (an
+unknown kernel id, a wrong MAC, a replay, garbage, an oversized or slow message) is dropped
+and logged, and the waiting launch keeps waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from traitlets import Float, Int
+from traitlets.config import LoggingConfigurable
+
+from ..errors import CallbackRejected, LaunchError
+from . import protocol
+
+__all__ = ["PendingLaunch", "ResponseListener"]
+
+
+@dataclass
+class PendingLaunch:
+    """A launch waiting for its launcher's callback."""
+
+    kernel_id: str
+    auth_key: str
+    future: asyncio.Future = field(repr=False)
+
+
+class ResponseListener(LoggingConfigurable):
+    """Accepts launcher callbacks on the server's response address(es).
+
+    Created by :class:`~jupyter_remote_kernels.manager.RemoteMappingKernelManager` (one per
+    server) and used by the provisioners: :meth:`expect` before a launch, :meth:`address_for`
+    to fill ``{response_address}``, :meth:`forget` when the launch ends either way.
+    """
+
+    response_port = Int(
+        0,
+        config=True,
+        help="TCP port of the response address; 0 picks a free port per bound address. "
+        "Set it when a firewall between the server and the kernel hosts must allow it.",
+    )
+    read_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds a caller may take to send its callback before the connection is dropped.",
+    )
+    max_connections = Int(
+        64,
+        config=True,
+        help="Connections served at once; further ones are closed at once.",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._servers: dict[str, asyncio.AbstractServer] = {}
+        self._bind_lock = asyncio.Lock()
+        self._pending: dict[str, PendingLaunch] = {}
+        self._active = 0
+        self._handlers: set[asyncio.Task] = set()
+        self.rejected = 0
+
+    async def address_for(self, ip: str) -> str:
+        """The ``ip:port`` a launcher calls back to, binding ``ip`` on first use."""
+        async with self._bind_lock:
+            server = self._servers.get(ip)
+            if server is None:
+                try:
+                    server = await asyncio.start_server(
+                        self._on_connection,
+                        host=ip,
+                        port=self.response_port,
+                        limit=protocol.MAX_LINE,
+                        reuse_address=True,
+                    )
+                except OSError as exc:
+                    msg = (
+                        f"Cannot open the response address on {ip}:{self.response_port} "
+                        f"({exc.strerror or exc}). Choose another "
+                        "ResponseListener.response_port or response IP."
+                    )
+                    raise LaunchError(msg) from exc
+                self._servers[ip] = server
+                port = server.sockets[0].getsockname()[1]
+                self.log.info("Launcher response address listening on %s:%s", ip, port)
+        port = server.sockets[0].getsockname()[1]
+        host = f"[{ip}]" if ":" in ip else ip
+        return f"{host}:{port}"
+
+    def expect(self, kernel_id: str, auth_key: str) -> asyncio.Future:
+        """Register a launch; the returned future resolves with the launcher's info."""
+        old = self._pending.pop(kernel_id, None)
+        if old is not None and not old.future.done():
+            old.future.cancel()
+        future = asyncio.get_running_loop().create_future()
+        self._pending[kernel_id] = PendingLaunch(kernel_id, auth_key, future)
+        return future
+
+    def forget(self, kernel_id: str) -> None:
+        """Stop waiting for this kernel's callback (launch done, failed or abandoned)."""
+        pending = self._pending.pop(kernel_id, None)
+        if pending is not None and not pending.future.done():
+            pending.future.cancel()
+
+    @property
+    def addresses(self) -> list[str]:
+        """Every ``ip:port`` the listener is bound on."""
+        return [
+            f"{ip}:{server.sockets[0].getsockname()[1]}" for ip, server in self._servers.items()
+        ]
+
+    async def close(self) -> None:
+        """Close every bound address and drop pending launches; called at server stop."""
+        for kernel_id in list(self._pending):
+            self.forget(kernel_id)
+        servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 5)
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        peer = writer.get_extra_info("peername")
+        self._active += 1
+        try:
+            if self._active > self.max_connections:
+                msg = "too many connections at once"
+                raise CallbackRejected(msg)
+            await self._serve(reader, writer)
+        except CallbackRejected as exc:
+            self.rejected += 1
+            self.log.warning("Rejected a launcher callback from %s: %s", peer, exc)
+            with contextlib.suppress(Exception):
+                writer.write(protocol.line({"status": "rejected"}))
+                await asyncio.wait_for(writer.drain(), 1)
+        except (OSError, asyncio.TimeoutError) as exc:
+            self.rejected += 1
+            self.log.warning("Dropped a launcher callback from %s: %r", peer, exc)
+        finally:
+            self._active -= 1
+            writer.close()
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        challenge = protocol.new_challenge()
+        hello = {"protocol": protocol.CALLBACK_PROTOCOL, "challenge": challenge}
+        writer.write(protocol.line(hello))
+        await asyncio.wait_for(writer.drain(), self.read_timeout)
+        raw = await self._read_line(reader)
+        try:
+            message = json.loads(raw)
+            kernel_id = message["kernel_id"]
+            info = message["info"]
+            given_mac = message["mac"]
+        except (ValueError, TypeError, KeyError) as exc:
+            msg = "not a jupyter_remote_kernels callback" + _legacy_hint(raw)
+            raise CallbackRejected(msg) from exc
+        pending = self._pending.get(kernel_id) if isinstance(kernel_id, str) else None
+        if pending is None:
+            msg = f"no launch is waiting for kernel {kernel_id!r}"
+            raise CallbackRejected(msg)
+        expected = protocol.mac(pending.auth_key, protocol.CALLBACK_PROTOCOL, challenge, info)
+        if not protocol.mac_ok(expected, given_mac):
+            msg = f"wrong MAC for kernel {kernel_id}"
+            raise CallbackRejected(msg)
+        if pending.future.done():
+            msg = f"kernel {kernel_id} has already called back"
+            raise CallbackRejected(msg)
+        if not isinstance(info, dict) or info.get("kernel_id") != kernel_id:
+            msg = f"malformed callback info for kernel {kernel_id}"
+            raise CallbackRejected(msg)
+        if "error" in info:
+            pending.future.set_exception(LaunchError(str(info["error"])))
+        else:
+            pending.future.set_result(_validated(kernel_id, info))
+        reply = {
+            "status": "accepted",
+            "mac": protocol.mac(pending.auth_key, protocol.ACCEPTED_LABEL, challenge),
+        }
+        writer.write(protocol.line(reply))
+        await asyncio.wait_for(writer.drain(), self.read_timeout)
+
+    async def _read_line(self, reader: asyncio.StreamReader) -> bytes:
+        try:
+            return await asyncio.wait_for(reader.readuntil(b"\n"), self.read_timeout)
+        except asyncio.LimitOverrunError as exc:
+            msg = f"message longer than {protocol.MAX_LINE} bytes"
+            raise CallbackRejected(msg) from exc
+        except asyncio.IncompleteReadError as exc:
+            msg = "connection closed before a complete message" + _legacy_hint(exc.partial)
+            raise CallbackRejected(msg) from exc
+        except asyncio.TimeoutError as exc:
+            msg = f"no complete message within {self.read_timeout:.0f} s"
+            raise CallbackRejected(msg) from exc
+
+
+def _validated(kernel_id: str, info: dict) -> dict:
+    """The callback info with its types checked; CallbackRejected if anything is off."""
+    try:
+        result = {name: int(info[name]) for name in (*protocol.PORT_NAMES, "comm_port", "pid")}
+        result["pgid"] = int(info.get("pgid", result["pid"]))
+        result["ip"] = str(info["ip"])
+        result["host"] = str(info.get("host", ""))
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"callback for kernel {kernel_id} lacks a field or has a bad value: {exc}"
+        raise CallbackRejected(msg) from exc
+    for name in (*protocol.PORT_NAMES, "comm_port"):
+        if not 0 < result[name] < 65536:
+            msg = f"callback for kernel {kernel_id} has an invalid {name}"
+            raise CallbackRejected(msg)
+    return result
+
+
+def _legacy_hint(raw: bytes) -> str:
+    """Explain an Enterprise Gateway launcher payload, which is unauthenticated."""
+    try:
+        payload = json.loads(base64.b64decode(raw.strip(), validate=True))
+    except (ValueError, binascii.Error):
+        return ""
+    if isinstance(payload, dict) and {"key", "conn_info"} <= payload.keys():
+        return (
+            " (it is an Enterprise Gateway launcher payload, which carries no authentication: "
+            "point the kernelspec's argv at jupyter_remote_kernels' launcher instead)"
+        )
+    return ""

@@ -1,0 +1,70 @@
+"""Wire format shared with the launchers (``launchers/python/launch_ipykernel.py``).
+
+Every exchange is newline-terminated JSON lines of at most :data:`MAX_LINE` bytes.
+
+Callback, launcher -> the server's response address::
+
+    server:   {"protocol": "jrk-callback/1", "challenge": <32 hex>}
+    launcher: {"kernel_id": ..., "info": {...},
+               "mac": HMAC(auth_key, "jrk-callback/1", challenge, info)}
+    server:   {"status": "accepted", "mac": HMAC(auth_key, "jrk-accepted/1", challenge)}
+              or {"status": "rejected"}
+
+Communication port, server -> launcher::
+
+    launcher: {"protocol": "jrk-comm/1", "challenge": <32 hex>}
+    server:   {"cmd": ..., "signum": ..., "kernel_id": ...,
+               "mac": HMAC(auth_key, "jrk-comm/1", challenge, request)}
+    launcher: {"ok": ..., "alive": ..., "exit_code": ...,
+               "mac": HMAC(auth_key, "jrk-comm-reply/1", challenge, reply)}
+
+The challenge makes every MAC single-use, so a recorded message cannot be replayed, and no
+clocks need to agree. ``auth_key`` is a per-kernel secret that reaches the launcher through
+the launch channel (stdin or the container environment), never through argv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+CALLBACK_PROTOCOL = "jrk-callback/1"
+ACCEPTED_LABEL = "jrk-accepted/1"
+COMM_PROTOCOL = "jrk-comm/1"
+COMM_REPLY_LABEL = "jrk-comm-reply/1"
+MAX_LINE = 65536
+PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+def canonical(obj: Any) -> bytes:
+    """The bytes a MAC is computed over: JSON with sorted keys and no spaces."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def line(obj: Any) -> bytes:
+    """One protocol line."""
+    return canonical(obj) + b"\n"
+
+
+def new_auth_key() -> str:
+    """A fresh per-kernel secret, hex encoded."""
+    return secrets.token_hex(32)
+
+
+def new_challenge() -> str:
+    return secrets.token_hex(16)
+
+
+def mac(auth_key: str, label: str, challenge: str, obj: Any = None) -> str:
+    """HMAC-SHA256 over a label, the peer's challenge and an optional object."""
+    data = label.encode() + b"\n" + challenge.encode()
+    if obj is not None:
+        data += b"\n" + canonical(obj)
+    return hmac.new(bytes.fromhex(auth_key), data, hashlib.sha256).hexdigest()
+
+
+def mac_ok(expected: str, given: Any) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(expected, given)

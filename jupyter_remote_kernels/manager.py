@@ -1,0 +1,152 @@
+"""Kernel managers that place kernels where their kernelspec says.
+
+``RemoteMappingKernelManager`` is what the server extension swaps in; it also works alone::
+
+    jupyter server \\
+        --ServerApp.kernel_manager_class=jupyter_remote_kernels.RemoteMappingKernelManager
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any, Optional
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_server.services.kernels.kernelmanager import (
+    AsyncMappingKernelManager,
+    ServerKernelManager,
+)
+from tornado import web
+from traitlets import Instance, default
+
+from .errors import RemoteKernelError
+from .kernelspecs import translate_kernelspec
+from .launch.listener import ResponseListener
+from .placement import Placement
+
+__all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
+
+
+class RemoteKernelManager(ServerKernelManager):
+    """Manages one kernel; reads its kernelspec's placement stanza before each start."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._translated_spec: Optional[KernelSpec] = None
+
+    @property
+    def kernel_spec(self) -> Optional[KernelSpec]:
+        """The kernelspec with its ``process_proxy`` stanza turned into a provisioner stanza."""
+        if self._translated_spec is None:
+            spec = super().kernel_spec
+            if spec is None:
+                return None
+            self._translated_spec = translate_kernelspec(self.kernel_name, spec)
+        return self._translated_spec
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> None:
+        """Read and check the kernelspec in a thread (file I/O), then start as usual."""
+        await asyncio.to_thread(lambda: self.kernel_spec)
+        return await super().start_kernel(*args, **kwargs)
+
+    @property
+    def placement(self) -> Placement:
+        """Where this kernel runs; provisioners of this package keep it up to date."""
+        provisioner = self.provisioner
+        placement = getattr(provisioner, "placement", None)
+        if isinstance(placement, Placement):
+            return placement
+        ready = self.ready.done() and not self.ready.cancelled() and not self.ready.exception()
+        return Placement(
+            provisioner=type(provisioner).__name__ if provisioner else "none",
+            kind="plain",
+            host=socket.gethostname(),
+            ip=self.ip,
+            pid=getattr(provisioner, "pid", None),
+            phase="ready" if ready else "starting",
+        )
+
+
+class RemoteMappingKernelManager(AsyncMappingKernelManager):
+    """The server's kernel manager: adds placement to kernel models and clear launch errors.
+
+    Owns the one :class:`ResponseListener` of the server, which launchers call back to.
+    """
+
+    response_listener = Instance(ResponseListener)
+
+    @default("response_listener")
+    def _default_response_listener(self) -> ResponseListener:
+        return ResponseListener(parent=self, log=self.log)
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self) -> str:
+        return "jupyter_remote_kernels.manager.RemoteKernelManager"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._launching: dict[str, Any] = {}
+
+    def pre_start_kernel(self, kernel_name: Optional[str], kwargs: Any) -> tuple[Any, str, str]:
+        """Remember kernels while they launch, so ``/api/remote-kernels`` can show them."""
+        km, kernel_name, kernel_id = super().pre_start_kernel(kernel_name, kwargs)
+        self._launching[kernel_id] = km
+        return km, kernel_name, kernel_id
+
+    async def start_kernel(self, *, kernel_id: Optional[str] = None, **kwargs: Any) -> str:
+        """Start a kernel; a launch failure becomes an HTTP error with a readable message."""
+        try:
+            return await super().start_kernel(kernel_id=kernel_id, **kwargs)
+        except RemoteKernelError as exc:
+            raise web.HTTPError(exc.http_status, str(exc), reason=type(exc).__name__) from exc
+        finally:
+            if kernel_id is not None:
+                self._launching.pop(kernel_id, None)
+            for kid in [k for k, km in self._launching.items() if km.ready.done()]:
+                self._launching.pop(kid, None)
+
+    def launching_kernels(self) -> dict[str, Any]:
+        """Kernel managers whose launch has not finished yet, by kernel id."""
+        return {kid: km for kid, km in self._launching.items() if not km.ready.done()}
+
+    def placement_model(self, kernel_id: str) -> dict[str, Any]:
+        """The ``/api/remote-kernels`` model of one kernel, launching or running."""
+        km = self.launching_kernels().get(kernel_id)
+        if km is None and kernel_id in self.list_kernel_ids():
+            km = self.get_kernel(kernel_id)
+        if km is None:
+            raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
+        spec = km.kernel_spec
+        return {
+            "kernel_id": kernel_id,
+            "kernel_name": km.kernel_name,
+            "display_name": spec.display_name if spec else km.kernel_name,
+            "placement": km.placement.to_dict(),
+        }
+
+    def list_placements(self) -> list[dict[str, Any]]:
+        ids = list(dict.fromkeys([*self.list_kernel_ids(), *self.launching_kernels()]))
+        models = []
+        for kernel_id in ids:
+            try:
+                models.append(self.placement_model(kernel_id))
+            except web.HTTPError:
+                continue
+        return models
+
+    def kernel_model(self, kernel_id: str) -> dict[str, Any]:
+        """The ``/api/kernels`` model, with the kernel's ``placement``."""
+        model = super().kernel_model(kernel_id)
+        km = self.get_kernel(kernel_id)
+        placement = getattr(km, "placement", None)
+        if isinstance(placement, Placement):
+            model["placement"] = placement.to_dict()
+        return model
+
+    async def shutdown_all(self, now: bool = False) -> None:
+        """Shut every kernel down, then close the response listener (server stop)."""
+        try:
+            await super().shutdown_all(now=now)
+        finally:
+            await self.response_listener.close()

@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Kernel launcher of jupyter_remote_kernels, for Python kernels.
+
+It runs beside the kernel on the target host (this machine, an SSH host or a YARN
+container) and uses only the standard library plus the kernel's own packages.
+
+1. It reads the launch bundle (the per-kernel authentication key and the kernel's message
+   signing key) from standard input, or from the environment variable named by
+   ``--bundle-env`` (YARN containers). Secrets never appear on the command line.
+2. It picks five kernel ports (inside ``--port-range`` when one is given), binds a sixth
+   *communication port* it keeps, writes a private connection file and starts the kernel
+   as a child process in its own process group.
+3. Once the kernel listens on its ports, it calls back to ``--response-address`` with the
+   ports, its pid and host, authenticated with HMAC-SHA256 over a challenge the server
+   sent (so a recorded callback cannot be replayed). If the kernel dies first, the callback
+   carries the error instead.
+4. It serves the communication port: interrupt, signal N, terminate, kill, shutdown and
+   ping, each authenticated the same way, become signals to the kernel's process group.
+5. When the kernel exits it kills what is left of the kernel's process group, removes the
+   connection file and exits with the kernel's exit code.
+
+Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) are accepted.
+"""
+
+import argparse
+import collections
+import hashlib
+import hmac
+import json
+import os
+import random
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+LAUNCHER_VERSION = "1"
+CALLBACK_PROTOCOL = "jrk-callback/1"
+COMM_PROTOCOL = "jrk-comm/1"
+MAX_LINE = 65536
+IO_TIMEOUT = 10.0
+PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+COMM_COMMANDS = ("ping", "interrupt", "signal", "terminate", "kill", "shutdown")
+
+
+def canonical(obj):
+    """The bytes a MAC is computed over: JSON with sorted keys and no spaces."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def mac(auth_key, label, challenge, obj=None):
+    """HMAC-SHA256 over a label, the peer's challenge and an optional object."""
+    data = label.encode() + b"\n" + challenge.encode()
+    if obj is not None:
+        data += b"\n" + canonical(obj)
+    return hmac.new(bytes.fromhex(auth_key), data, hashlib.sha256).hexdigest()
+
+
+def log(level, message):
+    """Log to stderr; the launcher never logs a key."""
+    if LOG_LEVELS[level] >= LOG_LEVELS[OPTIONS_LOG_LEVEL[0]]:
+        sys.stderr.write("[launcher %s] %s\n" % (level, message))
+        sys.stderr.flush()
+
+
+LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+OPTIONS_LOG_LEVEL = ["INFO"]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="jupyter_remote_kernels kernel launcher")
+
+    def add(name, **kw):
+        # Accept ours, the unprefixed EG/GP spelling and EG's RemoteProcessProxy spelling.
+        parser.add_argument(
+            "--" + name, "--RemoteProcessProxy." + name, dest=name.replace("-", "_"), **kw
+        )
+
+    add("kernel-id", required=True)
+    add("response-address", required=True)
+    add("public-key", default=None, help="accepted for Enterprise Gateway argv; not used")
+    add("port-range", default="0..0")
+    add("spark-context-initialization-mode", default="none")
+    add("cluster-type", default="none")
+    add("kernel-class-name", default="ipykernel.ipkernel.IPythonKernel")
+    add("ip", default=None, help="address the kernel binds (default: from the bundle)")
+    add("bundle-env", default=None, help="read the launch bundle from this env variable")
+    add("log-level", default="INFO", choices=sorted(LOG_LEVELS))
+    add("callback-timeout", type=float, default=60.0)
+    add("kernel-ready-timeout", type=float, default=60.0)
+    return parser.parse_known_args(argv)
+
+
+def read_bundle(options):
+    """The launch bundle: from an env variable (removed at once) or one line of stdin."""
+    if options.bundle_env:
+        raw = os.environ.pop(options.bundle_env, "")
+    else:
+        raw = sys.stdin.readline()
+    try:
+        bundle = json.loads(raw)
+        for field in ("auth_key", "key", "signature_scheme"):
+            if not isinstance(bundle.get(field), str):
+                raise ValueError(field)
+        bytes.fromhex(bundle["auth_key"])
+    except (ValueError, TypeError, AttributeError):
+        source = ("$" + options.bundle_env) if options.bundle_env else "standard input"
+        log(
+            "ERROR",
+            "no valid launch bundle on %s; this launcher is started by the "
+            "Jupyter server, not by hand" % source,
+        )
+        sys.exit(2)
+    return bundle
+
+
+def parse_port_range(text):
+    try:
+        lower, upper = (int(part) for part in text.split("..", 1))
+    except ValueError:
+        log("ERROR", "bad --port-range %r: use LOWER..UPPER, e.g. 40000..40100, or 0..0" % text)
+        sys.exit(2)
+    if (lower, upper) == (0, 0):
+        return None
+    if not (0 < lower <= upper < 65536) or upper - lower < 5:
+        log("ERROR", "bad --port-range %r: needs at least 6 ports between 1 and 65535" % text)
+        sys.exit(2)
+    return lower, upper
+
+
+def bind_socket(ip, port_range, taken):
+    """A listening-capable socket bound on ip, on a free port inside port_range."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    if port_range is None:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.bind((ip, 0))
+        return sock
+    candidates = list(range(port_range[0], port_range[1] + 1))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in taken:
+            continue
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.bind((ip, port))
+            return sock
+        except OSError:
+            sock.close()
+    log("ERROR", "no free port left in range %d..%d on %s" % (port_range + (ip,)))
+    sys.exit(3)
+
+
+def select_ports(ip, port_range, taken):
+    """Five free kernel ports; they are released for the kernel to bind."""
+    socks = []
+    try:
+        for _ in PORT_NAMES:
+            sock = bind_socket(ip, port_range, taken)
+            taken.add(sock.getsockname()[1])
+            socks.append(sock)
+        return dict(zip(PORT_NAMES, (s.getsockname()[1] for s in socks)))
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def read_line(sock, deadline):
+    """One newline-terminated line of at most MAX_LINE bytes, or None."""
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or len(data) > MAX_LINE:
+            return None
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(4096)
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return data.split(b"\n", 1)[0]
+
+
+class Kernel:
+    """The kernel child process and the state the communication port reports."""
+
+    def __init__(self, argv, env):
+        self.process = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.pgid = self.process.pid
+        self.stderr_tail = collections.deque(maxlen=30)
+        self.pump = threading.Thread(target=self._pump_stderr, name="stderr-pump", daemon=True)
+        self.pump.start()
+
+    def _pump_stderr(self):
+        for line in iter(self.process.stderr.readline, b""):
+            self.stderr_tail.append(line.decode(errors="replace").rstrip())
+            sys.stderr.buffer.write(line)
+            sys.stderr.flush()
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def signal_group(self, signum):
+        try:
+            os.killpg(self.pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self, grace=5.0):
+        """SIGTERM the kernel's group, then SIGKILL what is left after grace seconds."""
+        self.signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self.signal_group(signal.SIGKILL)
+
+
+class CommServer(threading.Thread):
+    """Serves the communication port: one authenticated command per connection."""
+
+    def __init__(self, sock, kernel, kernel_id, auth_key):
+        super().__init__(name="comm-port", daemon=True)
+        self.sock = sock
+        self.kernel = kernel
+        self.kernel_id = kernel_id
+        self.auth_key = auth_key
+        self.stopping = threading.Event()
+
+    def run(self):
+        self.sock.listen(16)
+        while not self.stopping.is_set():
+            ready, _, _ = select.select([self.sock], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                continue
+            # One thread per connection, so a slow sender cannot hold the port.
+            threading.Thread(target=self.serve, args=(conn, peer), daemon=True).start()
+
+    def serve(self, conn, peer):
+        try:
+            challenge = secrets.token_hex(16)
+            conn.settimeout(IO_TIMEOUT)
+            conn.sendall(canonical({"protocol": COMM_PROTOCOL, "challenge": challenge}) + b"\n")
+            line = read_line(conn, time.monotonic() + IO_TIMEOUT)
+            request = self.verify(line, challenge)
+            if request is None:
+                log("WARNING", "unauthenticated comm-port message from %s ignored" % (peer,))
+                conn.sendall(canonical({"ok": False, "error": "unauthenticated"}) + b"\n")
+                return
+            reply = self.execute(request)
+            reply["mac"] = mac(self.auth_key, "jrk-comm-reply/1", challenge, reply)
+            conn.sendall(canonical(reply) + b"\n")
+            if request["cmd"] == "shutdown":
+                threading.Thread(target=self.kernel.stop, daemon=True).start()
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def verify(self, line, challenge):
+        if line is None:
+            return None
+        try:
+            message = json.loads(line)
+            request = {
+                "cmd": message["cmd"],
+                "signum": message.get("signum"),
+                "kernel_id": message["kernel_id"],
+            }
+            expected = mac(self.auth_key, COMM_PROTOCOL, challenge, request)
+            if not hmac.compare_digest(expected, str(message["mac"])):
+                return None
+        except (ValueError, TypeError, KeyError):
+            return None
+        if request["kernel_id"] != self.kernel_id or request["cmd"] not in COMM_COMMANDS:
+            return None
+        return request
+
+    def execute(self, request):
+        cmd = request["cmd"]
+        if cmd == "signal":
+            signum = request["signum"]
+            if not isinstance(signum, int) or not 0 <= signum < 65:
+                return {"ok": False, "error": "bad signal number", "alive": self.kernel.alive()}
+            if signum:
+                self.kernel.signal_group(signum)
+        elif cmd == "interrupt":
+            self.kernel.signal_group(signal.SIGINT)
+        elif cmd == "terminate":
+            self.kernel.signal_group(signal.SIGTERM)
+        elif cmd == "kill":
+            self.kernel.signal_group(signal.SIGKILL)
+        log("DEBUG", "comm-port command %s done" % cmd)
+        return {"ok": True, "alive": self.kernel.alive(), "exit_code": self.kernel.process.poll()}
+
+
+def call_back(options, auth_key, info, deadline):
+    """Send the authenticated callback; True when the server accepted it."""
+    host, _, port = options.response_address.rpartition(":")
+    host = host.strip("[]")
+    delay = 0.1
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, int(port)), timeout=IO_TIMEOUT) as sock:
+                line = read_line(sock, time.monotonic() + IO_TIMEOUT)
+                hello = json.loads(line) if line else {}
+                challenge = str(hello.get("challenge", ""))
+                if hello.get("protocol") != CALLBACK_PROTOCOL or len(challenge) < 32:
+                    log(
+                        "ERROR",
+                        "%s is not a jupyter_remote_kernels response address"
+                        % options.response_address,
+                    )
+                    return False
+                message = {
+                    "kernel_id": options.kernel_id,
+                    "info": info,
+                    "mac": mac(auth_key, CALLBACK_PROTOCOL, challenge, info),
+                }
+                sock.sendall(canonical(message) + b"\n")
+                line = read_line(sock, time.monotonic() + IO_TIMEOUT)
+                reply = json.loads(line) if line else {}
+                expected = mac(auth_key, "jrk-accepted/1", challenge)
+                if reply.get("status") == "accepted" and hmac.compare_digest(
+                    expected, str(reply.get("mac", ""))
+                ):
+                    return True
+                log("ERROR", "the server rejected the callback for kernel %s" % options.kernel_id)
+                return False
+        except (OSError, ValueError) as exc:
+            log(
+                "WARNING",
+                "callback to %s failed (%s); retrying"
+                % (options.response_address, exc.__class__.__name__),
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    log("ERROR", "could not reach the response address %s" % options.response_address)
+    return False
+
+
+def wait_listening(ip, ports, kernel, deadline):
+    """True once every kernel port accepts TCP connections, False if the kernel died."""
+    pending = list(ports.values())
+    connect_ip = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(ip, ip)
+    while pending and time.monotonic() < deadline:
+        if not kernel.alive():
+            return False
+        try:
+            socket.create_connection((connect_ip, pending[0]), timeout=1.0).close()
+            pending.pop(0)
+        except OSError:
+            time.sleep(0.05)
+    return not pending
+
+
+def main(argv=None):
+    options, extra = parse_args(sys.argv[1:] if argv is None else argv)
+    OPTIONS_LOG_LEVEL[0] = options.log_level
+    bundle = read_bundle(options)
+    auth_key = bundle["auth_key"]
+    ip = options.ip or bundle.get("ip") or "127.0.0.1"
+    port_range = parse_port_range(options.port_range)
+    deadline = time.monotonic() + options.callback_timeout
+    if options.spark_context_initialization_mode not in ("none", "", None):
+        log(
+            "INFO",
+            "spark context initialization mode %r: the kernel creates its context"
+            % options.spark_context_initialization_mode,
+        )
+
+    taken = set()
+    comm_sock = bind_socket(ip, port_range, taken)
+    taken.add(comm_sock.getsockname()[1])
+    ports = select_ports(ip, port_range, taken)
+
+    workdir = tempfile.mkdtemp(prefix="jrk-kernel-")  # mode 0700
+    connection_file = os.path.join(workdir, "kernel-%s.json" % options.kernel_id)
+    connection = dict(
+        ports,
+        ip=ip,
+        transport="tcp",
+        key=bundle["key"],
+        signature_scheme=bundle["signature_scheme"],
+        kernel_name="",
+    )
+    fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(connection, f)
+
+    kernel_argv = [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        connection_file,
+        "--IPKernelApp.kernel_class=" + options.kernel_class_name,
+    ] + extra
+    env = dict(os.environ)
+    env["KERNEL_ID"] = options.kernel_id
+    kernel = Kernel(kernel_argv, env)
+    comm = None
+
+    def on_terminate(signum, frame):
+        log("INFO", "launcher got signal %d; stopping the kernel" % signum)
+        kernel.stop(grace=2.0)
+
+    signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGHUP, on_terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    try:
+        ready = wait_listening(ip, ports, kernel, time.monotonic() + options.kernel_ready_timeout)
+        info = {"kernel_id": options.kernel_id, "launcher_version": LAUNCHER_VERSION}
+        if ready:
+            comm = CommServer(comm_sock, kernel, options.kernel_id, auth_key)
+            comm.start()
+            info.update(
+                ports,
+                ip=ip,
+                host=socket.gethostname(),
+                pid=kernel.process.pid,
+                pgid=kernel.pgid,
+                comm_port=comm_sock.getsockname()[1],
+            )
+        else:
+            code = kernel.process.poll()
+            tail = "\n".join(list(kernel.stderr_tail)[-10:])
+            if code is None:
+                info["error"] = "the kernel did not open its ports within %.0f s" % (
+                    options.kernel_ready_timeout
+                )
+            else:
+                info["error"] = "the kernel exited with code %s before it was ready:\n%s" % (
+                    code,
+                    tail,
+                )
+        accepted = call_back(options, auth_key, info, deadline)
+        if not ready or not accepted:
+            return 1
+        log("INFO", "kernel %s started, pid %d" % (options.kernel_id, kernel.process.pid))
+        while kernel.alive():
+            try:
+                kernel.process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                pass
+        return kernel.process.returncode
+    finally:
+        kernel.stop(grace=2.0)
+        if comm is not None:
+            comm.stopping.set()
+            comm.join(2.0)
+        comm_sock.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        log("INFO", "kernel %s ended" % options.kernel_id)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
