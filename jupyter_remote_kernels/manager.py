@@ -12,7 +12,7 @@ import asyncio
 import socket
 from typing import Any, Optional
 
-from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
 from jupyter_server.services.kernels.kernelmanager import (
     AsyncMappingKernelManager,
     ServerKernelManager,
@@ -45,10 +45,9 @@ class RemoteKernelManager(ServerKernelManager):
             self._translated_spec = translate_kernelspec(self.kernel_name, spec)
         return self._translated_spec
 
-    async def start_kernel(self, *args: Any, **kwargs: Any) -> None:
-        """Read and check the kernelspec in a thread (file I/O), then start as usual."""
-        await asyncio.to_thread(lambda: self.kernel_spec)
-        return await super().start_kernel(*args, **kwargs)
+    def use_kernel_spec(self, spec: KernelSpec) -> None:
+        """Use this already translated kernelspec (read off the event loop by the caller)."""
+        self._translated_spec = spec
 
     @property
     def placement(self) -> Placement:
@@ -87,16 +86,36 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._launching: dict[str, Any] = {}
+        # The latest checked kernelspec of each name, read in a thread by start_kernel.
+        self._checked_specs: dict[str, KernelSpec] = {}
 
     def pre_start_kernel(self, kernel_name: Optional[str], kwargs: Any) -> tuple[Any, str, str]:
         """Remember kernels while they launch, so ``/api/remote-kernels`` can show them."""
         km, kernel_name, kernel_id = super().pre_start_kernel(kernel_name, kwargs)
+        spec = self._checked_specs.get(kernel_name)
+        if spec is not None and isinstance(km, RemoteKernelManager):
+            km.use_kernel_spec(spec)
         self._launching[kernel_id] = km
         return km, kernel_name, kernel_id
 
-    async def start_kernel(self, *, kernel_id: Optional[str] = None, **kwargs: Any) -> str:
-        """Start a kernel; a launch failure becomes an HTTP error with a readable message."""
+    def _load_kernel_spec(self, kernel_name: str) -> Optional[KernelSpec]:
         try:
+            spec = self.kernel_spec_manager.get_kernel_spec(kernel_name)
+        except NoSuchKernel:
+            return None  # jupyter_server reports an unknown kernel name itself
+        return translate_kernelspec(kernel_name, spec)
+
+    async def start_kernel(self, *, kernel_id: Optional[str] = None, **kwargs: Any) -> str:
+        """Start a kernel; a launch failure becomes an HTTP error with a readable message.
+
+        The kernelspec is read and checked in a thread (file I/O stays off the event loop).
+        """
+        try:
+            if kernel_id is None or kernel_id not in self:
+                kernel_name = kwargs.get("kernel_name") or self.default_kernel_name
+                spec = await asyncio.to_thread(self._load_kernel_spec, kernel_name)
+                if spec is not None:
+                    self._checked_specs[kernel_name] = spec
             return await super().start_kernel(kernel_id=kernel_id, **kwargs)
         except RemoteKernelError as exc:
             raise web.HTTPError(exc.http_status, str(exc), reason=type(exc).__name__) from exc

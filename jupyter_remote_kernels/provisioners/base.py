@@ -168,7 +168,10 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         self._response_address = await self._listener.address_for(await self.response_ip())
         self.placement.set_phase("starting")
         km = self.parent
-        cmd = km.format_kernel_cmd(extra_arguments=kwargs.get("extra_arguments"))
+        # format_kernel_cmd resolves paths on disk: keep it off the event loop.
+        cmd = await asyncio.to_thread(
+            km.format_kernel_cmd, extra_arguments=kwargs.get("extra_arguments")
+        )
         cmd = self.format_command(cmd, self.placeholder_values())
         return await super().pre_launch(cmd=cmd, **kwargs)
 

@@ -1,0 +1,40 @@
+"""Shared fixtures: a real Jupyter Server with the extension, kernelspecs, guards."""
+
+from __future__ import annotations
+
+import pytest
+from blockbuster import BlockBuster
+
+from .kernels import shipped_local_spec, write_kernelspec
+
+pytest_plugins = [
+    "pytest_jupyter.jupyter_server",
+    "tests.conftest_sshbed",
+    "tests.conftest_yarn",
+]
+
+
+@pytest.fixture
+def jp_server_config():
+    """The server under test loads the extension exactly as an installed one would."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_remote_kernels": True},
+        },
+    }
+
+
+@pytest.fixture
+def kernels_dir(jp_kernel_dir):
+    """The test's kernelspec folder, holding the shipped default spec as ``remote-python``."""
+    write_kernelspec(jp_kernel_dir, "remote-python", shipped_local_spec())
+    return jp_kernel_dir
+
+
+@pytest.fixture
+def no_blocking():
+    """Fail any blocking call made on the event loop from jupyter_remote_kernels' code."""
+    guard = BlockBuster(scanned_modules=["jupyter_remote_kernels"])
+    guard.activate()
+    yield guard
+    guard.deactivate()
