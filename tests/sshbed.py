@@ -477,7 +477,7 @@ class SSHTestBed:
         if self._started:
             return self
         self._started = True
-        atexit.register(self.stop)
+        atexit.register(self._atexit_stop)
         try:
             self._setup()
             for h in self.hosts:
@@ -593,12 +593,16 @@ class SSHTestBed:
                     proc.wait(5)
         self._children = [p for p in self._children if p.returncode is None]
 
+    def _atexit_stop(self) -> None:
+        if self._state.get("owner_pid", os.getpid()) == os.getpid():  # not in a forked child
+            self.stop()
+
     def stop(self) -> None:
         """Tear everything down; idempotent, safe after a failed start()."""
         if self._stopped or not self._started:
             return
         self._stopped = True
-        atexit.unregister(self.stop)
+        atexit.unregister(self._atexit_stop)
         errors = []
         for h in self.hosts:
             try:

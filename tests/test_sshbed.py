@@ -153,6 +153,26 @@ def test_process_started_over_ssh_runs_on_that_host(ssh_bed):
     wait_for(lambda: not sleeping(h1), what="sleep 61 to be gone")
 
 
+def test_hosts_reach_the_server_at_route_source_address(ssh_bed):
+    """What a kernel's callback needs: a host connects back to the server's address."""
+    with socket.socket() as server:
+        server.bind((ssh_bed.route_source_address, 0))
+        server.listen()
+        server.settimeout(10)
+        port = server.getsockname()[1]
+        for host in ssh_bed.hosts:
+            code = (f"import socket;s=socket.create_connection("
+                    f"({ssh_bed.route_source_address!r},{port}),timeout=5);"
+                    "s.sendall(socket.gethostname().encode());s.close()")
+            proc = host.run([sys.executable, "-c", code], background=True)
+            conn, (peer, _) = server.accept()
+            with conn:
+                conn.settimeout(10)
+                assert conn.recv(100).decode() == host.hostname
+            assert peer == host.address
+            assert proc.wait(10) == 0
+
+
 def test_paramiko_reject_policy_with_known_hosts(ssh_bed):
     for host in ssh_bed.hosts:
         client = paramiko_client(ssh_bed, host)
