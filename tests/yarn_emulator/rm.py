@@ -488,9 +488,10 @@ class YarnCluster:
             app.state = "ACCEPTED"
             app.diagnostics = ""
         elif app.state == "ACCEPTED":
+            current = app.current_attempt  # _watch_process may have started a new one
             if not app.activated:
                 self._try_activate(app, now)
-            elif att is None or att.done:
+            elif current is None or current.done:
                 self._launch(app)
 
     def _try_activate(self, app: YarnApp, now: float) -> None:
@@ -891,6 +892,9 @@ class YarnRM:
             if fault is not None:
                 if fault.hang:
                     self._stopping.wait(fault.hang)
+                if self._stopping.is_set():  # the RM is going away: drop the request
+                    h.close_connection = True
+                    return
                 if fault.status is not None:
                     raise HttpError(fault.status, "injected fault")
             if self.ha_state == "STANDBY" and path not in (BASE, BASE + "/info"):
