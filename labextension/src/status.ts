@@ -16,6 +16,11 @@ import {
 const POLL_INTERVAL_MS = 2000;
 
 /**
+ * Kernel signals come in bursts (restarting, starting, idle...): fetch once.
+ */
+const COALESCE_MS = 100;
+
+/**
  * A status-bar item showing where the current notebook's kernel runs,
  * e.g. "python · node-3" or "spark · application_…_0042 (queued)".
  */
@@ -51,15 +56,15 @@ export class RemoteKernelStatus extends Widget {
       return;
     }
     if (this._sessionContext) {
-      this._sessionContext.kernelChanged.disconnect(this._refresh, this);
+      this._sessionContext.kernelChanged.disconnect(this._onKernel, this);
       this._sessionContext.statusChanged.disconnect(this._onStatus, this);
     }
     this._sessionContext = value;
     if (value) {
-      value.kernelChanged.connect(this._refresh, this);
+      value.kernelChanged.connect(this._onKernel, this);
       value.statusChanged.connect(this._onStatus, this);
     }
-    void this._refresh();
+    this._schedule(0);
   }
 
   dispose(): void {
@@ -71,13 +76,24 @@ export class RemoteKernelStatus extends Widget {
     super.dispose();
   }
 
+  private _onKernel(): void {
+    this._schedule(COALESCE_MS);
+  }
+
   private _onStatus(_: ISessionContext, status: Kernel.Status): void {
     // Running code does not move a kernel; only refetch on other transitions.
     const settled = this._model?.placement?.phase === 'ready';
     if (settled && (status === 'busy' || status === 'idle')) {
       return;
     }
-    void this._refresh();
+    this._schedule(COALESCE_MS);
+  }
+
+  private _schedule(delay: number): void {
+    window.clearTimeout(this._timer);
+    this._timer = window.setTimeout(() => {
+      void this._refresh();
+    }, delay);
   }
 
   private async _refresh(): Promise<void> {
@@ -104,9 +120,7 @@ export class RemoteKernelStatus extends Widget {
     this._setModel(model?.placement ? model : null);
     const phase = this._model?.placement?.phase;
     if (phase && !SETTLED_PHASES.has(phase)) {
-      this._timer = window.setTimeout(() => {
-        void this._refresh();
-      }, POLL_INTERVAL_MS);
+      this._schedule(POLL_INTERVAL_MS);
     }
   }
 
