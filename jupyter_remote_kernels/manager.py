@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from typing import Any, Optional
 
 from jupyter_client.kernelspec import KernelSpec, NoSuchKernel
@@ -98,11 +99,19 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         self._launching[kernel_id] = km
         return km, kernel_name, kernel_id
 
-    def _load_kernel_spec(self, kernel_name: str) -> Optional[KernelSpec]:
+    def _load_kernel_spec(self, kernel_name: str) -> KernelSpec:
         try:
             spec = self.kernel_spec_manager.get_kernel_spec(kernel_name)
         except NoSuchKernel:
-            return None  # jupyter_server reports an unknown kernel name itself
+            # jupyter_client hides a kernelspec whose provisioner is not installed; find it
+            # to say so, instead of "no such kernel".
+            for folder in self.kernel_spec_manager.kernel_dirs:
+                resource_dir = Path(folder, kernel_name)
+                if (resource_dir / "kernel.json").is_file():
+                    spec = KernelSpec.from_resource_dir(str(resource_dir))
+                    break
+            else:
+                raise web.HTTPError(404, f"No such kernelspec: {kernel_name}") from None
         return translate_kernelspec(kernel_name, spec)
 
     async def start_kernel(self, *, kernel_id: Optional[str] = None, **kwargs: Any) -> str:
@@ -114,16 +123,32 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
             if kernel_id is None or kernel_id not in self:
                 kernel_name = kwargs.get("kernel_name") or self.default_kernel_name
                 spec = await asyncio.to_thread(self._load_kernel_spec, kernel_name)
-                if spec is not None:
-                    self._checked_specs[kernel_name] = spec
+                self._checked_specs[kernel_name] = spec
             return await super().start_kernel(kernel_id=kernel_id, **kwargs)
         except RemoteKernelError as exc:
+            await self._reap_failed_launches()
             raise web.HTTPError(exc.http_status, str(exc), reason=type(exc).__name__) from exc
+        except BaseException:
+            await self._reap_failed_launches()
+            raise
         finally:
-            if kernel_id is not None:
-                self._launching.pop(kernel_id, None)
             for kid in [k for k, km in self._launching.items() if km.ready.done()]:
                 self._launching.pop(kid, None)
+
+    async def _reap_failed_launches(self) -> None:
+        """Stop kernels whose start failed after their process was up.
+
+        A provisioner cleans up after its own failures; this covers a failure later in the
+        start (for example writing the connection file), which would otherwise orphan it.
+        """
+        for kernel_id, km in list(self._launching.items()):
+            failed = km.ready.done() and (km.ready.cancelled() or km.ready.exception())
+            if failed and kernel_id not in self and km.has_kernel:
+                self.log.warning("Stopping kernel %s whose start failed", kernel_id)
+                try:
+                    await km.shutdown_kernel(now=True)
+                except Exception:
+                    self.log.exception("Could not stop kernel %s after its failed start", kernel_id)
 
     def launching_kernels(self) -> dict[str, Any]:
         """Kernel managers whose launch has not finished yet, by kernel id."""
@@ -165,7 +190,19 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
 
     async def shutdown_all(self, now: bool = False) -> None:
         """Shut every kernel down, then close the response listener (server stop)."""
-        try:
-            await super().shutdown_all(now=now)
-        finally:
-            await self.response_listener.close()
+        launching = list(self.launching_kernels().values())
+        # Closing the listener abandons launches still waiting for a callback; each stops
+        # its launcher before it fails.
+        await self.response_listener.close()
+        if launching:
+            await asyncio.wait([asyncio.ensure_future(km.ready) for km in launching], timeout=15)
+        # Not super().shutdown_all(): it also tries ids of starts that failed, which
+        # jupyter_server answers with a 404 error, leaving the other kernels running.
+        kernel_ids = self.list_kernel_ids()
+        results = await asyncio.gather(
+            *(self.shutdown_kernel(kernel_id, now=now) for kernel_id in kernel_ids),
+            return_exceptions=True,
+        )
+        for kernel_id, result in zip(kernel_ids, results):
+            if isinstance(result, BaseException):
+                self.log.error("Shutting kernel %s down failed: %r", kernel_id, result)

@@ -138,8 +138,16 @@ class KernelSession:
 
     async def execute(self, code: str, timeout: float = 60.0) -> dict:
         """Run ``code``; returns the execute_reply content plus collected ``stdout``."""
-        msg = self._message("execute_request", {"code": code, "silent": False, "store_history": False,
-                                                "user_expressions": {}, "allow_stdin": False})
+        msg = self._message(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": False,
+                "user_expressions": {},
+                "allow_stdin": False,
+            },
+        )
         await self.ws.write_message(json.dumps(msg))
         stdout, reply = [], None
         idle = False
@@ -182,7 +190,10 @@ class KernelSession:
             if not isinstance(raw, str):
                 continue
             m = json.loads(raw)
-            if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == "execute_reply":
+            if (
+                m.get("parent_header", {}).get("msg_id") == msg_id
+                and m["msg_type"] == "execute_reply"
+            ):
                 return m["content"]
 
     async def wait_started(self, msg_id: str, timeout: float = 30.0) -> None:

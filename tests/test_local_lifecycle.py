@@ -8,8 +8,9 @@ from .kernels import KernelSession, pids_mentioning, wait_until
 
 
 async def start(jp_fetch, name="remote-python", path="/api/kernels", **body):
-    response = await jp_fetch(*path.strip("/").split("/"), method="POST",
-                              body=json.dumps({"name": name, **body}))
+    response = await jp_fetch(
+        *path.strip("/").split("/"), method="POST", body=json.dumps({"name": name, **body})
+    )
     return json.loads(response.body)
 
 

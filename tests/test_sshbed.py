@@ -24,17 +24,32 @@ HOSTNAME_PY = 'python3 -c "import socket;print(socket.gethostname())"'
 
 def ssh(bed, host, command, timeout=30):
     return subprocess.run(
-        ["ssh", "-F", str(bed.ssh_config_path), "-o", "BatchMode=yes",
-         "-o", "StrictHostKeyChecking=yes", host.name, command],
-        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        [
+            "ssh",
+            "-F",
+            str(bed.ssh_config_path),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            host.name,
+            command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def paramiko_client(bed, host, timeout=10):
     client = paramiko.SSHClient()
     client.load_host_keys(str(bed.known_hosts_path))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(**host.connect_kwargs(), timeout=timeout, banner_timeout=timeout,
-                   auth_timeout=timeout)
+    client.connect(
+        **host.connect_kwargs(), timeout=timeout, banner_timeout=timeout, auth_timeout=timeout
+    )
     return client
 
 
@@ -78,10 +93,10 @@ def bed_resources(bed):
 
 
 def assert_all_gone(bed, names, links, pids):
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                           check=False).stdout
-    link = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
-                           check=False).stdout
+    netns = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=False
+    ).stdout
+    link = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False).stdout
     for name in names:
         assert name not in netns
     for name in links:
@@ -161,9 +176,11 @@ def test_hosts_reach_the_server_at_route_source_address(ssh_bed):
         server.settimeout(10)
         port = server.getsockname()[1]
         for host in ssh_bed.hosts:
-            code = (f"import socket;s=socket.create_connection("
-                    f"({ssh_bed.route_source_address!r},{port}),timeout=5);"
-                    "s.sendall(socket.gethostname().encode());s.close()")
+            code = (
+                f"import socket;s=socket.create_connection("
+                f"({ssh_bed.route_source_address!r},{port}),timeout=5);"
+                "s.sendall(socket.gethostname().encode());s.close()"
+            )
             proc = host.run([sys.executable, "-c", code], background=True)
             conn, (peer, _) = server.accept()
             with conn:
@@ -181,8 +198,9 @@ def test_paramiko_reject_policy_with_known_hosts(ssh_bed):
             assert status == 0, err
             assert out.strip() == host.hostname
             if ssh_bed.distinct_hostnames:  # the host resolves its own name to its address
-                resolve = ('python3 -c "import socket;'
-                           'print(socket.gethostbyname(socket.gethostname()))"')
+                resolve = (
+                    'python3 -c "import socket;print(socket.gethostbyname(socket.gethostname()))"'
+                )
                 status, out, err = paramiko_exec(client, resolve)
                 assert (status, out.strip()) == (0, host.address), err
         finally:
@@ -275,8 +293,7 @@ def test_teardown_leaves_nothing(tmp_path):
         sleeper = h1.run("sleep 63", background=True)
         client = paramiko_client(bed, h1)
         client.exec_command("sleep 64")
-        wait_for(lambda: any(cmd == "sleep 64" for _, cmd in h1.processes()),
-                 what="sleep 64 on h1")
+        wait_for(lambda: any(cmd == "sleep 64" for _, cmd in h1.processes()), what="sleep 64 on h1")
         pids = [h.master_pid for h in bed.hosts if h.master_pid] + [sleeper.pid]
         pids += [pid for h in bed.hosts for pid in h.pids()]
         names, links = bed_resources(bed)
@@ -301,9 +318,14 @@ def test_cleanup_after_owner_was_killed(tmp_path):
         "sys.stdout.flush()\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "bed")],
-                          capture_output=True, text=True, timeout=60, check=False,
-                          cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "bed")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert proc.returncode == -9, proc.stderr
     info = json.loads(proc.stdout)
     assert Path(info["state"]).exists()
@@ -311,13 +333,17 @@ def test_cleanup_after_owner_was_killed(tmp_path):
     bed_id = Path(info["state"]).stem
     cleaned = cleanup_stale()
     assert bed_id in cleaned
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                           check=False).stdout
+    netns = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=False
+    ).stdout
     assert not any(name in netns for name in info["netns"])
     for link in info["links"]:
         assert not Path(f"/sys/class/net/{link}").exists()
-    wait_for(lambda: not any(pid_alive(pid) for pid in info["pids"]), timeout=5,
-             what="processes of the killed bed to go")
+    wait_for(
+        lambda: not any(pid_alive(pid) for pid in info["pids"]),
+        timeout=5,
+        what="processes of the killed bed to go",
+    )
     assert not Path(info["workdir"]).exists()
     assert not Path(info["state"]).exists()
 
@@ -342,8 +368,7 @@ def test_loopback_mode(ssh_bed_factory):
     client = paramiko_client(bed, h1)
     try:
         client.exec_command("sleep 66")
-        wait_for(lambda: any(cmd == "sleep 66" for _, cmd in h1.processes()),
-                 what="sleep 66 on h1")
+        wait_for(lambda: any(cmd == "sleep 66" for _, cmd in h1.processes()), what="sleep 66 on h1")
         assert not any(cmd == "sleep 66" for _, cmd in h2.processes())
         sleeper = h2.run(["sleep", "67"], background=True)
         wait_for(lambda: sleeper.pid in h2.pids(), what="sleeper in h2.pids()")

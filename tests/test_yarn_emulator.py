@@ -39,29 +39,54 @@ def app_info(rm, app_id):
 
 
 def wait_state(rm, app_id, *states, timeout=10.0):
-    return wait_for(lambda: (a := app_info(rm, app_id))["state"] in states and a,
-                    timeout, what=f"{app_id} in {states}")
+    return wait_for(
+        lambda: (a := app_info(rm, app_id))["state"] in states and a,
+        timeout,
+        what=f"{app_id} in {states}",
+    )
 
 
 def run_submit(*args, env=None):
-    out = subprocess.run([sys.executable, "-m", "tests.yarn_emulator.submit", *args],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.yarn_emulator.submit", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
 
-def rest_submit(rm, command, *, tags=(), name="app", queue="default", max_attempts=None,
-                user="alice", app_type="SPARK", env=None):
+def rest_submit(
+    rm,
+    command,
+    *,
+    tags=(),
+    name="app",
+    queue="default",
+    max_attempts=None,
+    user="alice",
+    app_type="SPARK",
+    env=None,
+):
     params = {"user.name": user}
     new = requests.post(f"{rm.url}{WS}/apps/new-application", params=params, timeout=5)
     assert new.status_code == 200
     app_id = new.json()["application-id"]
-    ctx = {"application-id": app_id, "application-name": name, "queue": queue,
-           "application-type": app_type,
-           "am-container-spec": {"commands": {"command": command}, "environment": {"entry": [
-               {"key": k, "value": v} for k, v in (env or {}).items()]}},
-           "application-tags": {"tag": list(tags)}}
+    ctx = {
+        "application-id": app_id,
+        "application-name": name,
+        "queue": queue,
+        "application-type": app_type,
+        "am-container-spec": {
+            "commands": {"command": command},
+            "environment": {"entry": [{"key": k, "value": v} for k, v in (env or {}).items()]},
+        },
+        "application-tags": {"tag": list(tags)},
+    }
     if max_attempts is not None:
         ctx["max-app-attempts"] = max_attempts
     r = requests.post(f"{rm.url}{WS}/apps", params=params, json=ctx, timeout=5)
@@ -113,13 +138,30 @@ def test_submit_runs_am_command_accepted_running_finished(yarn_rm_factory, tmp_p
     os.environ["JRK_EMULATOR_PRIVATE"] = "leak"  # in the emulator's own environment
     try:
         app_id = run_submit(
-            "--rm", rm.url, "--name", "kernel-1", "--tag", "Kernel-ABC",
-            "--conf", "spark.yarn.tags=x,y", "--env", "PLAIN=1 2",
-            "--env-from-env", "KERNEL_SECRET", "--user", "bob", "--",
-            "bash", "-c",
+            "--rm",
+            rm.url,
+            "--name",
+            "kernel-1",
+            "--tag",
+            "Kernel-ABC",
+            "--conf",
+            "spark.yarn.tags=x,y",
+            "--env",
+            "PLAIN=1 2",
+            "--env-from-env",
+            "KERNEL_SECRET",
+            "--user",
+            "bob",
+            "--",
+            "bash",
+            "-c",
             'printf "%s\\n" "$KERNEL_SECRET" "$PLAIN" "$CONTAINER_ID" "$USER" "$NM_HOST" '
             '"$LOG_DIRS" "${JRK_EMULATOR_PRIVATE:-unset}" "$0" > "$1"; echo to-stdout; '
-            'sleep 1', "argv0 with space", str(out), env=env)
+            "sleep 1",
+            "argv0 with space",
+            str(out),
+            env=env,
+        )
     finally:
         del os.environ["JRK_EMULATOR_PRIVATE"]
     assert app_id.startswith(f"application_{rm.cluster_timestamp}_")
@@ -143,7 +185,7 @@ def test_submit_runs_am_command_accepted_running_finished(yarn_rm_factory, tmp_p
     lines = out.read_text().splitlines()
     secret, plain, container_id, user, nm_host, log_dirs, private, argv0 = lines
     assert secret == "s3cr3t value" and plain == "1 2"
-    assert container_id == f"container_{app_id[len('application_'):]}_01_000001"
+    assert container_id == f"container_{app_id[len('application_') :]}_01_000001"
     assert user == "bob" and nm_host == "127.0.0.1"
     assert private == "unset"  # containers do not inherit the RM's environment
     assert argv0 == "argv0 with space"  # the command was shell-quoted properly
@@ -156,11 +198,13 @@ def test_failing_am_is_retried_then_failed(yarn_rm):
     info = wait_state(yarn_rm, app_id, "FAILED")
     assert info["finalStatus"] == "FAILED"
     diag = info["diagnostics"]
-    assert diag.startswith(f"Application {app_id} failed 2 times due to AM Container for "
-                           f"appattempt_")
+    assert diag.startswith(
+        f"Application {app_id} failed 2 times due to AM Container for appattempt_"
+    )
     assert "exited with  exitCode: 3" in diag
-    attempts = requests.get(f"{yarn_rm.url}{WS}/apps/{app_id}/appattempts",
-                            timeout=5).json()["appAttempts"]["appAttempt"]
+    attempts = requests.get(f"{yarn_rm.url}{WS}/apps/{app_id}/appattempts", timeout=5).json()[
+        "appAttempts"
+    ]["appAttempt"]
     assert [a["id"] for a in attempts] == [1, 2]
     assert attempts[1]["containerId"].endswith("_02_000001")
 
@@ -174,8 +218,9 @@ def test_max_app_attempts_one_and_capped_at_cluster_max(yarn_rm):
 
 def test_kill_running_app_kills_process_group(yarn_rm, tmp_path):
     child_file = tmp_path / "child.pid"
-    app_id = rest_submit(yarn_rm, f"sleep 300 & echo $! > {child_file}; trap '' TERM; "
-                                  f"sleep 300; wait")
+    app_id = rest_submit(
+        yarn_rm, f"sleep 300 & echo $! > {child_file}; trap '' TERM; sleep 300; wait"
+    )
     wait_state(yarn_rm, app_id, "RUNNING")
     pid = yarn_rm.app(app_id).current_attempt.pid
     child = int(wait_for(lambda: child_file.exists() and child_file.read_text().strip()))
@@ -210,8 +255,12 @@ def test_kill_accepted_app_and_finished_app(yarn_rm_factory):
 
     done = rest_submit(rm, "exit 0")
     wait_state(rm, done, "FINISHED")
-    r = requests.put(f"{rm.url}{WS}/apps/{done}/state", params={"user.name": "a"},
-                     json={"state": "KILLED"}, timeout=5)
+    r = requests.put(
+        f"{rm.url}{WS}/apps/{done}/state",
+        params={"user.name": "a"},
+        json={"state": "KILLED"},
+        timeout=5,
+    )
     assert (r.status_code, r.json()) == (200, {"state": "FINISHED"})
 
 
@@ -225,7 +274,8 @@ def test_bad_target_state_is_400(yarn_rm):
         assert r.json()["RemoteException"] == {
             "exception": "BadRequestException",
             "message": "java.lang.Exception: Only 'KILLED' is allowed as a target state.",
-            "javaClassName": "org.apache.hadoop.yarn.webapp.BadRequestException"}
+            "javaClassName": "org.apache.hadoop.yarn.webapp.BadRequestException",
+        }
     # RMWebServices quirk: the current state as target is a 200 no-op
     r = requests.put(url, params={"user.name": "a"}, json={"state": "RUNNING"}, timeout=5)
     assert (r.status_code, r.json()) == (200, {"state": "RUNNING"})
@@ -236,12 +286,16 @@ def test_error_envelopes(yarn_rm):
     for suffix in ("", "/state", "/appattempts"):
         r = requests.get(f"{yarn_rm.url}{WS}/apps/application_{ts}_0042{suffix}", timeout=5)
         assert r.status_code == 404
-        assert r.json() == {"RemoteException": {
-            "exception": "NotFoundException",
-            "message": f"java.lang.Exception: app with id: application_{ts}_0042 not found",
-            "javaClassName": "org.apache.hadoop.yarn.webapp.NotFoundException"}}
-    r = requests.put(f"{yarn_rm.url}{WS}/apps/application_{ts}_0042/state",
-                     json={"state": "KILLED"}, timeout=5)
+        assert r.json() == {
+            "RemoteException": {
+                "exception": "NotFoundException",
+                "message": f"java.lang.Exception: app with id: application_{ts}_0042 not found",
+                "javaClassName": "org.apache.hadoop.yarn.webapp.NotFoundException",
+            }
+        }
+    r = requests.put(
+        f"{yarn_rm.url}{WS}/apps/application_{ts}_0042/state", json={"state": "KILLED"}, timeout=5
+    )
     assert r.status_code == 404
     for bad in ("foo", "application_x_1", "application_1"):
         r = requests.get(f"{yarn_rm.url}{WS}/apps/{bad}", timeout=5)
@@ -257,8 +311,9 @@ def test_unknown_queue_fails_the_app(yarn_rm):
     app_id = rest_submit(yarn_rm, "sleep 300", queue="nope", user="carol")
     info = wait_state(yarn_rm, app_id, "FAILED")
     assert info["finalStatus"] == "FAILED"
-    assert info["diagnostics"] == (f"Application {app_id} submitted by user carol to unknown "
-                                   f"queue: nope")
+    assert info["diagnostics"] == (
+        f"Application {app_id} submitted by user carol to unknown queue: nope"
+    )
     assert yarn_rm.app(app_id).attempts == []
 
 
@@ -267,8 +322,9 @@ def test_apps_filters(yarn_rm_factory):
     rm = yarn_rm_factory(queues={"default": None, "other": None})
     before = int(time.time() * 1000)
     a = rest_submit(rm, "sleep 300", tags=["Kernel-A", "shared"], name="ka", user="u1")
-    b = rest_submit(rm, "sleep 300", tags=["kernel-b"], name="kb", user="u2", queue="other",
-                    app_type="YARN")
+    b = rest_submit(
+        rm, "sleep 300", tags=["kernel-b"], name="kb", user="u2", queue="other", app_type="YARN"
+    )
     c = rest_submit(rm, "exit 0", tags=["kernel-c"], name="kc", user="u1")
     wait_state(rm, a, "RUNNING")
     wait_state(rm, b, "RUNNING")
@@ -298,17 +354,19 @@ def test_apps_filters(yarn_rm_factory):
     assert len(ids(limit=2)) == 2
     r = requests.get(f"{rm.url}{WS}/apps", params={"states": "BOGUS"}, timeout=5)
     assert r.status_code == 400 and "BadRequestException" in r.text
-    assert requests.get(f"{rm.url}{WS}/apps", params={"states": "KILLED"},
-                        timeout=5).json() == {"apps": None}
+    assert requests.get(f"{rm.url}{WS}/apps", params={"states": "KILLED"}, timeout=5).json() == {
+        "apps": None
+    }
 
 
 def test_ids_grow_past_9999(yarn_rm_factory):
     rm = yarn_rm_factory(start_seq=9998)
-    got = [requests.post(f"{rm.url}{WS}/apps/new-application", timeout=5).json()
-           ["application-id"] for _ in range(3)]
+    got = [
+        requests.post(f"{rm.url}{WS}/apps/new-application", timeout=5).json()["application-id"]
+        for _ in range(3)
+    ]
     ts = rm.cluster_timestamp
-    assert got == [f"application_{ts}_9998", f"application_{ts}_9999",
-                   f"application_{ts}_10000"]
+    assert got == [f"application_{ts}_9998", f"application_{ts}_9999", f"application_{ts}_10000"]
     assert sorted(got)[-1] != got[-1]  # why ids must never be compared as strings
 
 
@@ -317,24 +375,35 @@ def test_queue_full_stays_accepted_until_capacity_frees(yarn_rm_factory):
     first = rest_submit(rm, "sleep 300", queue="small")
     wait_state(rm, first, "RUNNING")
     second = rest_submit(rm, "sleep 300", queue="small")
-    info = wait_for(lambda: (i := app_info(rm, second))["state"] == "ACCEPTED"
-                    and "limit" in i["diagnostics"] and i, what="pending diagnostics")
+    info = wait_for(
+        lambda: (
+            (i := app_info(rm, second))["state"] == "ACCEPTED" and "limit" in i["diagnostics"] and i
+        ),
+        what="pending diagnostics",
+    )
     time.sleep(0.5)
     info = app_info(rm, second)
     assert info["state"] == "ACCEPTED"
-    assert "Application is added to the scheduler and is not yet activated. Queue's AM " \
-           "resource limit exceeded." in info["diagnostics"]
+    assert (
+        "Application is added to the scheduler and is not yet activated. Queue's AM "
+        "resource limit exceeded." in info["diagnostics"]
+    )
     assert info["diagnostics"].startswith("[")
     assert rm.app(second).attempts == []  # the AM has not been started
-    queues = requests.get(f"{rm.url}{WS}/scheduler", timeout=5).json()[
-        "scheduler"]["schedulerInfo"]["queues"]["queue"]
+    queues = requests.get(f"{rm.url}{WS}/scheduler", timeout=5).json()["scheduler"][
+        "schedulerInfo"
+    ]["queues"]["queue"]
     small = next(q for q in queues if q["queueName"] == "small")
     assert (small["numActiveApplications"], small["numPendingApplications"]) == (1, 1)
     assert small["usedCapacity"] > 0
     assert {q["queueName"] for q in queues} == {"default", "small"}
 
-    requests.put(f"{rm.url}{WS}/apps/{first}/state", params={"user.name": "a"},
-                 json={"state": "KILLED"}, timeout=5)
+    requests.put(
+        f"{rm.url}{WS}/apps/{first}/state",
+        params={"user.name": "a"},
+        json={"state": "KILLED"},
+        timeout=5,
+    )
     wait_state(rm, first, "KILLED")
     wait_state(rm, second, "RUNNING")
     assert len(rm.app(second).attempts) == 1
@@ -357,8 +426,7 @@ def test_standby_redirects_and_failover(yarn_ha):
     active, standby = yarn_ha.active, yarn_ha.standby
     info = requests.get(f"{standby.url}{WS}/info", timeout=5).json()["clusterInfo"]
     assert info["haState"] == "STANDBY"
-    r = requests.get(f"{standby.url}{WS}/apps?states=RUNNING", allow_redirects=False,
-                     timeout=5)
+    r = requests.get(f"{standby.url}{WS}/apps?states=RUNNING", allow_redirects=False, timeout=5)
     assert r.status_code == 307
     assert r.headers["Location"] == f"{active.url}{WS}/apps?states=RUNNING"
     # the stand-in submitter follows 307s (POST) from the standby
@@ -368,18 +436,25 @@ def test_standby_redirects_and_failover(yarn_ha):
 
     new_active = yarn_ha.failover()
     assert new_active is standby
-    assert requests.get(f"{standby.url}{WS}/info", timeout=5).json()[
-        "clusterInfo"]["haState"] == "ACTIVE"
+    assert (
+        requests.get(f"{standby.url}{WS}/info", timeout=5).json()["clusterInfo"]["haState"]
+        == "ACTIVE"
+    )
     r = requests.get(f"{active.url}{WS}/apps/{app_id}", allow_redirects=False, timeout=5)
     assert r.status_code == 307 and r.headers["Location"].startswith(standby.url)
     # the app survives the failover (shared state); new ids carry the new RM's timestamp
     assert app_info(standby, app_id)["state"] == "RUNNING"
     new_id = requests.post(f"{standby.url}{WS}/apps/new-application", timeout=5).json()[
-        "application-id"]
+        "application-id"
+    ]
     assert new_id == f"application_{standby.cluster_timestamp}_0001"
     # PUT through the old active is redirected (requests re-sends the body on 307)
-    r = requests.put(f"{active.url}{WS}/apps/{app_id}/state", params={"user.name": "a"},
-                     json={"state": "KILLED"}, timeout=5)
+    r = requests.put(
+        f"{active.url}{WS}/apps/{app_id}/state",
+        params={"user.name": "a"},
+        json={"state": "KILLED"},
+        timeout=5,
+    )
     assert r.status_code == 202
     wait_state(standby, app_id, "KILLED")
 
@@ -387,8 +462,7 @@ def test_standby_redirects_and_failover(yarn_ha):
 def test_yarn_api_client_active_probe_trap(yarn_ha):
     """yarn-api-client probes `<rm>/cluster` and follows the standby's 307, so it
     takes the first endpoint (here the standby) for the active one."""
-    rm = ResourceManager(service_endpoints=[yarn_ha.standby.url, yarn_ha.active.url],
-                         timeout=5)
+    rm = ResourceManager(service_endpoints=[yarn_ha.standby.url, yarn_ha.active.url], timeout=5)
     assert rm.get_active_endpoint() == yarn_ha.standby.url
     assert rm.cluster_information().data["clusterInfo"]["haState"] == "STANDBY"
 
@@ -418,10 +492,14 @@ def test_yarn_api_client_simple_auth_cookie(yarn_rm_factory):
     client = ResourceManager([rm.url], timeout=5, auth=SimpleAuth("erin"))
     assert client.cluster_information().data["clusterInfo"]["haState"] == "ACTIVE"
     app_id = client.cluster_new_application().data["application-id"]
-    client.cluster_submit_application({
-        "application-id": app_id, "application-name": "via-client",
-        "am-container-spec": {"commands": {"command": "sleep 300"}},
-        "application-tags": {"tag": ["Via-Client"]}})
+    client.cluster_submit_application(
+        {
+            "application-id": app_id,
+            "application-name": "via-client",
+            "am-container-spec": {"commands": {"command": "sleep 300"}},
+            "application-tags": {"tag": ["Via-Client"]},
+        }
+    )
     wait_state(rm, app_id, "RUNNING")
     assert client.cluster_application(app_id).data["app"]["user"] == "erin"
     # the cookie alone authenticates the PUT (SimpleAuth sends no user.name)
@@ -432,10 +510,14 @@ def test_yarn_api_client_simple_auth_cookie(yarn_rm_factory):
 def test_yarn_api_client_calls(yarn_rm):
     client = ResourceManager(service_endpoints=[yarn_rm.url], timeout=5)
     app_id = client.cluster_new_application().data["application-id"]
-    client.cluster_submit_application({
-        "application-id": app_id, "application-name": "c",
-        "am-container-spec": {"commands": {"command": "sleep 300"}},
-        "application-tags": {"tag": ["K1"]}})
+    client.cluster_submit_application(
+        {
+            "application-id": app_id,
+            "application-name": "c",
+            "am-container-spec": {"commands": {"command": "sleep 300"}},
+            "application-tags": {"tag": ["K1"]},
+        }
+    )
     wait_state(yarn_rm, app_id, "RUNNING")
     apps = client.cluster_applications(states=["RUNNING"], application_tags=["k1"]).data
     assert [a["id"] for a in apps["apps"]["app"]] == [app_id]
@@ -482,8 +564,9 @@ def test_stop_leaves_no_process_or_thread(tmp_path):
     rm = YarnRM(work_dir=str(tmp_path / "w"), kill_grace=1.0).start()
     child_file = tmp_path / "child.pid"
     try:
-        stubborn = rest_submit(rm, f"sleep 300 & echo $! > {child_file}; trap '' TERM; "
-                                   f"sleep 300; wait")
+        stubborn = rest_submit(
+            rm, f"sleep 300 & echo $! > {child_file}; trap '' TERM; sleep 300; wait"
+        )
         pending = rest_submit(rm, "sleep 300")
         wait_state(rm, stubborn, "RUNNING")
         wait_state(rm, pending, "RUNNING")
@@ -520,8 +603,12 @@ def test_stop_leaves_no_process_or_thread(tmp_path):
 
 def test_standalone_subprocess_and_remote_standby(tmp_path):
     def launch(*args):
-        proc = subprocess.Popen([sys.executable, "-m", "tests.yarn_emulator", "--port", "0",
-                                 *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.yarn_emulator", "--port", "0", *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = proc.stdout.readline()
         assert "listening on http://127.0.0.1:" in line, line
         return proc, line.split(" on ")[1].split()[0]
@@ -533,8 +620,14 @@ def test_standalone_subprocess_and_remote_standby(tmp_path):
         r = requests.get(f"{standby_url}{WS}/info", timeout=5).json()["clusterInfo"]
         assert r["haState"] == "STANDBY"
         pid_file = tmp_path / "am.pid"
-        app_id = run_submit("--rm", f"{standby_url},{url}", "--",
-                            "bash", "-c", f"echo $$ > {pid_file}; exec sleep 300")
+        app_id = run_submit(
+            "--rm",
+            f"{standby_url},{url}",
+            "--",
+            "bash",
+            "-c",
+            f"echo $$ > {pid_file}; exec sleep 300",
+        )
         am_pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
         wait_state(type("R", (), {"url": url}), app_id, "RUNNING")
     finally:

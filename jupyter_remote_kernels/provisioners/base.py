@@ -252,6 +252,9 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         while True:
             done, _ = await asyncio.wait({waiter}, timeout=0.2)
             if done:
+                if waiter.cancelled():
+                    msg = f"The launch of kernel {self.kernel_id} was abandoned (server stopping)"
+                    raise LaunchError(msg)
                 try:
                     return waiter.result()
                 except LaunchError as exc:
