@@ -1,0 +1,230 @@
+"""``jupyter remote-kernels``: install, list and check remote kernelspecs.
+
+    jupyter remote-kernels install local [--name NAME] [--display-name TEXT] [--user|--sys-prefix|--prefix P]
+    jupyter remote-kernels list
+
+Kernelspec templates live in ``kernelspecs/<kind>/``. Their install-time fields are written
+``@@NAME@@`` (filled here); launch-time fields are ``{name}`` (filled by the provisioner for
+every launch). A template is never installed half-filled: a field left unfilled is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.application import JupyterApp
+from traitlets import Bool, Dict, Float, List, Unicode
+
+from ._paths import KERNELSPECS_DIR
+from ._version import __version__
+from .errors import KernelspecError
+from .kernelspecs import translate_kernelspec
+
+__all__ = ["InstallApp", "ListApp", "RemoteKernelsCLI", "fill_template", "main"]
+
+_FIELD = re.compile(r"@@([A-Z0-9_]+)@@")
+
+
+class CLIError(Exception):
+    """A usage or input error: printed without a traceback, exit status 2."""
+
+
+def _fill_value(value: Any, fields: dict[str, Any], missing: set[str]) -> Any:
+    if isinstance(value, str):
+        whole = _FIELD.fullmatch(value)
+        if whole:
+            if whole.group(1) not in fields:
+                missing.add(whole.group(1))
+                return value
+            return fields[whole.group(1)]
+
+        def replace(match: re.Match) -> str:
+            if match.group(1) not in fields:
+                missing.add(match.group(1))
+                return match.group(0)
+            return str(fields[match.group(1)])
+
+        return _FIELD.sub(replace, value)
+    if isinstance(value, list):
+        return [_fill_value(item, fields, missing) for item in value]
+    if isinstance(value, dict):
+        return {key: _fill_value(item, fields, missing) for key, item in value.items()}
+    return value
+
+
+def fill_template(kind: str, fields: dict[str, Any], destination: Path) -> dict[str, Any]:
+    """Copy template ``kind`` into ``destination`` with its ``@@FIELD@@`` values filled.
+
+    A field whose whole string is ``@@FIELD@@`` takes the value as is (a list stays a list).
+    Raises :class:`CLIError` naming every field left unfilled; nothing is written then.
+    """
+    template = KERNELSPECS_DIR / kind
+    if not (template / "kernel.json").is_file():
+        kinds = sorted(p.name for p in KERNELSPECS_DIR.iterdir() if (p / "kernel.json").is_file())
+        msg = f"unknown kernel kind {kind!r}; choose one of: {', '.join(kinds)}"
+        raise CLIError(msg)
+    missing: set[str] = set()
+    spec = _fill_value(json.loads((template / "kernel.json").read_text()), fields, missing)
+    others = {}
+    for path in template.rglob("*"):
+        if path.is_file() and path.name != "kernel.json":
+            text = path.read_text()
+            others[path.relative_to(template)] = (_fill_value(text, fields, missing), path)
+    if missing:
+        msg = f"the {kind} template needs values for: {', '.join(sorted(missing))}"
+        raise CLIError(msg)
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
+    for relative, (text, source) in others.items():
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        shutil.copymode(source, target)
+    return spec
+
+
+class InstallApp(JupyterApp):
+    """Install a kernelspec from one of the templates: ``install KIND``."""
+
+    name = "jupyter-remote-kernels-install"
+    description = "Install a remote kernelspec: jupyter remote-kernels install local"
+    kernel_name = Unicode("", config=True, help="Kernelspec name (default: remote-python-KIND).")
+    display_name = Unicode("", config=True, help="Name shown in the launcher.")
+    user = Bool(False, config=True, help="Install for the current user only.")
+    sys_prefix = Bool(False, config=True, help="Install into sys.prefix (this environment).")
+    prefix = Unicode("", config=True, help="Install under this prefix.")
+    launch_timeout = Float(0.0, config=True, help="launch_timeout for this kernelspec (s).")
+    port_range = Unicode("", config=True, help="LOWER..UPPER port range for the kernel.")
+    extra_fields = Dict(
+        {}, config=True, help="Further @@FIELD@@ values (placement installers set them)."
+    )
+    env = List(Unicode(), [], config=True, help="KEY=VALUE pairs for the kernelspec's env.")
+
+    aliases = {
+        "name": "InstallApp.kernel_name",
+        "display-name": "InstallApp.display_name",
+        "prefix": "InstallApp.prefix",
+        "launch-timeout": "InstallApp.launch_timeout",
+        "port-range": "InstallApp.port_range",
+        "env": "InstallApp.env",
+    }
+    flags = {
+        "user": ({"InstallApp": {"user": True}}, "Install for the current user."),
+        "sys-prefix": ({"InstallApp": {"sys_prefix": True}}, "Install into sys.prefix."),
+    }
+
+    def fields(self, kind: str) -> dict[str, Any]:
+        """Install-time values for the template; placement installers add theirs."""
+        return {
+            "DISPLAY_NAME": self.display_name or f"Python 3 (remote, {kind})",
+            **self.extra_fields,
+        }
+
+    def start(self) -> None:
+        try:
+            self.install(self.extra_args)
+        except (CLIError, KernelspecError) as exc:
+            print(f"jupyter remote-kernels install: {exc}", file=sys.stderr)
+            self.exit(2)
+
+    def install(self, args: list[str]) -> str:
+        if len(args) != 1:
+            msg = "say which kind to install, e.g. `jupyter remote-kernels install local`"
+            raise CLIError(msg)
+        kind = args[0]
+        name = self.kernel_name or ("remote-python" if kind == "local" else f"remote-python-{kind}")
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / name
+            spec = fill_template(kind, self.fields(kind), folder)
+            if self.display_name:
+                spec["display_name"] = self.display_name
+            config = spec["metadata"]["process_proxy"].setdefault("config", {})
+            if self.launch_timeout:
+                config["launch_timeout"] = self.launch_timeout
+            if self.port_range:
+                config["port_range"] = self.port_range
+            for pair in self.env:
+                key, sep, value = pair.partition("=")
+                if not sep or not key:
+                    msg = f"--env takes KEY=VALUE, not {pair!r}"
+                    raise CLIError(msg)
+                spec.setdefault("env", {})[key] = value
+            (folder / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
+            # Check it the way the server will before anything is installed.
+            from jupyter_client.kernelspec import KernelSpec
+
+            translate_kernelspec(name, KernelSpec.from_resource_dir(str(folder)))
+            destination = KernelSpecManager().install_kernel_spec(
+                str(folder),
+                kernel_name=name,
+                user=self.user,
+                prefix=sys.prefix if self.sys_prefix else (self.prefix or None),
+            )
+        print(f"Installed kernelspec {name} in {destination}")
+        return destination
+
+
+class ListApp(JupyterApp):
+    """List installed kernelspecs and where each one places its kernels."""
+
+    name = "jupyter-remote-kernels-list"
+    description = "List kernelspecs with their placement"
+    json_output = Bool(False, config=True, help="Print JSON.")
+    flags = {"json": ({"ListApp": {"json_output": True}}, "Print JSON.")}
+
+    def start(self) -> None:
+        manager = KernelSpecManager()
+        rows = []
+        for name, folder in sorted(manager.find_kernel_specs().items()):
+            try:
+                spec = manager.get_kernel_spec(name)
+                translated = translate_kernelspec(name, spec)
+                stanza = translated.metadata.get("kernel_provisioner") or {}
+                provisioner = stanza.get("provisioner_name", "local-provisioner")
+                problem = ""
+            except Exception as exc:  # a broken spec is listed with its problem
+                provisioner, problem = "-", str(exc)
+            rows.append(
+                {"name": name, "provisioner": provisioner, "path": folder, "problem": problem}
+            )
+        if self.json_output:
+            print(json.dumps(rows, indent=2))
+            return
+        width = max([len(r["name"]) for r in rows] + [4])
+        for row in rows:
+            note = f"  !! {row['problem']}" if row["problem"] else ""
+            print(f"  {row['name']:<{width}}  {row['provisioner']:<24}  {row['path']}{note}")
+
+
+class RemoteKernelsCLI(JupyterApp):
+    """jupyter remote-kernels: manage kernelspecs that run kernels elsewhere."""
+
+    name = "jupyter-remote-kernels"
+    version = __version__
+    description = "Install, list and check jupyter_remote_kernels kernelspecs"
+    subcommands = {
+        "install": (InstallApp, InstallApp.description),
+        "list": (ListApp, ListApp.description),
+    }
+
+    def start(self) -> None:
+        if self.subapp is None:
+            print("Subcommands: " + ", ".join(sorted(self.subcommands)), file=sys.stderr)
+            self.print_subcommands()
+            self.exit(2)
+        self.subapp.start()
+
+
+def main() -> None:
+    RemoteKernelsCLI.launch_instance()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""`jupyter remote-kernels install local` and `list`, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_install_local_then_list(tmp_path):
+    env = dict(
+        os.environ,
+        JUPYTER_PATH=str(tmp_path / "share" / "jupyter"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+    )
+    done = cli(
+        "install",
+        "local",
+        "--name",
+        "my-local",
+        "--display-name",
+        "Mine",
+        "--prefix",
+        str(tmp_path),
+        "--port-range",
+        "41000..41050",
+        "--launch-timeout",
+        "20",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((tmp_path / "share/jupyter/kernels/my-local/kernel.json").read_text())
+    assert spec["display_name"] == "Mine"
+    assert spec["metadata"]["process_proxy"] == {
+        "class_name": "local",
+        "config": {"port_range": "41000..41050", "launch_timeout": 20.0},
+    }
+    assert "{response_address}" in spec["argv"]
+    listed = cli("list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["my-local"]["provisioner"] == "jrk-local-provisioner"
+    assert rows["my-local"]["problem"] == ""
+
+
+def test_install_rejects_bad_input_and_writes_nothing(tmp_path):
+    for args, expected in [
+        (["install", "nope"], "unknown kernel kind 'nope'"),
+        (["install"], "say which kind to install"),
+        (["install", "local", "--port-range", "9..1"], "port_range"),
+        (["install", "local", "--env", "NOEQUALS"], "--env takes KEY=VALUE"),
+    ]:
+        done = cli(*args, "--prefix", str(tmp_path))
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert expected in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "share").exists()
