@@ -1,6 +1,7 @@
 """``jupyter remote-kernels``: install, list and check remote kernelspecs.
 
-    jupyter remote-kernels install local [--name NAME] [--display-name TEXT] [--user|--sys-prefix|--prefix P]
+    jupyter remote-kernels install local [--name NAME] [--display-name TEXT]
+        [--user|--sys-prefix|--prefix P]
     jupyter remote-kernels list
 
 Kernelspec templates live in ``kernelspecs/<kind>/``. Their install-time fields are written

@@ -12,6 +12,7 @@ def cli(*args, env=None):
     return subprocess.run(
         [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
         capture_output=True,
+        check=False,
         text=True,
         env=env,
         timeout=60,
