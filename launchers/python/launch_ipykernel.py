@@ -239,12 +239,21 @@ class CommServer(threading.Thread):
         self.kernel_id = kernel_id
         self.auth_key = auth_key
         self.stopping = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+
+    def stop(self):
+        """Stop serving at once (the select below also watches a wake-up pipe)."""
+        self.stopping.set()
+        os.write(self._wake_w, b"x")
+        self.join(2.0)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     def run(self):
         self.sock.listen(16)
         while not self.stopping.is_set():
-            ready, _, _ = select.select([self.sock], [], [], 0.5)
-            if not ready:
+            ready, _, _ = select.select([self.sock, self._wake_r], [], [], 5.0)
+            if self.sock not in ready:
                 continue
             try:
                 conn, peer = self.sock.accept()
@@ -420,7 +429,7 @@ def main(argv=None):
 
     def on_terminate(signum, frame):
         log("INFO", "launcher got signal %d; stopping the kernel" % signum)
-        kernel.stop(grace=2.0)
+        raise SystemExit(128 + signum)  # the finally below stops the kernel and cleans up
 
     signal.signal(signal.SIGTERM, on_terminate)
     signal.signal(signal.SIGHUP, on_terminate)
@@ -461,12 +470,12 @@ def main(argv=None):
                 kernel.process.wait(1.0)
             except subprocess.TimeoutExpired:
                 pass
-        return kernel.process.returncode
+        code = kernel.process.returncode
+        return 128 - code if code < 0 else code  # like a shell: 128 + signal number
     finally:
         kernel.stop(grace=2.0)
         if comm is not None:
-            comm.stopping.set()
-            comm.join(2.0)
+            comm.stop()
         comm_sock.close()
         shutil.rmtree(workdir, ignore_errors=True)
         log("INFO", "kernel %s ended" % options.kernel_id)
