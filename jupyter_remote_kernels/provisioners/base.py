@@ -14,6 +14,7 @@ import re
 import signal
 from typing import Any, Optional
 
+import zmq
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from traitlets import Bool, Float, Unicode, validate
@@ -168,12 +169,34 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         self._response_address = await self._listener.address_for(await self.response_ip())
         self.placement.set_phase("starting")
         km = self.parent
+        self._prepare_curve_keys(km)
         # format_kernel_cmd resolves paths on disk: keep it off the event loop.
         cmd = await asyncio.to_thread(
             km.format_kernel_cmd, extra_arguments=kwargs.get("extra_arguments")
         )
         cmd = self.format_command(cmd, self.placeholder_values())
         return await super().pre_launch(cmd=cmd, **kwargs)
+
+    def _prepare_curve_keys(self, km: Any) -> None:
+        """Make the kernel's CurveZMQ keypair when transport encryption applies to it.
+
+        ``MappingKernelManager.transport_encryption`` = ``required`` encrypts every kernel
+        (jupyter_client refuses kernelspecs that do not declare ``supported_encryption``);
+        ``auto`` encrypts kernels whose kernelspec declares it. The keypair is made here,
+        on the server, and travels to the launcher inside the launch bundle (stdin of the
+        SSH session or the local pipe), never in clear over the network. jupyter_client's
+        clients reuse the kernel's keypair, so the server must know the secret key.
+        """
+        policy = str(getattr(km, "transport_encryption", "disabled") or "disabled").lower()
+        supported = (self.kernel_spec.metadata or {}).get("supported_encryption") or []
+        if isinstance(supported, str):
+            supported = [supported]
+        declared = "curve" in {str(item).strip().lower() for item in supported}
+        if policy == "required" or (policy == "auto" and declared):
+            if km.curve_publickey is None or km.curve_secretkey is None:
+                km.curve_publickey, km.curve_secretkey = zmq.curve_keypair()
+        else:
+            km.curve_publickey = km.curve_secretkey = None
 
     def _launch_timeout(self, env: dict[str, str]) -> float:
         value = env.get("KERNEL_LAUNCH_TIMEOUT")
@@ -208,6 +231,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
                 "key": km.session.key.decode(),
                 "signature_scheme": km.session.signature_scheme,
                 "ip": "0.0.0.0" if self.bind_all_interfaces else self.kernel_bind_ip(),  # noqa: S104
+                **self._curve_bundle(km),
             }
         )
         try:
@@ -228,6 +252,15 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             raise error
         msg = f"Kernel {self.kernel_id} failed to launch: {error}"
         raise LaunchError(msg) from error
+
+    @staticmethod
+    def _curve_bundle(km: Any) -> dict[str, str]:
+        if km.curve_publickey is None or km.curve_secretkey is None:
+            return {}
+        return {
+            "curve_publickey": km.curve_publickey.decode(),
+            "curve_secretkey": km.curve_secretkey.decode(),
+        }
 
     def _timeout_message(self, timeout: float) -> str:
         where = f" on {self.placement.host}" if self.placement.host else ""
@@ -295,6 +328,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             "key": km.session.key,
             "signature_scheme": km.session.signature_scheme,
             "kernel_name": km.kernel_name,
+            **self._curve_bundle(km),
         }
         return self.connection_info
 

@@ -120,6 +120,17 @@ def read_bundle(options):
     return bundle
 
 
+def container_ip():
+    """In a YARN container (no address in the bundle): the address of the node, $NM_HOST."""
+    host = os.environ.get("NM_HOST")
+    if not host:
+        return None
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return None
+
+
 def parse_port_range(text):
     try:
         lower, upper = (int(part) for part in text.split("..", 1))
@@ -385,7 +396,7 @@ def main(argv=None):
     OPTIONS_LOG_LEVEL[0] = options.log_level
     bundle = read_bundle(options)
     auth_key = bundle["auth_key"]
-    ip = options.ip or bundle.get("ip") or "127.0.0.1"
+    ip = options.ip or bundle.get("ip") or container_ip() or "127.0.0.1"
     port_range = parse_port_range(options.port_range)
     deadline = time.monotonic() + options.callback_timeout
     if options.spark_context_initialization_mode not in ("none", "", None):
@@ -410,6 +421,10 @@ def main(argv=None):
         signature_scheme=bundle["signature_scheme"],
         kernel_name="",
     )
+    if bundle.get("curve_secretkey"):
+        # Transport encryption: the kernel speaks CurveZMQ with the server-made keypair.
+        connection["curve_publickey"] = bundle["curve_publickey"]
+        connection["curve_secretkey"] = bundle["curve_secretkey"]
     fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(connection, f)
