@@ -1,0 +1,465 @@
+"""The ssh provisioner: the launcher runs on one of the kernelspec's ``remote_hosts``.
+
+Enterprise Gateway's ``DistributedProcessProxy``, without its blocking SSH calls and shell
+injection: connections are pooled per host and driven from worker threads
+(:mod:`..sshpool`), the launcher script, environment and secrets travel over the channel's
+stdin (:mod:`..sshlaunch`), the kernel is detached from the SSH session once it called back,
+and ``poll()`` pings the communication port (the base class), never a new SSH command.
+The local machine is a host like any other: it is reached over SSH too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import socket
+import sys
+from typing import Any, ClassVar, Optional
+
+from traitlets import Bool, Enum, Float, Int, List, Unicode, validate
+
+from .._paths import launcher_path
+from ..errors import PlacementError
+from ..launch import protocol
+from ..sshlaunch import SENT_LAUNCHER, RemoteLaunch, remote_command, remote_input
+from ..sshpool import POOL, SSHHostError, SSHTarget, in_thread, parse_host
+from .base import LauncherProvisionerBase
+
+__all__ = ["SSHProvisioner", "route_ip"]
+
+_PYTHON_NAMES = {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
+_SCRIPT: list[bytes] = []
+
+
+def route_ip(address: str) -> str:
+    """This machine's address on the route to ``address`` (a UDP connect sends nothing)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.connect((address, 9))
+        return sock.getsockname()[0]
+
+
+def _resolve(host: str) -> str:
+    return socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0]
+
+
+def _launcher_script() -> bytes:
+    if not _SCRIPT:
+        _SCRIPT.append(launcher_path("python").read_bytes())
+    return _SCRIPT[0]
+
+
+class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
+    """Starts the launcher over SSH on one of ``remote_hosts``."""
+
+    kind = "ssh"
+
+    remote_hosts = List(
+        Unicode(),
+        [],
+        config=True,
+        help="Hosts kernels may run on, as host, host:port, user@host or user@host:port. "
+        "Enterprise Gateway's comma-separated string is accepted in kernelspecs.",
+    )
+    load_balancing = Enum(
+        ["round-robin", "least-loaded", "first-available"],
+        "round-robin",
+        config=True,
+        help="How a host is chosen: in turn, the one running the fewest kernels of this "
+        "server, or the first that works. A start request's KERNEL_REMOTE_HOST overrides it.",
+    )
+    remote_user = Unicode(
+        "", config=True, help="SSH user name (default: the server's user); user@host wins."
+    )
+    remote_port = Int(22, config=True, help="SSH port of the hosts; host:port wins.")
+    ssh_key_file = Unicode(
+        "", config=True, help="Private key file; empty: the SSH agent and ~/.ssh keys."
+    )
+    allow_agent = Bool(True, config=True, help="Try keys from a running SSH agent.")
+    known_hosts_file = Unicode(
+        "~/.ssh/known_hosts",
+        config=True,
+        help="known_hosts file the hosts' keys are checked against (with "
+        "/etc/ssh/ssh_known_hosts).",
+    )
+    reject_unknown_host_keys = Bool(
+        True,
+        config=True,
+        help="Refuse hosts whose key is not in known_hosts. False accepts them with a warning "
+        "(open to man-in-the-middle attacks).",
+    )
+    proxy_jump = Unicode(
+        "", config=True, help="Jump host ([user@]host[:port]) the hosts are reached through."
+    )
+    python = Unicode(
+        "",
+        config=True,
+        help="Python on the hosts; replaces a bare python/python3 at the start of argv "
+        "(empty: the name in argv, as the host's shell finds it).",
+    )
+    connect_timeout = Float(10.0, config=True, help="Seconds an SSH connect may take.")
+    callback_ip = Unicode(
+        "",
+        config=True,
+        help="Address launchers call back to; empty: this machine's address on the route "
+        "to the chosen host.",
+    )
+    max_channels_per_connection = Int(
+        8,
+        config=True,
+        help="SSH sessions open at once on one pooled connection (below sshd's MaxSessions); "
+        "more concurrent launches to a host open another connection.",
+    )
+    remote_working_dir = Unicode(
+        "",
+        config=True,
+        help="Working directory of kernels on the host (default: the SSH user's home); a "
+        "start request's KERNEL_WORKING_DIR wins.",
+    )
+
+    #: Kernels placed (launching or running) per host label, for least-loaded.
+    _load: ClassVar[dict[str, int]] = {}
+    #: Next round-robin position per host list.
+    _turn: ClassVar[dict[tuple[str, ...], int]] = {}
+
+    @validate("remote_hosts")
+    def _validate_hosts(self, proposal: dict) -> list[str]:
+        for spec in proposal["value"]:
+            parse_host(spec)
+        return proposal["value"]
+
+    @validate("proxy_jump")
+    def _validate_proxy(self, proposal: dict) -> str:
+        if proposal["value"]:
+            parse_host(proposal["value"])
+        return proposal["value"]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._plan: list[SSHTarget] = []
+        self._slot: Optional[SSHTarget] = None
+        self._target: Optional[SSHTarget] = None
+        self._target_ip = ""
+        self._previous: Optional[SSHTarget] = None
+        self._launch: Optional[RemoteLaunch] = None
+        self._watch: Optional[asyncio.Future] = None
+        self._launcher_pid: Optional[int] = None
+        self._kernel_pgid: Optional[int] = None
+
+    # ------------------------------------------------------------------ hosts
+
+    def target_for(self, spec: str) -> SSHTarget:
+        """The pool target of one ``remote_hosts`` entry, with this kernelspec's settings."""
+        user, host, port = parse_host(spec)
+        proxy = None
+        if self.proxy_jump:
+            puser, phost, pport = parse_host(self.proxy_jump)
+            proxy = self._make_target(phost, puser, pport)
+        return self._make_target(host, user, port, proxy)
+
+    def _make_target(
+        self, host: str, user: str, port: Optional[int], proxy: Optional[SSHTarget] = None
+    ) -> SSHTarget:
+        return SSHTarget(
+            host=host,
+            port=port or self.remote_port,
+            user=user or self.remote_user or getpass.getuser(),
+            key_file=self.ssh_key_file,
+            known_hosts=self.known_hosts_file,
+            reject_unknown=self.reject_unknown_host_keys,
+            allow_agent=self.allow_agent,
+            connect_timeout=self.connect_timeout,
+            proxy=proxy,
+        )
+
+    def host_plan(self, env: dict[str, str]) -> list[SSHTarget]:
+        """The hosts to try, in order; the first one's slot is taken at once.
+
+        Taking the slot here, before any await, keeps least-loaded right when many starts
+        arrive together (the very first ones included).
+        """
+        hosts = [self.target_for(spec) for spec in self.remote_hosts]
+        if not hosts:
+            msg = (
+                f"Kernelspec '{self.parent.kernel_name}' has no remote_hosts; set "
+                "metadata.process_proxy.config.remote_hosts (or SSHProvisioner.remote_hosts)."
+            )
+            raise PlacementError(msg)
+        hint = (env.get("KERNEL_REMOTE_HOST") or "").strip()
+        if hint:
+            chosen = [t for s, t in zip(self.remote_hosts, hosts) if hint in (s, t.host, t.label)]
+            if not chosen:
+                msg = (
+                    f"KERNEL_REMOTE_HOST {hint!r} is not one of kernelspec "
+                    f"'{self.parent.kernel_name}''s remote_hosts: {', '.join(self.remote_hosts)}"
+                )
+                raise PlacementError(msg)
+            plan = chosen[:1]
+        elif self.load_balancing == "first-available":
+            plan = hosts
+        else:
+            key = tuple(t.label for t in hosts)
+            turn = self._turn.get(key, 0)
+            self._turn[key] = turn + 1
+            start = turn % len(hosts)
+            plan = hosts[start:] + hosts[:start]
+            if self.load_balancing == "least-loaded":
+                plan.sort(key=lambda t: self._load.get(t.label, 0))
+        if self._previous is not None and self._previous in plan:
+            # A restart stays on the kernel's host while that host works.
+            plan.remove(self._previous)
+            plan.insert(0, self._previous)
+        self._take_slot(plan[0])
+        return plan
+
+    def _take_slot(self, target: SSHTarget) -> None:
+        self._free_slot()
+        self._slot = target
+        self._load[target.label] = self._load.get(target.label, 0) + 1
+
+    def _free_slot(self) -> None:
+        if self._slot is not None:
+            label = self._slot.label
+            self._load[label] = max(0, self._load.get(label, 0) - 1)
+            self._slot = None
+
+    # ------------------------------------------------------------------ base hooks
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        """Choose the hosts to try, then let the base class format argv.
+
+        Called by ``KernelManager.pre_start_kernel`` before every launch, restarts included.
+        """
+        self._plan = self.host_plan(kwargs.get("env") or {})
+        try:
+            return await super().pre_launch(**kwargs)
+        except BaseException:
+            self._free_slot()
+            raise
+
+    async def response_ip(self) -> str:
+        if self.callback_ip:
+            return self.callback_ip
+        return await in_thread(lambda: route_ip(_resolve(self._plan[0].host)))
+
+    def kernel_bind_ip(self) -> str:
+        return self._target_ip or "0.0.0.0"  # noqa: S104  (replaced per host at launch)
+
+    def connect_ip(self, info: dict[str, Any]) -> str:
+        return self._target_ip
+
+    def launcher_location(self) -> str:
+        return SENT_LAUNCHER
+
+    def format_command(self, cmd: list[str], values: dict[str, str]) -> list[str]:
+        """Fill placeholders; a bare ``python`` runs the hosts' Python, not the server's.
+
+        jupyter_client turns a leading ``python`` into the server's ``sys.executable``,
+        which need not exist on a host: the kernelspec's word (or ``python``) is used.
+        """
+        cmd = super().format_command(cmd, values)
+        spec_argv = list(getattr(self.kernel_spec, "argv", None) or [])
+        if cmd and spec_argv and spec_argv[0] in _PYTHON_NAMES:
+            cmd[0] = self.python or spec_argv[0]
+        elif cmd and self.python and cmd[0] in _PYTHON_NAMES | {sys.executable}:
+            cmd[0] = self.python
+        return cmd
+
+    def _remote_env(self, env: dict[str, str]) -> dict[str, str]:
+        """What the kernel gets on the host: the kernelspec's env and the KERNEL_* values.
+
+        The server's own environment stays here (its PATH would be wrong on a host).
+        """
+        spec_env = getattr(self.kernel_spec, "env", None) or {}
+        names = set(spec_env) | {k for k in env if k.startswith(("KERNEL_", "JPY_"))}
+        return {k: str(env[k]) for k in sorted(names) if k in env}
+
+    async def start_launcher(
+        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: bytes
+    ) -> None:
+        """Try the planned hosts in turn until one runs the launcher.
+
+        A host that cannot be reached, authenticated or launched on is skipped; when none
+        works, :class:`PlacementError` lists every host and why, before the launch timeout.
+        """
+        if len(cmd) < 2:
+            msg = "an ssh kernelspec's argv must be [python, {launcher}, options...]"
+            raise PlacementError(msg)
+        loop = asyncio.get_running_loop()
+        timeout = self._launch_timeout(env)
+        deadline = loop.time() + timeout - min(1.0, timeout * 0.1)
+        script = await in_thread(_launcher_script) if cmd[1] == SENT_LAUNCHER else b""
+        failures: list[str] = []
+        for target in self._plan:
+            remaining = deadline - loop.time()
+            if remaining <= 0.2:
+                failures.append(f"{target.label}: not tried, the launch timeout ran out")
+                continue
+            if self._slot != target:
+                self._take_slot(target)
+            try:
+                await self._start_on(
+                    target=target,
+                    cmd=cmd,
+                    env=env,
+                    bundle=bundle,
+                    script=script,
+                    timeout=remaining,
+                )
+                return
+            except SSHHostError as exc:
+                self.log.warning(
+                    "Kernel %s: host %s skipped: %s", self.kernel_id, target.label, exc
+                )
+                failures.append(f"{target.label}: {exc}")
+                self._free_slot()
+        msg = (
+            f"Kernel {self.kernel_id} could not start on any host of kernelspec "
+            f"'{self.parent.kernel_name}':\n" + "\n".join(f"  - {line}" for line in failures)
+        )
+        raise PlacementError(msg)
+
+    async def _start_on(
+        self,
+        *,
+        target: SSHTarget,
+        cmd: list[str],
+        env: dict[str, str],
+        bundle: bytes,
+        script: bytes,
+        timeout: float,
+    ) -> None:
+        self.placement.host = target.host
+        self.placement.set_phase("starting", f"ssh {target.label}")
+        try:
+            ip = await in_thread(_resolve, target.host)
+        except OSError as exc:
+            msg = f"cannot resolve {target.host}: {exc.strerror or exc}"
+            raise SSHHostError(msg) from exc
+        if not self.callback_ip:
+            address = await self._listener.address_for(await in_thread(route_ip, ip))
+            if address != self._response_address:
+                cmd = [arg.replace(self._response_address, address) for arg in cmd]
+        fields = json.loads(bundle)
+        if fields.get("ip") != "0.0.0.0":  # noqa: S104
+            fields["ip"] = ip
+        header = {
+            "n": len(script),
+            "env": self._remote_env(env),
+            "cwd": env.get("KERNEL_WORKING_DIR") or self.remote_working_dir,
+            "modules": [self.kernel_class_name.split(".", 1)[0]],
+        }
+        stdin = remote_input(protocol.line(header), script, protocol.line(fields))
+        launch = RemoteLaunch(POOL, target)
+        POOL.max_channels = self.max_channels_per_connection
+        self._launch, self._target, self._target_ip = launch, target, ip
+        try:
+            self._launcher_pid = await in_thread(
+                launch.start, remote_command(cmd[0], cmd[1], cmd[2:]), stdin, timeout
+            )
+        except asyncio.CancelledError:
+            launch.abandon()
+            raise
+        except SSHHostError:
+            self._launch = None
+            raise
+        self.placement.pid = self._launcher_pid
+        self._watch = asyncio.ensure_future(in_thread(launch.watch))
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        """Launch (see the base class), then detach the launcher from its SSH session.
+
+        Called by ``KernelManager.start_kernel`` and on restart.
+        """
+        info = await super().launch_kernel(cmd, **kwargs)
+        launch, self._launch = self._launch, None
+        if launch is not None:
+            try:
+                await in_thread(launch.detach)
+            except Exception as exc:
+                self.log.warning("Kernel %s: detaching from SSH failed: %s", self.kernel_id, exc)
+        await self._end_watch()
+        return info
+
+    async def _end_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            try:
+                await asyncio.wait_for(watch, 10)
+            except Exception as exc:
+                self.log.debug("Kernel %s: SSH watcher ended with %r", self.kernel_id, exc)
+
+    def _ready(self, info: dict[str, Any]) -> Any:
+        self._kernel_pgid = info.get("pgid")
+        return super()._ready(info)
+
+    async def launcher_exit_code(self) -> Optional[int]:
+        """Known only while the launch is attached to its SSH session (else None)."""
+        return self._launch.exit_code if self._launch is not None else None
+
+    def launcher_output_tail(self) -> str:
+        launch = self._launch
+        return "\n".join(launch.tail.splitlines()[-15:]) if launch is not None else ""
+
+    async def force_stop(self) -> None:
+        """Stop launcher and kernel without the communication port.
+
+        While the launch is attached, its bootstrap stops them; afterwards an SSH command
+        signals the launcher's and the kernel's process groups.
+        """
+        launch, self._launch = self._launch, None
+        if launch is not None:
+            await in_thread(launch.abort)
+            await self._end_watch()
+            return
+        pids = (self._launcher_pid, self._kernel_pgid)
+        groups = [g for g in pids if isinstance(g, int) and g > 1]
+        if self._target is None or not groups:
+            return
+        targets = " ".join(f"-{g}" for g in groups)
+        command = (
+            f"kill -TERM -- {targets} 2>/dev/null; i=0; while kill -0 -- {targets} 2>/dev/null"
+            f" && [ $i -lt 40 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -- {targets}"
+            " 2>/dev/null; true"
+        )
+        try:
+            await in_thread(POOL.run, self._target, command, 15.0)
+        except SSHHostError as exc:
+            self.log.warning("Kernel %s: could not stop it over SSH: %s", self.kernel_id, exc)
+
+    async def release(self, restart: bool) -> None:
+        """Free the host slot and the SSH channel; a restart prefers the same host."""
+        if self._launch is not None:
+            await self.force_stop()
+        await self._end_watch()
+        self._previous = self._target if restart else None
+        self._free_slot()
+        self._launcher_pid = self._kernel_pgid = None
+
+    # ------------------------------------------------------------------ persistence
+
+    async def get_provisioner_info(self) -> dict[str, Any]:
+        """Adds the host and process groups, so a later server can stop the kernel."""
+        info = await super().get_provisioner_info()
+        if self._target is not None:
+            info["ssh"] = {
+                "host": self._target.host,
+                "port": self._target.port,
+                "user": self._target.user,
+                "ip": self._target_ip,
+                "launcher_pid": self._launcher_pid,
+                "kernel_pgid": self._kernel_pgid,
+            }
+        return info
+
+    async def load_provisioner_info(self, provisioner_info: dict) -> None:
+        """Re-attach to a kernel started by an earlier server; it counts on its host again."""
+        await super().load_provisioner_info(provisioner_info)
+        ssh = provisioner_info.get("ssh") or {}
+        if ssh.get("host"):
+            target = self.target_for(f"{ssh['user']}@{ssh['host']}:{ssh['port']}")
+            self._target, self._target_ip = target, ssh.get("ip") or ""
+            self._launcher_pid = ssh.get("launcher_pid")
+            self._kernel_pgid = ssh.get("kernel_pgid")
+            self._take_slot(target)
