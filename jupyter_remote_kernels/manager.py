@@ -80,6 +80,15 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
     def _default_response_listener(self) -> ResponseListener:
         return ResponseListener(parent=self, log=self.log)
 
+    @property
+    def yarn_pollers(self) -> Any:
+        """The server's YARN RM pollers (one per cluster), made on first use by a YARN kernel."""
+        if self._yarn_pollers is None:
+            from .yarn_poller import YarnPollers
+
+            self._yarn_pollers = YarnPollers(self.log)
+        return self._yarn_pollers
+
     @default("kernel_manager_class")
     def _default_kernel_manager_class(self) -> str:
         return "jupyter_remote_kernels.manager.RemoteKernelManager"
@@ -89,6 +98,7 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         self._launching: dict[str, Any] = {}
         # The latest checked kernelspec of each name, read in a thread by start_kernel.
         self._checked_specs: dict[str, KernelSpec] = {}
+        self._yarn_pollers: Any = None
 
     def pre_start_kernel(self, kernel_name: Optional[str], kwargs: Any) -> tuple[Any, str, str]:
         """Remember kernels while they launch, so ``/api/remote-kernels`` can show them."""
@@ -206,3 +216,5 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         for kernel_id, result in zip(kernel_ids, results):
             if isinstance(result, BaseException):
                 self.log.error("Shutting kernel %s down failed: %r", kernel_id, result)
+        if self._yarn_pollers is not None:
+            await self._yarn_pollers.close()

@@ -1,0 +1,577 @@
+"""The YARN provisioner: each kernel runs as a YARN application (cluster mode).
+
+The kernelspec's argv *submits*: a ``run.sh`` calling ``spark-submit --master yarn
+--deploy-mode cluster``, or any submitter, with the kernel id as application tag
+(``{kernel_id}``), the launcher as the application's program and the launch bundle in the
+container environment (the submitter gets it in its own environment as ``$JRK_LAUNCH_BUNDLE``
+and forwards it; the launcher runs with ``--bundle-env JRK_LAUNCH_BUNDLE``). This provisioner
+runs that command on the server, finds the application through the RM REST API *by tag*
+(not by name, start time or id order), follows it through the server's shared
+:class:`~jupyter_remote_kernels.yarn_poller.YarnPoller` (one ``GET /apps`` per interval for
+every kernel), waits for the launcher's callback and kills the application with
+``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
+
+Launch phases: ``submitting`` (the submit command runs, no application yet) -> ``queued``
+(ACCEPTED, with YARN's diagnostics in ``detail``) -> ``waiting-for-launcher`` (state RUNNING)
+-> ``ready``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import getpass
+import os
+import re
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from traitlets import Bool, Enum, Float, List, Unicode, default, validate
+
+from ..errors import LaunchError, YarnError
+from ..yarn_client import FINAL_STATES, app_id_key
+from ..yarn_poller import YarnPoller, YarnPollers
+from .base import LauncherProvisionerBase
+
+__all__ = ["YarnProvisioner"]
+
+_EXIT_CODE = re.compile(r"exit ?code:? *(-?\d+)", re.I)
+_WS_SUFFIX = "/ws/v1/cluster"
+
+
+def _normalise_endpoint(url: str) -> str:
+    """``rm:8088`` / ``http://rm:8088/ws/v1/cluster/`` (EG's form) -> ``http://rm:8088``."""
+    url = url.strip().rstrip("/")
+    if url.endswith(_WS_SUFFIX):
+        url = url[: -len(_WS_SUFFIX)]
+    if url and "://" not in url:
+        url = "http://" + url
+    return url
+
+
+def _check_endpoint(value: str) -> str:
+    url = _normalise_endpoint(value)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"a YARN endpoint must look like http://HOST:8088, not {value!r}"
+        raise ValueError(msg)
+    return url
+
+
+class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
+    """Submits the kernel's launcher to YARN and follows it through the RM REST API."""
+
+    kind = "yarn"
+
+    yarn_endpoint = Unicode(
+        "",
+        config=True,
+        help="Web address of the YARN ResourceManager, e.g. http://rm1:8088 (Enterprise "
+        "Gateway's .../ws/v1/cluster form is accepted). Default: $EG_YARN_ENDPOINT.",
+    )
+    alt_yarn_endpoints = List(
+        Unicode(),
+        config=True,
+        help="Further ResourceManagers of an HA cluster; the active one is found and "
+        "followed. Enterprise Gateway's alt_yarn_endpoint (one string) is accepted. "
+        "Default: $EG_ALT_YARN_ENDPOINT.",
+    )
+    yarn_auth = Enum(
+        ["simple", "kerberos", "none"],
+        "simple",
+        config=True,
+        help="How to authenticate to the RM: simple (?user.name=), kerberos (SPNEGO; needs "
+        "pip install 'jupyter_remote_kernels[kerberos]') or none.",
+    )
+    yarn_endpoint_security_enabled = Bool(
+        False,
+        config=True,
+        help="Enterprise Gateway's switch for Kerberos; True means yarn_auth=kerberos.",
+    )
+    yarn_user = Unicode(
+        "", config=True, help="user.name for simple auth (default: the server's user)."
+    )
+    yarn_verify_tls = Bool(
+        True, config=True, help="Verify the RM's TLS certificate (https endpoints)."
+    )
+    yarn_ca_bundle = Unicode(
+        "", config=True, help="CA bundle file to verify the RM's certificate with."
+    )
+    yarn_request_timeout = Float(10.0, config=True, help="Seconds one request to the RM may take.")
+    yarn_poll_interval = Float(
+        1.0,
+        config=True,
+        help="Seconds between two RM polls; one GET /apps per interval serves every YARN "
+        "kernel of the server on that cluster.",
+    )
+    yarn_queue = Unicode("default", config=True, help="YARN queue; fills {yarn_queue} in argv.")
+    kill_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds to wait for YARN to confirm that a killed application ended.",
+    )
+    callback_ip = Unicode(
+        "",
+        config=True,
+        help="Address of this server that YARN containers call back to (default: the "
+        "local address on the route to the RM).",
+    )
+    bundle_env = Unicode(
+        "JRK_LAUNCH_BUNDLE",
+        config=True,
+        help="Environment variable that carries the launch bundle (the per-kernel secret) "
+        "to the submit command, which forwards it into the container; fills {bundle_env}.",
+    )
+
+    @default("yarn_endpoint")
+    def _default_endpoint(self) -> str:
+        return os.environ.get("EG_YARN_ENDPOINT", "")
+
+    @default("alt_yarn_endpoints")
+    def _default_alt(self) -> list[str]:
+        alt = os.environ.get("EG_ALT_YARN_ENDPOINT", "")
+        return [alt] if alt else []
+
+    @validate("yarn_endpoint")
+    def _validate_endpoint(self, proposal: dict) -> str:
+        return _check_endpoint(proposal["value"]) if proposal["value"].strip() else ""
+
+    @validate("alt_yarn_endpoints")
+    def _validate_alt(self, proposal: dict) -> list[str]:
+        return [_check_endpoint(v) for v in proposal["value"] if v.strip()]
+
+    @validate("yarn_request_timeout", "yarn_poll_interval", "kill_timeout")
+    def _validate_seconds(self, proposal: dict) -> float:
+        if proposal["value"] <= 0:
+            msg = f"{proposal['trait'].name} must be more than 0 seconds"
+            raise ValueError(msg)
+        return proposal["value"]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._poller: Optional[YarnPoller] = None
+        self._own_pollers: Optional[YarnPollers] = None
+        self._watching = False
+        self._app_id: Optional[str] = None
+        self._past_apps: set[str] = set()
+        self._submitter: Optional[asyncio.subprocess.Process] = None
+        self._pump: Optional[asyncio.Task] = None
+        self._output: collections.deque[str] = collections.deque(maxlen=30)
+
+    # ------------------------------------------------------------------ settings
+
+    def endpoints(self) -> list[str]:
+        found = [self.yarn_endpoint, *self.alt_yarn_endpoints]
+        endpoints = list(dict.fromkeys(e for e in found if e))
+        if not endpoints:
+            msg = (
+                f"Kernelspec '{self._kernel_name()}' has no YARN endpoint: set yarn_endpoint "
+                "in its process_proxy.config (or c.YarnProvisioner.yarn_endpoint)."
+            )
+            raise YarnError(msg)
+        return endpoints
+
+    def client_settings(self) -> dict[str, Any]:
+        """Settings of the RM client; one poller serves every kernel sharing them."""
+        return {
+            "user": self.yarn_user or getpass.getuser(),
+            "auth": "kerberos" if self.yarn_endpoint_security_enabled else self.yarn_auth,
+            "verify": (self.yarn_ca_bundle or True) if self.yarn_verify_tls else False,
+            "timeout": self.yarn_request_timeout,
+        }
+
+    def _kernel_name(self) -> str:
+        return str(getattr(self.parent, "kernel_name", "") or "?")
+
+    def _find_poller(self) -> YarnPoller:
+        """The server's poller for this cluster (through the kernel manager), else our own."""
+        node, pollers = self.parent, None
+        while node is not None and pollers is None:
+            found = getattr(node, "yarn_pollers", None)
+            pollers = found if isinstance(found, YarnPollers) else None
+            node = getattr(node, "parent", None)
+        if pollers is None:
+            self._own_pollers = self._own_pollers or YarnPollers(self.log)
+            pollers = self._own_pollers
+        return pollers.get(
+            self.endpoints(), interval=self.yarn_poll_interval, **self.client_settings()
+        )
+
+    @property
+    def tag(self) -> str:
+        """The application tag: the kernel id (YARN lower-cases tags)."""
+        return str(self.kernel_id).lower()
+
+    def placeholder_values(self) -> dict[str, str]:
+        values = super().placeholder_values()
+        values.update(
+            yarn_endpoints=",".join(self.endpoints()),
+            yarn_queue=self.yarn_queue,
+            bundle_env=self.bundle_env,
+        )
+        return values
+
+    # ------------------------------------------------------------------ base hooks
+
+    async def response_ip(self) -> str:
+        if self.callback_ip:
+            return self.callback_ip
+        host = urlsplit(self.endpoints()[0]).hostname or "127.0.0.1"
+        return await asyncio.to_thread(_route_address, host)
+
+    def kernel_bind_ip(self) -> str:
+        # Empty: the launcher binds the address of its container's node ($NM_HOST).
+        return ""
+
+    def connect_ip(self, info: dict[str, Any]) -> str:
+        ip = str(info.get("ip") or "")
+        if ip in ("", "0.0.0.0", "::"):  # noqa: S104 - bind_all_interfaces
+            ip = str(info.get("host") or self.placement.host or "")
+        return ip
+
+    def launcher_output_tail(self) -> str:
+        return "\n".join(list(self._output)[-15:])
+
+    # ------------------------------------------------------------------ launch
+
+    async def start_launcher(
+        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: bytes
+    ) -> None:
+        """Run the submit command and return once YARN has the application tagged with us.
+
+        Called by :meth:`_start_and_wait` for every launch (restarts included).
+        """
+        self._poller = self._find_poller()
+        if not self._watching:
+            self._poller.watch(self.tag)
+            self._watching = True
+        self._app_id = None
+        for name in ("app_id", "queue", "tracking_url", "state", "host"):
+            setattr(self.placement, name, None)
+        self.placement.set_phase("submitting", f"running {Path(cmd[0]).name}")
+        self._output.clear()
+        submit_env = {**env, self.bundle_env: bundle.decode().strip(), "KERNEL_ID": self.tag}
+        try:
+            self._submitter = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=submit_env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            msg = (
+                f"cannot run the submit command {cmd[0]!r} of kernelspec "
+                f"'{self._kernel_name()}': {exc.strerror or exc}. Check the kernelspec's argv."
+            )
+            raise LaunchError(msg) from exc
+        self._pump = asyncio.create_task(self._pump_output(self._submitter))
+        round_timeout = 2 * self.yarn_poll_interval + self.yarn_request_timeout
+        while True:
+            app = self._our_app()
+            if app is not None:
+                self._app_id = app["id"]
+                self._show(app)
+                return
+            code = self._submitter.returncode
+            if code not in (None, 0):
+                await self._finish_pump()
+                msg = (
+                    f"The submit command of kernel {self.kernel_id} exited with code {code} "
+                    f"before YARN had an application tagged {self.tag}. Check the "
+                    "kernelspec's argv, the YARN endpoint and queue.\nSubmit output:\n"
+                    + self.launcher_output_tail()
+                )
+                raise LaunchError(msg)
+            await self._poller.next_round(round_timeout)
+
+    def _our_app(self) -> Optional[dict[str, Any]]:
+        """The newest application with our tag that no earlier launch of ours had."""
+        assert self._poller is not None
+        apps = [a for a in self._poller.apps(self.tag) if a.get("id") not in self._past_apps]
+        if self._app_id is not None:
+            return next((a for a in apps if a.get("id") == self._app_id), None)
+        if len(apps) > 1:  # e.g. a submitter that retried: keep the newest, kill the others
+            extra = [a["id"] for a in apps[1:] if a.get("state") not in FINAL_STATES]
+            self.log.warning("Kernel %s: several applications tagged; killing %s", self.tag, extra)
+            self._past_apps.update(a["id"] for a in apps[1:])
+            for app_id in extra:
+                asyncio.create_task(self._kill_app(app_id))  # noqa: RUF006
+        return apps[0] if apps else None
+
+    async def _pump_output(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while True:
+            raw = await process.stdout.readline()
+            if not raw:
+                return
+            text = raw.decode(errors="replace").rstrip()
+            self._output.append(text)
+            self.log.debug("[submit %s] %s", self.tag, text)
+
+    async def _finish_pump(self) -> None:
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(pump, 2)
+
+    def _show(self, app: dict[str, Any]) -> None:
+        """Copy what YARN says about our application into the placement."""
+        self.placement.app_id = app.get("id")
+        self.placement.queue = app.get("queue")
+        self.placement.state = app.get("state")
+        self.placement.tracking_url = app.get("trackingUrl")
+        am_host = str(app.get("amHostHttpAddress") or "").rpartition(":")[0]
+        if am_host and self.placement.phase != "ready":
+            self.placement.host = am_host
+
+    async def _start_and_wait(
+        self,
+        cmd: list[str],
+        env: dict[str, str],
+        cwd: Optional[str],
+        bundle: bytes,
+        waiter: asyncio.Future,
+    ) -> dict[str, Any]:
+        """Submit, then follow the application's state until the launcher calls back.
+
+        Replaces the base class's loop: the application's state, not a local process, says
+        whether the launch goes on (queued, running) or has failed.
+        """
+        await self.start_launcher(cmd, env, cwd, bundle)
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=0.2)
+            if done:
+                if waiter.cancelled():
+                    msg = f"The launch of kernel {self.kernel_id} was abandoned (server stopping)"
+                    raise LaunchError(msg)
+                try:
+                    return waiter.result()
+                except LaunchError as exc:
+                    msg = (
+                        f"Kernel {self.kernel_id} failed to start in YARN application "
+                        f"{self._app_id}{self._where()}: {exc}"
+                    )
+                    raise LaunchError(msg) from exc
+            self._follow_launch()
+
+    def _follow_launch(self) -> None:
+        assert self._poller is not None
+        assert self._app_id is not None
+        app = self._poller.app(self.tag, self._app_id)
+        if app is None:
+            return
+        self._show(app)
+        state, diagnostics = app.get("state"), str(app.get("diagnostics") or "").strip()
+        if state in FINAL_STATES or "Failing this attempt" in diagnostics:
+            # An AM that failed: YARN would retry it (max-app-attempts); we stop here.
+            raise LaunchError(self._failed_message(app))
+        if state == "RUNNING":
+            self.placement.set_phase(
+                "waiting-for-launcher",
+                f"application RUNNING on {self.placement.host}; waiting for the launcher",
+            )
+        else:
+            self.placement.set_phase(
+                "queued", f"{state} in queue {app.get('queue')}: {diagnostics}"
+            )
+
+    def _failed_message(self, app: dict[str, Any]) -> str:
+        diagnostics = str(app.get("diagnostics") or "").strip()
+        code = _EXIT_CODE.search(diagnostics)
+        exit_code = f", AM exit code {code.group(1)}" if code else ""
+        state = app.get("state")
+        if state not in FINAL_STATES:
+            state = f"{state} after a failed attempt"
+        return (
+            f"YARN application {app.get('id')} of kernel {self.kernel_id} (queue "
+            f"{app.get('queue')}) ended {state}/{app.get('finalStatus')}{exit_code} before "
+            f"the kernel was ready. YARN diagnostics: {diagnostics or '(none)'} Logs: "
+            f"{app.get('amContainerLogs') or app.get('trackingUrl') or '-'}"
+        )
+
+    def _timeout_message(self, timeout: float) -> str:
+        app = self._poller.app(self.tag, self._app_id) if self._poller and self._app_id else None
+        if app is None:
+            error = self._poller.last_error if self._poller else None
+            return (
+                f"Kernel {self.kernel_id}: no YARN application tagged {self.tag} appeared "
+                f"within {timeout:.0f} s (launch phase: {self.placement.phase})."
+                + (f" Last RM error: {error}." if error else "")
+                + " Check the kernelspec's submit command and the RM."
+                + (f"\nSubmit output:\n{self.launcher_output_tail()}" if self._output else "")
+            )
+        if app.get("state") != "RUNNING":
+            return (
+                f"Kernel {self.kernel_id}: YARN application {app['id']} stayed "
+                f"{app.get('state')} in queue '{app.get('queue')}' for {timeout:.0f} s: the "
+                "queue is full or the cluster has no capacity for its ApplicationMaster. The "
+                "application was killed. Try again later, use another queue, or raise "
+                f"launch_timeout. YARN diagnostics: {app.get('diagnostics') or '(none)'}"
+            )
+        return (
+            f"Kernel {self.kernel_id}: YARN application {app['id']} is RUNNING on "
+            f"{self.placement.host} but its launcher did not call back within {timeout:.0f} s. "
+            f"The application was killed. Check that the container can reach this server at "
+            f"{self._response_address} (callback_ip) and the AM logs: "
+            f"{app.get('amContainerLogs') or app.get('trackingUrl')}"
+        )
+
+    # ------------------------------------------------------------------ stopping
+
+    async def launcher_exit_code(self) -> Optional[int]:
+        """From the poller's cached state: 0 when the application finished, else 1."""
+        if self._poller is None or self._app_id is None:
+            return None
+        app = self._poller.app(self.tag, self._app_id)
+        if app is not None:
+            self._show(app)
+        if app is None or app.get("state") not in FINAL_STATES:
+            return None
+        return 0 if app.get("state") == "FINISHED" else 1
+
+    async def shutdown_requested(self, restart: bool = False) -> None:
+        """The kernel got its shutdown request: have YARN kill the application now.
+
+        Called by ``KernelManager.request_shutdown`` (shutdown and restart); the kill is
+        confirmed in :meth:`release`.
+        """
+        if self._app_id is not None:
+            self.placement.set_phase("shutting-down")
+            await self._send_kill(self._app_id)
+
+    async def kill(self, restart: bool = False) -> None:
+        await super().kill(restart)
+        if self._app_id is not None:
+            await self._send_kill(self._app_id)
+
+    async def force_stop(self) -> None:
+        """Stop the submit command and kill every application of this launch."""
+        await self._stop_submitter()
+        ids = {self._app_id} if self._app_id else set()
+        if self._poller is not None and not ids:
+            # Abandoned before we saw the application: ask the RM directly, once.
+            with contextlib.suppress(YarnError):
+                apps = await asyncio.to_thread(self._poller.client.apps_by_tags, [self.tag])
+                ids = {
+                    a["id"]
+                    for a in apps
+                    if a.get("id") not in self._past_apps
+                    and str(a.get("state")).upper() not in FINAL_STATES
+                }
+        for app_id in sorted(ids, key=app_id_key):
+            await self._kill_app(app_id)
+            self._past_apps.add(app_id)
+
+    async def release(self, restart: bool) -> None:
+        """Make sure the application ended (kill + confirm), stop the submit command."""
+        await self._stop_submitter()
+        if self._app_id is not None:
+            await self._kill_app(self._app_id)
+            self._past_apps.add(self._app_id)
+            self._app_id = None
+        if self._poller is not None and self._watching and not restart:
+            self._poller.unwatch(self.tag)
+            self._watching = False
+        if self._own_pollers is not None and not restart:
+            await self._own_pollers.close()
+            self._own_pollers = None
+
+    async def _send_kill(self, app_id: str) -> Optional[str]:
+        assert self._poller is not None
+        try:
+            return await asyncio.to_thread(self._poller.client.kill, app_id)
+        except YarnError as exc:
+            self.log.warning("Kernel %s: killing YARN application failed: %s", self.tag, exc)
+            return None
+
+    async def _kill_app(self, app_id: str) -> None:
+        """``PUT /apps/{id}/state KILLED`` unless it ended, then wait for a final state."""
+        if self._poller is None:
+            return
+        client = self._poller.client
+        deadline = time.monotonic() + self.kill_timeout
+        state: Optional[str] = None
+        sent = False
+        delay, warned = 0.1, False
+        while time.monotonic() < deadline:
+            try:
+                state = await asyncio.to_thread(client.app_state, app_id)
+                if state is None or state in FINAL_STATES:
+                    self.placement.state = state or self.placement.state
+                    return
+                if not sent:
+                    await asyncio.to_thread(client.kill, app_id)
+                    sent = True
+                delay = 0.1
+            except YarnError as exc:
+                if not warned:
+                    self.log.warning("Kernel %s: %s; retrying until confirmed", self.tag, exc)
+                    warned = True
+                delay = min(delay * 2, 2.0)
+            await asyncio.sleep(delay)
+        self.log.error(
+            "YARN application %s of kernel %s is still %s %.0f s after it was killed; kill it "
+            "with `yarn application -kill %s`",
+            app_id,
+            self.kernel_id,
+            state,
+            self.kill_timeout,
+            app_id,
+        )
+
+    async def _stop_submitter(self) -> None:
+        process, self._submitter = self._submitter, None
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(process.wait(), 5)
+        elif process is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(process.wait(), 5)
+        await self._finish_pump()
+
+    # ------------------------------------------------------------------ persistence
+
+    async def get_provisioner_info(self) -> dict[str, Any]:
+        info = await super().get_provisioner_info()
+        info["yarn"] = {"app_id": self._app_id, "past_apps": sorted(self._past_apps)}
+        return info
+
+    async def load_provisioner_info(self, provisioner_info: dict) -> None:
+        """Follow the application again after a server restart."""
+        await super().load_provisioner_info(provisioner_info)
+        yarn = provisioner_info.get("yarn") or {}
+        self._app_id = yarn.get("app_id")
+        self._past_apps = set(yarn.get("past_apps") or [])
+        if self._app_id:
+            self._poller = self._find_poller()
+            self._poller.watch(self.tag)
+            self._watching = True
+
+
+def _route_address(host: str) -> str:
+    """The local address the kernel's node reaches us on: the one on our route to ``host``.
+
+    A UDP ``connect`` picks the route and sends nothing.
+    """
+    try:
+        target = socket.getaddrinfo(host, 9, proto=socket.IPPROTO_UDP)[0]
+        with socket.socket(target[0], socket.SOCK_DGRAM) as sock:
+            sock.connect(target[4])
+            return str(sock.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
