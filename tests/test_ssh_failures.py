@@ -1,0 +1,109 @@
+"""Bad SSH hosts are skipped; with none working the user gets one clear error; nothing stays."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from .kernels import wait_until, write_kernelspec
+from .ssh_helpers import kernel_pids, post_kernel, ssh_spec
+from .test_ssh_lifecycle import connections_within_pool, nothing_left
+
+
+@pytest.fixture
+def jp_server_config():  # TEMP while persistence is in progress
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_remote_kernels": True}},
+        "RemoteMappingKernelManager": {"reattach_kernels_on_start": False},
+    }
+
+
+@pytest.fixture
+def bad_bed(ssh_bed_factory):
+    bed = ssh_bed_factory(1, extra_hosts=("refuse_key", "no_python", "down"))
+    good, refusing, no_python, down = bed.hosts
+    return bed, good, refusing, no_python, down
+
+
+async def test_bad_hosts_are_skipped_then_one_clear_error(
+    jp_fetch, jp_kernel_dir, bad_bed, no_blocking
+):
+    bed, good, refusing, no_python, down = bad_bed
+    order = [down, refusing, no_python, good]
+    write_kernelspec(
+        jp_kernel_dir,
+        "ssh-mixed",
+        # "python3" as the hosts' shells find it: the no_python host has none
+        ssh_spec(bed, hosts=order, load_balancing="first-available", connect_timeout=3,
+                 python="python3"),
+    )
+    model = await post_kernel(jp_fetch, "ssh-mixed")
+    assert model["placement"]["ip"] == good.address
+    await jp_fetch("api", "kernels", model["id"], method="DELETE")
+
+    write_kernelspec(
+        jp_kernel_dir,
+        "ssh-bad",
+        ssh_spec(bed, hosts=order[:3], load_balancing="first-available", connect_timeout=3,
+                 launch_timeout=15, python="python3"),
+    )
+    started = time.monotonic()
+    with pytest.raises(HTTPClientError) as info:
+        await post_kernel(jp_fetch, "ssh-bad")
+    assert time.monotonic() - started < 15
+    message = info.value.response.body.decode()
+    assert "could not start on any host" in message
+    assert "Traceback" not in message
+    for host in order[:3]:
+        assert host.address in message
+    assert "is the host up" in message or "cannot connect" in message  # down
+    assert "was refused by" in message and "authorized_keys" in message  # refuse_key
+    assert "no Python on" in message  # no_python
+    assert await wait_until(lambda: nothing_left(bed), 5)
+    assert connections_within_pool(bed)
+
+
+async def test_unknown_host_key_is_refused_with_the_fix(
+    jp_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking
+):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    write_kernelspec(
+        jp_kernel_dir, "ssh-unknown", ssh_spec(ssh_bed, known_hosts_file=str(empty))
+    )
+    with pytest.raises(HTTPClientError) as info:
+        await post_kernel(jp_fetch, "ssh-unknown")
+    message = info.value.response.body.decode()
+    assert "is unknown" in message and "ssh-keyscan" in message
+    assert nothing_left(ssh_bed)
+
+
+async def test_kernel_failing_on_the_host_leaves_nothing(
+    jp_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking
+):
+    write_kernelspec(
+        jp_kernel_dir,
+        "ssh-broken",
+        ssh_spec(ssh_bed, kernel_class_name="ipykernel.no_such_module.Kernel"),
+    )
+    with pytest.raises(HTTPClientError) as info:
+        await post_kernel(jp_fetch, "ssh-broken")
+    assert "no_such_module" in info.value.response.body.decode()
+    assert await wait_until(lambda: nothing_left(ssh_bed), 5), [
+        kernel_pids(h) for h in ssh_bed.hosts
+    ]
+    # a launch timed out while the launcher runs: it is stopped on its host
+    # (the hosts share this file system: a sitecustomize makes the kernel start slowly)
+    (tmp_path / "sitecustomize.py").write_text("import time; time.sleep(30)\n")
+    spec = ssh_spec(ssh_bed, launch_timeout=3, env={"PYTHONPATH": str(tmp_path)})
+    write_kernelspec(jp_kernel_dir, "ssh-slow", spec)
+    with pytest.raises(HTTPClientError) as info:
+        await post_kernel(jp_fetch, "ssh-slow")
+    assert info.value.code == 504
+    assert "did not call back within 3 s" in info.value.response.body.decode()
+    assert await wait_until(lambda: nothing_left(ssh_bed), 8), [
+        kernel_pids(h) for h in ssh_bed.hosts
+    ]
+    assert connections_within_pool(ssh_bed)
