@@ -44,6 +44,12 @@ class RemoteKernelsApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers.handlers())
 
+    async def _start_jupyter_server_extension(self, serverapp) -> None:
+        """Once the server runs: reattach to the kernels a previous server left running."""
+        manager = serverapp.kernel_manager
+        if isinstance(manager, RemoteMappingKernelManager):
+            await manager.reattach_kernels()
+
     async def stop_extension(self) -> None:
         """Close the response listener; the server has shut its kernels down by now."""
         manager = self.serverapp.kernel_manager if self.serverapp else None

@@ -19,11 +19,12 @@ from jupyter_server.services.kernels.kernelmanager import (
     ServerKernelManager,
 )
 from tornado import web
-from traitlets import Instance, default
+from traitlets import Bool, Instance, default
 
 from .errors import RemoteKernelError
 from .kernelspecs import translate_kernelspec
 from .launch.listener import ResponseListener
+from .persistence import KernelStore
 from .placement import Placement
 
 __all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
@@ -75,6 +76,17 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
     """
 
     response_listener = Instance(ResponseListener)
+    kernel_store = Instance(KernelStore)
+    reattach_kernels_on_start = Bool(
+        True,
+        config=True,
+        help="Remember running remote kernels on disk and, when the server starts again, "
+        "reattach to those still alive (they keep their state) and clean up the others.",
+    )
+
+    @default("kernel_store")
+    def _default_kernel_store(self) -> KernelStore:
+        return KernelStore(parent=self, log=self.log)
 
     @default("response_listener")
     def _default_response_listener(self) -> ResponseListener:
@@ -188,6 +200,54 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
             except web.HTTPError:
                 continue
         return models
+
+    async def remember_kernel(self, km: Any) -> None:
+        """Record a started (or restarted) kernel; called by provisioners after a launch."""
+        if not self.reattach_kernels_on_start or km.provisioner is None:
+            return
+        info = await km.provisioner.get_provisioner_info()
+        record = {
+            "kernel_id": km.kernel_id,
+            "kernel_name": km.kernel_name,
+            "connection_info": km.get_connection_info(),
+            "provisioner_info": info,
+        }
+        await asyncio.to_thread(self.kernel_store.save, km.kernel_id, record)
+
+    async def forget_kernel(self, kernel_id: str) -> None:
+        """Drop a kernel's record; called by provisioners when the kernel is gone for good."""
+        await asyncio.to_thread(self.kernel_store.remove, kernel_id)
+
+    async def reattach_kernels(self) -> list[str]:
+        """Reattach to the kernels an earlier server left running; called at server start.
+
+        Each recorded kernel goes through an ordinary start whose provisioner, instead of
+        launching, reconnects to the launcher; a kernel found dead is cleaned up.
+        Returns the ids reattached.
+        """
+        if not self.reattach_kernels_on_start:
+            return []
+        records = await asyncio.to_thread(self.kernel_store.load_all)
+        reattached = []
+        for kernel_id, record in records.items():
+            if kernel_id in self:
+                continue
+            try:
+                await self.start_kernel(
+                    kernel_id=kernel_id,
+                    kernel_name=record["kernel_name"],
+                    jrk_reattach=record,
+                )
+            except Exception as exc:
+                self.log.warning("Kernel %s was not reattached: %s", kernel_id, exc)
+                await self.forget_kernel(kernel_id)
+                # The earlier server's connection file holds the kernel's key: remove it.
+                connection_file = Path(self.connection_dir, f"kernel-{kernel_id}.json")
+                await asyncio.to_thread(connection_file.unlink, missing_ok=True)
+            else:
+                reattached.append(kernel_id)
+                self.log.info("Reattached to kernel %s", kernel_id)
+        return reattached
 
     def kernel_model(self, kernel_id: str) -> dict[str, Any]:
         """The ``/api/kernels`` model, with the kernel's ``placement``."""

@@ -100,6 +100,9 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         self._owns_listener = False
         self._response_address = ""
         self._unanswered_pings = 0
+        self._reattach: Optional[dict[str, Any]] = None
+        self._reattach_used = False
+        self.kernel_pgid: Optional[int] = None
 
     # ------------------------------------------------------------------ subclass hooks
 
@@ -163,7 +166,17 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         """Make the per-kernel secret, open the response address and format argv.
 
         Called by ``KernelManager.pre_start_kernel`` before every launch, restarts included.
+        With ``jrk_reattach`` (a record from an earlier server, passed by
+        ``RemoteMappingKernelManager.reattach_kernels``) the next launch reconnects instead.
         """
+        reattach = kwargs.pop("jrk_reattach", None)
+        if reattach is not None and not self._reattach_used:
+            self._reattach_used = True
+            self._reattach = reattach
+            await self.load_provisioner_info(reattach["provisioner_info"])
+            self.parent.load_connection_info(reattach["connection_info"])
+            return await super().pre_launch(cmd=[], **kwargs)
+        self._reattach = None
         self._auth_key = protocol.new_auth_key()
         self._listener = self._find_listener()
         self._response_address = await self._listener.address_for(await self.response_ip())
@@ -217,6 +230,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         Called by ``KernelManager.start_kernel`` (and on restart). On any failure or
         timeout the launcher and its kernel are stopped before the error is raised.
         """
+        if self._reattach is not None:
+            return await self._reconnect(self._reattach)
         km = self.parent
         env = kwargs.get("env") or {}
         timeout = self._launch_timeout(env)
@@ -261,6 +276,20 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             "curve_publickey": km.curve_publickey.decode(),
             "curve_secretkey": km.curve_secretkey.decode(),
         }
+
+    async def _reconnect(self, record: dict[str, Any]) -> KernelConnectionInfo:
+        """Reattach to a kernel an earlier server started, if its launcher still answers."""
+        code = await self.poll() if self._comm is not None else 0
+        if code is not None:
+            self._comm = None
+            self.placement.set_phase("dead")
+            msg = f"Kernel {self.kernel_id} is no longer running (its launcher does not answer)"
+            raise LaunchError(msg)
+        self.placement.set_phase("ready", "reattached")
+        connection = dict(record["connection_info"])
+        connection["key"] = connection["key"].encode()
+        self.connection_info = connection
+        return self.connection_info
 
     def _timeout_message(self, timeout: float) -> str:
         where = f" on {self.placement.host}" if self.placement.host else ""
@@ -318,6 +347,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         self.placement.host = info.get("host") or self.placement.host
         self.placement.ip = ip
         self.placement.pid = info["pid"]
+        self.kernel_pgid = info.get("pgid")
         self.placement.set_phase("ready")
         if self._listener is not None:
             self._listener.forget(str(self.kernel_id))
@@ -339,6 +369,16 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         await self.force_stop()
         await self.release(restart=False)
         self._comm = None
+
+    async def post_launch(self, **kwargs: Any) -> None:
+        """Record the running kernel so a restarted server can reattach to it.
+
+        Called by ``KernelManager.post_start_kernel`` after every launch, restarts included.
+        """
+        await super().post_launch(**kwargs)
+        manager = self._find_in_parents("remember_kernel")
+        if manager is not None:
+            await manager.remember_kernel(self.parent)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -430,6 +470,10 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         await self.release(restart)
         self._comm = None
         self.placement.set_phase("starting" if restart else "dead")
+        if not restart:
+            manager = self._find_in_parents("forget_kernel")
+            if manager is not None:
+                await manager.forget_kernel(str(self.kernel_id))
         if self._owns_listener and not restart and self._listener is not None:
             await self._listener.close()
             self._listener = None
@@ -441,6 +485,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         if self._comm is not None:
             info["comm"] = {"host": self._comm.host, "port": self._comm.port}
             info["auth_key"] = self._auth_key
+            info["pgid"] = self.kernel_pgid
         return info
 
     async def load_provisioner_info(self, provisioner_info: dict) -> None:
@@ -452,6 +497,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
                 setattr(self.placement, name, value)
         comm = provisioner_info.get("comm")
         self._auth_key = provisioner_info.get("auth_key")
+        self.kernel_pgid = provisioner_info.get("pgid")
         if comm and self._auth_key:
             self._comm = CommClient(
                 comm["host"],
@@ -469,15 +515,22 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         name = (metadata.get("kernel_provisioner") or {}).get("provisioner_name")
         return str(name or type(self).__name__)
 
+    def _find_in_parents(self, attribute: str) -> Any:
+        """The nearest parent (kernel manager, then the server's manager) with ``attribute``."""
+        node = self.parent
+        while node is not None:
+            if hasattr(node, attribute):
+                return node
+            node = getattr(node, "parent", None)
+        return None
+
     def _find_listener(self) -> ResponseListener:
         """The server's listener (found through the kernel manager), else one of our own."""
         if self._listener is not None:
             return self._listener
-        node = self.parent
-        while node is not None:
-            listener = getattr(node, "response_listener", None)
-            if isinstance(listener, ResponseListener):
-                return listener
-            node = getattr(node, "parent", None)
+        manager = self._find_in_parents("response_listener")
+        listener = getattr(manager, "response_listener", None)
+        if isinstance(listener, ResponseListener):
+            return listener
         self._owns_listener = True
         return ResponseListener(parent=self, log=self.log)

@@ -29,7 +29,6 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._process: Optional[asyncio.subprocess.Process] = None
         self._output: collections.deque[str] = collections.deque(maxlen=30)
         self._pump: Optional[asyncio.Task] = None
-        self._kernel_pgid: Optional[int] = None
 
     async def response_ip(self) -> str:
         return "127.0.0.1"
@@ -86,27 +85,26 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         return self._process.returncode
 
     async def poll(self) -> Optional[int]:
-        """The launcher exits right after its kernel: its process status is the answer."""
-        if self._process is None:
-            return 0
-        return self._process.returncode
+        """The launcher exits right after its kernel: its process status is the answer.
 
-    def _ready(self, info: dict[str, Any]) -> Any:
-        self._kernel_pgid = info.get("pgid")
-        return super()._ready(info)
+        A kernel reattached after a server restart is not our child: ask its launcher.
+        """
+        if self._process is None:
+            return await super().poll()
+        return self._process.returncode
 
     async def force_stop(self) -> None:
         """SIGTERM the launcher (it stops its kernel), then SIGKILL both groups."""
         process = self._process
         if process is None or process.returncode is not None:
-            self._signal_group(self._kernel_pgid, signal.SIGKILL)
+            self._signal_group(self.kernel_pgid, signal.SIGKILL)
             return
         self._signal_group(process.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(process.wait(), 5)
         except asyncio.TimeoutError:
             self._signal_group(process.pid, signal.SIGKILL)
-            self._signal_group(self._kernel_pgid, signal.SIGKILL)
+            self._signal_group(self.kernel_pgid, signal.SIGKILL)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(process.wait(), 5)
 
@@ -130,4 +128,3 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if pump is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(pump, 2)
-        self._kernel_pgid = None

@@ -65,8 +65,17 @@ def mac(auth_key, label, challenge, obj=None):
 def log(level, message):
     """Log to stderr; the launcher never logs a key."""
     if LOG_LEVELS[level] >= LOG_LEVELS[OPTIONS_LOG_LEVEL[0]]:
-        sys.stderr.write("[launcher %s] %s\n" % (level, message))
+        write_stderr(("[launcher %s] %s\n" % (level, message)).encode())
+
+
+def write_stderr(data):
+    """Write to stderr, ignoring a closed one: the server that read it may be gone, and
+    the kernel must outlive it (a restarted server reattaches)."""
+    try:
+        sys.stderr.buffer.write(data)
         sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
@@ -218,8 +227,7 @@ class Kernel:
     def _pump_stderr(self):
         for line in iter(self.process.stderr.readline, b""):
             self.stderr_tail.append(line.decode(errors="replace").rstrip())
-            sys.stderr.buffer.write(line)
-            sys.stderr.flush()
+            write_stderr(line)
 
     def alive(self):
         return self.process.poll() is None
@@ -447,7 +455,7 @@ def main(argv=None):
         raise SystemExit(128 + signum)  # the finally below stops the kernel and cleans up
 
     signal.signal(signal.SIGTERM, on_terminate)
-    signal.signal(signal.SIGHUP, on_terminate)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # outlive the SSH session or terminal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     try:
