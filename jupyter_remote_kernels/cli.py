@@ -107,8 +107,14 @@ class InstallApp(JupyterApp):
         {}, config=True, help="Further @@FIELD@@ values (placement installers set them)."
     )
     env = List(Unicode(), [], config=True, help="KEY=VALUE pairs for the kernelspec's env.")
+    hosts = Unicode("", config=True, help="ssh: comma-separated remote hosts ([user@]host[:port]).")
+    remote_user = Unicode("", config=True, help="ssh: user name on the hosts (default: yours).")
+    python = Unicode("python3", config=True, help="ssh: Python on the hosts (name or full path).")
 
     aliases = {
+        "hosts": "InstallApp.hosts",
+        "user-name": "InstallApp.remote_user",
+        "python": "InstallApp.python",
         "name": "InstallApp.kernel_name",
         "display-name": "InstallApp.display_name",
         "prefix": "InstallApp.prefix",
@@ -123,10 +129,19 @@ class InstallApp(JupyterApp):
 
     def fields(self, kind: str) -> dict[str, Any]:
         """Install-time values for the template; placement installers add theirs."""
-        return {
+        fields = {
             "DISPLAY_NAME": self.display_name or f"Python 3 (remote, {kind})",
             **self.extra_fields,
         }
+        if kind == "ssh":
+            hosts = [h.strip() for h in self.hosts.split(",") if h.strip()]
+            if not hosts:
+                msg = "install ssh needs --hosts, e.g. --hosts node1,node2"
+                raise CLIError(msg)
+            fields.setdefault("REMOTE_HOSTS", hosts)
+            fields.setdefault("REMOTE_USER", self.remote_user)
+            fields.setdefault("PYTHON", self.python)
+        return fields
 
     def start(self) -> None:
         try:
@@ -212,6 +227,7 @@ class RemoteKernelsCLI(JupyterApp):
     description = "Install, list and check jupyter_remote_kernels kernelspecs"
     subcommands = {
         "install": (InstallApp, InstallApp.description),
+        "check": ("jupyter_remote_kernels.sshcheck.CheckApp", "Check a kernelspec's hosts"),
         "list": (ListApp, ListApp.description),
     }
 

@@ -107,3 +107,40 @@ async def test_kernel_failing_on_the_host_leaves_nothing(
         kernel_pids(h) for h in ssh_bed.hosts
     ]
     assert connections_within_pool(ssh_bed)
+
+
+def test_cli_install_ssh_and_check(tmp_path, ssh_bed_factory):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    bed = ssh_bed_factory(1, extra_hosts=("no_python",))
+    good, no_python = bed.hosts
+    env = dict(os.environ, JUPYTER_PATH=str(tmp_path / "share" / "jupyter"))
+    hosts = ",".join(h.address for h in bed.hosts)
+    cli = [sys.executable, "-m", "jupyter_remote_kernels.cli"]
+    proc = subprocess.run(
+        [*cli, "install", "ssh", f"--hosts={hosts}", f"--user-name={bed.user}",
+         "--python=python3", f"--prefix={tmp_path}"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    spec = json.loads((tmp_path / "share/jupyter/kernels/remote-python-ssh/kernel.json")
+                      .read_text())
+    config = spec["metadata"]["process_proxy"]["config"]
+    assert config["remote_hosts"] == [good.address, no_python.address]
+    assert spec["argv"][0] == "python3"
+    config.update(ssh_key_file=str(bed.client_key_path), allow_agent=False,
+                  known_hosts_file=str(bed.known_hosts_path))
+    (tmp_path / "share/jupyter/kernels/remote-python-ssh/kernel.json").write_text(
+        json.dumps(spec))
+    proc = subprocess.run([*cli, "check", "remote-python-ssh"], capture_output=True, text=True,
+                          timeout=120, env=env, check=False)
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    good_part, bad_part = out.split(no_python.address, 1)
+    for check in ("ssh", "python", "ipykernel", "callback"):
+        assert f"ok   {check}" in good_part
+    assert "ok   ssh" in bad_part and "FAIL python" in bad_part
+    assert "full path" in bad_part

@@ -1,0 +1,117 @@
+"""``jupyter remote-kernels check NAME``: can each host of an ssh kernelspec run kernels?
+
+Per host it checks, in order, and stops at the first failure (with the fix):
+SSH (reach, host key, login), the remote Python, ipykernel, and the callback path (the host
+connects back to this machine's address on the route to it, as a launcher would).
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import sys
+import threading
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.application import JupyterApp
+
+from .kernelspecs import translate_kernelspec
+from .provisioners.ssh import SSHProvisioner, _resolve, route_ip
+from .sshpool import POOL, SSHHostError, SSHTarget
+
+__all__ = ["CheckApp", "check_host"]
+
+
+def _run(target: SSHTarget, command: str, timeout: float = 20.0) -> tuple[Any, str, str]:
+    return POOL.run(target, command, timeout)
+
+
+def check_host(target: SSHTarget, python: str, module: str, callback_ip: str = "") -> list:
+    """[(check, ok, detail or fix)] for one host; later checks are skipped after a failure."""
+    results: list[tuple[str, bool, str]] = []
+    try:
+        status, out, err = _run(target, "echo jrk-ok")
+        ok = status == 0 and "jrk-ok" in out
+        results.append(("ssh", ok, f"logged in as {target.user}" if ok else err.strip()))
+    except SSHHostError as exc:
+        return [("ssh", False, str(exc))]
+    if not ok:
+        return results
+    py = shlex.quote(python)
+    status, out, err = _run(target, f"exec {py} -c 'import sys; print(sys.version.split()[0])'")
+    if status != 0:
+        fix = (
+            f"{python!r} does not run on {target.host} ({err.strip() or status}); install "
+            "Python 3 there or set `python` in process_proxy.config to its full path"
+        )
+        return [*results, ("python", False, fix)]
+    results.append(("python", True, f"{python} {out.strip()}"))
+    status, out, err = _run(target, f"exec {py} -c 'import {module}; print({module}.__version__)'")
+    if status != 0:
+        fix = f"{module} is missing on {target.host}: run `{python} -m pip install {module}` there"
+        return [*results, ("ipykernel", False, fix)]
+    results.append(("ipykernel", True, f"{module} {out.strip()}"))
+    ip = callback_ip or route_ip(_resolve(target.host))
+    listener = socket.create_server((ip, 0))
+    listener.settimeout(15)
+    port = listener.getsockname()[1]
+    reached = threading.Event()
+
+    def accept() -> None:
+        try:
+            conn, _ = listener.accept()
+            conn.close()
+            reached.set()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    code = f"import socket; socket.create_connection(({ip!r}, {port}), 5).close()"
+    _run(target, f"exec {py} -c {shlex.quote(code)}")
+    thread.join(6)
+    listener.close()
+    if reached.is_set():
+        results.append(("callback", True, f"{target.host} reaches {ip}"))
+    else:
+        fix = (
+            f"{target.host} cannot connect to {ip}: open TCP from the host to this machine "
+            "(ResponseListener.response_port fixes the port) or set callback_ip"
+        )
+        results.append(("callback", False, fix))
+    return results
+
+
+class CheckApp(JupyterApp):
+    """Check every host of an ssh kernelspec: ``check NAME``."""
+
+    name = "jupyter-remote-kernels-check"
+    description = "Check that an ssh kernelspec's hosts can run kernels"
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            print("say which kernelspec: jupyter remote-kernels check NAME", file=sys.stderr)
+            self.exit(2)
+        name = self.extra_args[0]
+        try:
+            spec = translate_kernelspec(name, KernelSpecManager().get_kernel_spec(name))
+        except Exception as exc:
+            print(f"jupyter remote-kernels check: {exc}", file=sys.stderr)
+            self.exit(2)
+        stanza = spec.metadata.get("kernel_provisioner") or {}
+        if stanza.get("provisioner_name") != "jrk-ssh-provisioner":
+            print(f"{name}: not an ssh kernelspec; nothing to check over SSH")
+            return
+        prov = SSHProvisioner(parent=self, **stanza.get("config", {}))
+        python = prov.python or spec.argv[0]
+        module = prov.kernel_class_name.split(".", 1)[0]
+        failed = False
+        for host in prov.remote_hosts:
+            target = prov.target_for(host)
+            print(f"{target.label}:")
+            for check, ok, detail in check_host(target, python, module, prov.callback_ip):
+                failed = failed or not ok
+                print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
+        POOL.close_all()
+        self.exit(1 if failed else 0)
