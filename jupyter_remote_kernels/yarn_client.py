@@ -196,6 +196,12 @@ class YarnClient:
         self._rm, self.active, self._stale = rm, active, False
         return rm
 
+    def connect(self) -> str:
+        """Find the active RM now (no request when already connected); its address."""
+        with self._lock:
+            self._connect()
+            return str(self.active)
+
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         # A 307 means the RM we talk to is a standby now: find the active one next time.
         if response.status_code in (307, 308):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .errors import YarnError
 from .yarn_client import YarnClient, app_id_key, app_tags
@@ -43,6 +43,7 @@ class YarnPoller:
         self.last_error: Optional[str] = None
         self._watched: dict[str, int] = {}
         self._apps: dict[str, list[dict[str, Any]]] = {}
+        self._listeners: dict[str, Callable[[], None]] = {}
         self._task: Optional[asyncio.Task] = None
         self._wake = asyncio.Event()
         self._round_done = asyncio.Condition()
@@ -50,10 +51,15 @@ class YarnPoller:
 
     # ------------------------------------------------------------------ watching
 
-    def watch(self, tag: str) -> None:
-        """Follow the applications tagged ``tag`` (a kernel id) until :meth:`unwatch`."""
+    def watch(self, tag: str, listener: Optional[Callable[[], None]] = None) -> None:
+        """Follow the applications tagged ``tag`` (a kernel id) until :meth:`unwatch`.
+
+        ``listener`` (optional) is called with no arguments after each poll round.
+        """
         tag = tag.lower()
         self._watched[tag] = self._watched.get(tag, 0) + 1
+        if listener is not None:
+            self._listeners[tag] = listener
         if self._task is None or self._task.done():
             self._closed = False
             self._task = asyncio.create_task(self._run(), name="jrk-yarn-poller")
@@ -66,6 +72,7 @@ class YarnPoller:
             return
         self._watched.pop(tag, None)
         self._apps.pop(tag, None)
+        self._listeners.pop(tag, None)
         if not self._watched:
             self._wake.set()  # the loop ends when nothing is watched
 
@@ -124,6 +131,11 @@ class YarnPoller:
             self.log.warning("YARN poll failed (kernels keep their last known state): %s", error)
         self.last_error = error
         self.rounds += 1
+        for tag, listener in list(self._listeners.items()):
+            try:
+                listener()
+            except Exception:
+                self.log.exception("YARN poll listener of %s failed", tag)
         async with self._round_done:
             self._round_done.notify_all()
 

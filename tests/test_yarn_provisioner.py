@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import stat
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+from tornado.httpclient import HTTPClientError
 
 from jupyter_remote_kernels.cli import fill_template
 
@@ -83,4 +86,236 @@ async def test_lifecycle(yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path, 
     assert response.code == 204
     assert app_of(yarn_rm, app_id)["state"] == "KILLED"
     assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+    assert yarn_rm.cluster.live_pids() == []
+
+
+async def placement_of(jp_fetch, kernel_id=None):
+    response = await jp_fetch("api", "remote-kernels", method="GET")
+    models = json.loads(response.body)
+    return [m for m in models if kernel_id is None or m["kernel_id"] == kernel_id]
+
+
+async def test_restart_and_interrupt(yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path):
+    await asyncio.to_thread(
+        install_yarn_spec, kernels_dir, "yarn-py", yarn_rm.url, submitter_script(tmp_path)
+    )
+    model = await start(jp_fetch, "yarn-py")
+    kernel_id, first_app = model["id"], model["placement"]["app_id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("x = 6 * 7; print(x)"))["stdout"] == "42\n"
+    msg_id = await session.send_execute("import time; time.sleep(60)")
+    await session.wait_started(msg_id)
+    await jp_fetch("api", "kernels", kernel_id, "interrupt", method="POST", body="")
+    reply = await session.wait_reply(msg_id, timeout=20)
+    assert reply["ename"] == "KeyboardInterrupt"
+    session.close()
+
+    t0 = time.monotonic()
+    await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
+    print("restart took", time.monotonic() - t0)
+    assert app_of(yarn_rm, first_app)["state"] == "KILLED"
+    model = json.loads((await jp_fetch("api", "kernels", kernel_id, method="GET")).body)
+    second_app = model["placement"]["app_id"]
+    assert second_app != first_app
+    assert model["placement"]["phase"] == "ready"
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("print('x' in dir())"))["stdout"] == "False\n"
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert app_of(yarn_rm, second_app)["state"] == "KILLED"
+    assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+
+
+async def test_queue_full_is_reported_and_killed(yarn_rm_factory, jp_fetch, kernels_dir, tmp_path):
+    rm = yarn_rm_factory(queues={"default": None, "small": 0})
+    await asyncio.to_thread(
+        install_yarn_spec,
+        kernels_dir,
+        "yarn-small",
+        rm.url,
+        submitter_script(tmp_path),
+        yarn_queue="small",
+        launch_timeout=4,
+    )
+    task = asyncio.ensure_future(start(jp_fetch, "yarn-small"))
+    seen = []
+    while not task.done():
+        seen += [m["placement"] for m in await placement_of(jp_fetch)]
+        await asyncio.sleep(0.2)
+    queued = [p for p in seen if p["phase"] == "queued"]
+    assert queued, seen
+    assert "AM resource limit" in queued[-1]["detail"]
+    assert queued[-1]["queue"] == "small" and queued[-1]["state"] == "ACCEPTED"
+    with pytest.raises(HTTPClientError) as info:
+        await task
+    assert info.value.code == 504
+    message = json.loads(info.value.response.body)["message"]
+    print(message)
+    assert "queue 'small'" in message and "queue is full" in message
+    assert "Traceback" not in message
+    app_id = queued[-1]["app_id"]
+    assert app_of(rm, app_id)["state"] == "KILLED"
+    assert rm.cluster.live_pids() == []
+    assert await placement_of(jp_fetch) == []
+
+
+async def test_am_failing_at_start(yarn_rm, jp_fetch, kernels_dir, tmp_path):
+    """An AM that exits at once: clear error with YARN's diagnostics, one attempt only.
+
+    (With more attempts allowed YARN retries by itself before any poll can see the first
+    failure; the provisioner never resubmits.)"""
+    spec = await asyncio.to_thread(
+        install_yarn_spec, kernels_dir, "yarn-bad", yarn_rm.url, submitter_script(tmp_path)
+    )
+    argv = spec["argv"]
+    assert argv[argv.index("--max-app-attempts") + 1] == "1"  # the template's: no YARN retry
+    argv[argv.index("--") + 1] = "/bin/false"
+    (kernels_dir / "yarn-bad" / "kernel.json").write_text(json.dumps(spec))
+    yarn_rm.reset_counts()
+    with pytest.raises(HTTPClientError) as info:
+        await start(jp_fetch, "yarn-bad")
+    assert info.value.code == 500
+    message = json.loads(info.value.response.body)["message"]
+    print(message)
+    assert "AM exit code 1" in message and "YARN diagnostics" in message
+    app_id = re.search(r"application_\d+_\d+", message).group(0)
+    app = yarn_rm.app(app_id)
+    assert len(app.attempts) == 1
+    assert app.state in ("KILLED", "FAILED")
+    assert yarn_rm.cluster.live_pids() == []
+    assert yarn_rm.count("POST", WS + "/apps") == 1  # no resubmission
+
+
+async def test_discovery_by_tag_ignores_names_and_string_order(
+    yarn_rm_factory, jp_fetch, kernels_dir, tmp_path
+):
+    """Decoys named after the kernel, a renamed real app, ids crossing 9999."""
+    rm = yarn_rm_factory(start_seq=9998, app_order="random")
+    decoy = (
+        f'{sys.executable} -m tests.yarn_emulator.submit --rm "$2" --name "$KERNEL_ID" '
+        "--tag other -- sleep 60 >/dev/null\n"
+    )
+    script = submitter_script(tmp_path, decoy)
+    spec = await asyncio.to_thread(install_yarn_spec, kernels_dir, "yarn-tag", rm.url, script)
+    argv = spec["argv"]
+    argv[argv.index("--name") + 1] = "renamed-by-user"
+    (kernels_dir / "yarn-tag" / "kernel.json").write_text(json.dumps(spec))
+    model = await start(jp_fetch, "yarn-tag")
+    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    assert app_id.endswith("_10000") or app_id.endswith("_9999")
+    app = app_of(rm, app_id)
+    assert kernel_id in app["applicationTags"].split(",")
+    assert app["name"] == "renamed-by-user"
+    decoys = [a for a in rm.cluster.apps.values() if a.name == kernel_id]
+    assert len(decoys) == 1 and decoys[0].app_id != app_id
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert app_of(rm, app_id)["state"] == "KILLED"
+    assert app_of(rm, decoys[0].app_id)["state"] == "RUNNING"  # not ours: left alone
+
+
+async def test_eg_spec_ha_failover(yarn_ha, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path):
+    """EG class name and keys; the standby listed first; a failover while the kernel runs."""
+    spec = await asyncio.to_thread(
+        install_yarn_spec,
+        kernels_dir,
+        "yarn-eg",
+        yarn_ha.standby.url,
+        submitter_script(tmp_path),
+    )
+    stanza = spec["metadata"]["process_proxy"]
+    stanza["class_name"] = "enterprise_gateway.services.processproxies.yarn.YarnClusterProcessProxy"
+    stanza["config"] = {
+        "yarn_endpoint": yarn_ha.standby.url + "/ws/v1/cluster",
+        "alt_yarn_endpoint": yarn_ha.active.url + "/ws/v1/cluster",
+        "yarn_poll_interval": POLL,
+    }
+    (kernels_dir / "yarn-eg" / "kernel.json").write_text(json.dumps(spec))
+    model = await start(jp_fetch, "yarn-eg")
+    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("print(1 + 1)"))["stdout"] == "2\n"
+
+    old_active = yarn_ha.active
+    yarn_ha.failover()
+    assert yarn_ha.active is not old_active
+    await asyncio.sleep(3 * POLL)
+    assert (await session.execute("print(2 + 2)"))["stdout"] == "4\n"
+    [model] = await placement_of(jp_fetch, kernel_id)
+    assert model["placement"]["phase"] == "ready"
+    assert model["placement"]["state"] == "RUNNING"
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert app_of(yarn_ha.active, app_id)["state"] == "KILLED"
+    assert yarn_ha.cluster.live_pids() == []
+    assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+
+
+async def test_one_rm_request_per_interval_for_50_kernels(
+    yarn_rm, jp_fetch, jp_serverapp, kernels_dir, tmp_path
+):
+    """Two real YARN kernels plus 48 more registered apps: one GET /apps per interval.
+
+    50 real ipykernels are too heavy for a 2-core CI box, so 48 of the 50 applications are
+    real YARN applications (real AM processes) registered with the server's poller through
+    its public API, the way a provisioner registers its kernel.
+    """
+    await asyncio.to_thread(
+        install_yarn_spec, kernels_dir, "yarn-py", yarn_rm.url, submitter_script(tmp_path)
+    )
+    kernels = [await start(jp_fetch, "yarn-py") for _ in range(2)]
+    tags = [f"jrk-load-{i:02d}" for i in range(48)]
+    for tag in tags:
+        new = requests.post(f"{yarn_rm.url}{WS}/apps/new-application", timeout=5).json()
+        ctx = {
+            "application-id": new["application-id"],
+            "application-name": tag,
+            "am-container-spec": {"commands": {"command": "sleep 120"}},
+            "application-tags": {"tag": [tag]},
+        }
+        assert requests.post(f"{yarn_rm.url}{WS}/apps", json=ctx, timeout=5).status_code == 202
+    pollers = jp_serverapp.kernel_manager.yarn_pollers.all()
+    assert len(pollers) == 1
+    poller = pollers[0]
+    for tag in tags:
+        poller.watch(tag)
+    assert len(poller.watched) == 50
+    await asyncio.sleep(2 * POLL)
+    yarn_rm.reset_counts()
+    rounds = poller.rounds
+    await asyncio.sleep(10 * POLL)
+    rounds = poller.rounds - rounds
+    lists = yarn_rm.count("GET", WS + "/apps")
+    print(f"{rounds} poll rounds, {lists} GET /apps, {sum(yarn_rm.counts.values())} requests")
+    assert 8 <= rounds <= 12
+    assert lists in (rounds, rounds + 1)
+    assert sum(yarn_rm.counts.values()) == lists  # nothing per kernel
+    assert all(poller.apps(tag) for tag in tags)
+    for tag in tags:
+        poller.unwatch(tag)
+    for model in kernels:
+        await jp_fetch("api", "kernels", model["id"], method="DELETE")
+    assert all(app_of(yarn_rm, m["placement"]["app_id"])["state"] == "KILLED" for m in kernels)
+
+
+async def test_kerberos_without_extra_is_a_clear_error(yarn_rm, jp_fetch, kernels_dir, tmp_path):
+    pytest.importorskip("yarn_api_client")
+    try:
+        import requests_kerberos  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("requests-kerberos is installed")
+    await asyncio.to_thread(
+        install_yarn_spec,
+        kernels_dir,
+        "yarn-krb",
+        yarn_rm.url,
+        submitter_script(tmp_path),
+        yarn_auth="kerberos",
+        launch_timeout=5,
+    )
+    with pytest.raises(HTTPClientError) as info:
+        await start(jp_fetch, "yarn-krb")
+    message = json.loads(info.value.response.body)["message"]
+    assert "pip install 'jupyter_remote_kernels[kerberos]'" in message
     assert yarn_rm.cluster.live_pids() == []

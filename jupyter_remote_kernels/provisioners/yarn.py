@@ -247,8 +247,11 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         Called by :meth:`_start_and_wait` for every launch (restarts included).
         """
         self._poller = self._find_poller()
+        # Before anything is submitted: an RM we cannot reach or authenticate to would
+        # leave an application we could neither follow nor kill.
+        await asyncio.to_thread(self._poller.client.connect)
         if not self._watching:
-            self._poller.watch(self.tag)
+            self._poller.watch(self.tag, self._on_poll)
             self._watching = True
         self._app_id = None
         for name in ("app_id", "queue", "tracking_url", "state", "host"):
@@ -321,6 +324,13 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if pump is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(pump, 2)
+
+    def _on_poll(self) -> None:
+        """After each poll round (called by the poller): keep the placement up to date."""
+        if self._poller is not None and self._app_id is not None:
+            app = self._poller.app(self.tag, self._app_id)
+            if app is not None:
+                self._show(app)
 
     def _show(self, app: dict[str, Any]) -> None:
         """Copy what YARN says about our application into the placement."""
@@ -559,7 +569,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._past_apps = set(yarn.get("past_apps") or [])
         if self._app_id:
             self._poller = self._find_poller()
-            self._poller.watch(self.tag)
+            self._poller.watch(self.tag, self._on_poll)
             self._watching = True
 
 
