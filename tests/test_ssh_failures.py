@@ -13,14 +13,6 @@ from .test_ssh_lifecycle import connections_within_pool, nothing_left
 
 
 @pytest.fixture
-def jp_server_config():  # TEMP while persistence is in progress
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_remote_kernels": True}},
-        "RemoteMappingKernelManager": {"reattach_kernels_on_start": False},
-    }
-
-
-@pytest.fixture
 def bad_bed(ssh_bed_factory):
     bed = ssh_bed_factory(1, extra_hosts=("refuse_key", "no_python", "down"))
     good, refusing, no_python, down = bed.hosts

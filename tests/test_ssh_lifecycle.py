@@ -156,11 +156,3 @@ async def test_kernel_remote_host_hint(jp_fetch, jp_kernel_dir, ssh_bed, no_bloc
     assert info.value.code == 503
     assert "not one of" in info.value.response.body.decode()
     assert await wait_until(lambda: nothing_left(ssh_bed), 5)
-
-
-@pytest.fixture
-def jp_server_config():  # TEMP while persistence is in progress
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_remote_kernels": True}},
-        "RemoteMappingKernelManager": {"reattach_kernels_on_start": False},
-    }
