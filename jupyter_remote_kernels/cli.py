@@ -110,9 +110,21 @@ class InstallApp(JupyterApp):
     hosts = Unicode("", config=True, help="ssh: comma-separated remote hosts ([user@]host[:port]).")
     remote_user = Unicode("", config=True, help="ssh: user name on the hosts (default: yours).")
     python = Unicode("python3", config=True, help="ssh: Python on the hosts (name or full path).")
+    yarn_endpoint = Unicode("", config=True, help="yarn: ResourceManager address http://rm:8088.")
+    alt_endpoints = List(Unicode(), [], config=True, help="yarn: further (HA) RM addresses.")
+    queue = Unicode("default", config=True, help="yarn: the YARN queue of the kernels.")
+    spark_home = Unicode("", config=True, help="yarn: SPARK_HOME for spark-submit.")
+    spark_opts = Unicode("", config=True, help="yarn: further spark-submit options.")
+    submitter = Unicode("", config=True, help="yarn: a submit command instead of spark-submit.")
 
     aliases = {
         "hosts": "InstallApp.hosts",
+        "endpoint": "InstallApp.yarn_endpoint",
+        "alt-endpoint": "InstallApp.alt_endpoints",
+        "queue": "InstallApp.queue",
+        "spark-home": "InstallApp.spark_home",
+        "spark-opts": "InstallApp.spark_opts",
+        "submitter": "InstallApp.submitter",
         "user-name": "InstallApp.remote_user",
         "python": "InstallApp.python",
         "name": "InstallApp.kernel_name",
@@ -141,6 +153,13 @@ class InstallApp(JupyterApp):
             fields.setdefault("REMOTE_HOSTS", hosts)
             fields.setdefault("REMOTE_USER", self.remote_user)
             fields.setdefault("PYTHON", self.python)
+        if kind in ("yarn", "yarn_spark"):
+            from .yarn_cli import YarnCLIError, yarn_fields
+
+            try:
+                fields.update(yarn_fields(self, kind))
+            except YarnCLIError as exc:
+                raise CLIError(str(exc)) from None
         return fields
 
     def start(self) -> None:
@@ -158,6 +177,10 @@ class InstallApp(JupyterApp):
         name = self.kernel_name or ("remote-python" if kind == "local" else f"remote-python-{kind}")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / name
+            if kind in ("yarn", "yarn_spark"):
+                from .yarn_cli import yarn_template
+
+                kind = yarn_template(self, kind)
             spec = fill_template(kind, self.fields(kind), folder)
             if self.display_name:
                 spec["display_name"] = self.display_name

@@ -100,6 +100,10 @@ class CheckApp(JupyterApp):
             print(f"jupyter remote-kernels check: {exc}", file=sys.stderr)
             self.exit(2)
         stanza = spec.metadata.get("kernel_provisioner") or {}
+        if stanza.get("provisioner_name") == "jrk-yarn-provisioner":
+            from .yarn_cli import run_check
+
+            self.exit(run_check(name, stanza.get("config", {})))
         if stanza.get("provisioner_name") != "jrk-ssh-provisioner":
             print(f"{name}: not an ssh kernelspec; nothing to check over SSH")
             return
