@@ -319,3 +319,4 @@ async def test_kerberos_without_extra_is_a_clear_error(yarn_rm, jp_fetch, kernel
     message = json.loads(info.value.response.body)["message"]
     assert "pip install 'jupyter_remote_kernels[kerberos]'" in message
     assert yarn_rm.cluster.live_pids() == []
+
