@@ -17,13 +17,17 @@ import subprocess
 import sys
 import threading
 
+HELLO = b'{"protocol":"jrk-callback/1"}\n'
+
 
 def talk(address, payload: bytes, read_hello: bool = True, timeout: float = 15.0) -> str:
-    """Send ``payload`` to the server; return what it answered after the challenge."""
+    """Send ``payload`` to the server (after the hello and its challenge, unless
+    ``read_hello`` is False); return what the server answered."""
     host, port = address
     with socket.create_connection((host, port), timeout=timeout) as sock:
         hello = b""
         if read_hello:
+            sock.sendall(HELLO)
             while not hello.endswith(b"\n"):
                 chunk = sock.recv(4096)
                 if not chunk:
@@ -66,7 +70,9 @@ def main() -> int:
         + b"\n",
     )
     report["garbage"] = talk(server, b"\x00\xffnot json at all\n")
+    report["garbage_hello"] = talk(server, b"\x00\xffnot json at all\n", read_hello=False)
     report["junk_1mb"] = talk(server, b"A" * (1024 * 1024))
+    report["junk_1mb_hello"] = talk(server, b"A" * (1024 * 1024), read_hello=False)
 
     relay = socket.socket()
     relay.bind(("127.0.0.1", 0))
@@ -79,6 +85,7 @@ def main() -> int:
         with conn, socket.create_connection(server) as upstream:
             upstream_file = upstream.makefile("rb")
             conn_file = conn.makefile("rb")
+            upstream.sendall(conn_file.readline())  # the launcher's hello
             conn.sendall(upstream_file.readline())  # the server's challenge
             message = conn_file.readline()  # the launcher's callback
             recorded["message"] = message

@@ -10,18 +10,17 @@ and logged, and the waiting launch keeps waiting.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
-from traitlets import Float, Int
+from traitlets import Bool, Float, Int
 from traitlets.config import LoggingConfigurable
 
 from ..errors import CallbackRejected, LaunchError
 from . import protocol
+from .legacy import LegacyKeyPair, decode_legacy_payload
 
 __all__ = ["PendingLaunch", "ResponseListener"]
 
@@ -59,6 +58,13 @@ class ResponseListener(LoggingConfigurable):
         config=True,
         help="Connections served at once; further ones are closed at once.",
     )
+    allow_legacy_launchers = Bool(
+        False,
+        config=True,
+        help="Accept Enterprise Gateway's own launcher, whose callback and communication "
+        "port are not authenticated (anyone who can reach them can forge or command a "
+        "kernel). Prefer migrating such kernelspecs: jupyter remote-kernels migrate.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -67,7 +73,14 @@ class ResponseListener(LoggingConfigurable):
         self._pending: dict[str, PendingLaunch] = {}
         self._active = 0
         self._handlers: set[asyncio.Task] = set()
+        self._legacy_keys: Optional[LegacyKeyPair] = None
         self.rejected = 0
+
+    async def legacy_public_key(self) -> str:
+        """The RSA public key for ``{public_key}`` (Enterprise Gateway launchers), made once."""
+        if self._legacy_keys is None:
+            self._legacy_keys = await asyncio.to_thread(LegacyKeyPair)
+        return self._legacy_keys.public_key
 
     async def address_for(self, ip: str) -> str:
         """The ``ip:port`` a launcher calls back to, binding ``ip`` on first use."""
@@ -160,6 +173,20 @@ class ResponseListener(LoggingConfigurable):
                 self._handlers.discard(task)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Our launchers speak first with a hello line; Enterprise Gateway's send their
+        # payload at once and close, so nothing is written to them before they finish.
+        first = await self._read_line(reader)
+        try:
+            hello = json.loads(first)
+        except ValueError:
+            hello = None
+        if not isinstance(hello, dict) or hello.get("protocol") != protocol.CALLBACK_PROTOCOL:
+            legacy = decode_legacy_payload(first, self._legacy_keys)
+            if legacy is not None:
+                self._legacy_callback(legacy, writer)
+                return
+            msg = "not a jupyter_remote_kernels callback"
+            raise CallbackRejected(msg)
         challenge = protocol.new_challenge()
         hello = {"protocol": protocol.CALLBACK_PROTOCOL, "challenge": challenge}
         writer.write(protocol.line(hello))
@@ -171,7 +198,7 @@ class ResponseListener(LoggingConfigurable):
             info = message["info"]
             given_mac = message["mac"]
         except (ValueError, TypeError, KeyError) as exc:
-            msg = "not a jupyter_remote_kernels callback" + _legacy_hint(raw)
+            msg = "not a jupyter_remote_kernels callback"
             raise CallbackRejected(msg) from exc
         pending = self._pending.get(kernel_id) if isinstance(kernel_id, str) else None
         if pending is None:
@@ -198,6 +225,37 @@ class ResponseListener(LoggingConfigurable):
         writer.write(protocol.line(reply))
         await asyncio.wait_for(writer.drain(), self.read_timeout)
 
+    def _legacy_callback(self, info: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        """An Enterprise Gateway launcher's payload: route it if allowed, else fail clearly."""
+        kernel_id = info.get("kernel_id")
+        pending = self._pending.get(kernel_id) if isinstance(kernel_id, str) else None
+        if pending is None or pending.future.done():
+            msg = (
+                "an Enterprise Gateway launcher payload for no waiting launch (it carries no "
+                "authentication, so it may be forged)"
+            )
+            raise CallbackRejected(msg)
+        if not self.allow_legacy_launchers:
+            self.rejected += 1
+            msg = (
+                f"Kernel {kernel_id} was started with Enterprise Gateway's launcher, whose "
+                "callback is not authenticated. Switch the kernelspec to this package's "
+                "launcher (jupyter remote-kernels migrate), or accept the risk with "
+                "ResponseListener.allow_legacy_launchers = True."
+            )
+            pending.future.set_exception(LaunchError(msg))
+            return
+        result = _validated(kernel_id, info)
+        if result["ip"] in ("0.0.0.0", "::", ""):  # noqa: S104 - EG reports the wildcard
+            result["ip"] = str(writer.get_extra_info("peername")[0])
+        result.update(
+            legacy=True,
+            key=str(info.get("key", "")),
+            signature_scheme=str(info.get("signature_scheme", "hmac-sha256")),
+        )
+        self.log.warning("Accepted an unauthenticated EG launcher callback for %s", kernel_id)
+        pending.future.set_result(result)
+
     async def _read_line(self, reader: asyncio.StreamReader) -> bytes:
         try:
             return await asyncio.wait_for(reader.readuntil(b"\n"), self.read_timeout)
@@ -205,7 +263,9 @@ class ResponseListener(LoggingConfigurable):
             msg = f"message longer than {protocol.MAX_LINE} bytes"
             raise CallbackRejected(msg) from exc
         except asyncio.IncompleteReadError as exc:
-            msg = "connection closed before a complete message" + _legacy_hint(exc.partial)
+            if decode_legacy_payload(exc.partial, None) is not None:
+                return exc.partial  # EG launchers send one unterminated payload, then close
+            msg = "connection closed before a complete message"
             raise CallbackRejected(msg) from exc
         except asyncio.TimeoutError as exc:
             msg = f"no complete message within {self.read_timeout:.0f} s"
@@ -227,17 +287,3 @@ def _validated(kernel_id: str, info: dict) -> dict:
             msg = f"callback for kernel {kernel_id} has an invalid {name}"
             raise CallbackRejected(msg)
     return result
-
-
-def _legacy_hint(raw: bytes) -> str:
-    """Explain an Enterprise Gateway launcher payload, which is unauthenticated."""
-    try:
-        payload = json.loads(base64.b64decode(raw.strip(), validate=True))
-    except (ValueError, binascii.Error):
-        return ""
-    if isinstance(payload, dict) and {"key", "conn_info"} <= payload.keys():
-        return (
-            " (it is an Enterprise Gateway launcher payload, which carries no authentication: "
-            "point the kernelspec's argv at jupyter_remote_kernels' launcher instead)"
-        )
-    return ""

@@ -4,6 +4,7 @@ Every exchange is newline-terminated JSON lines of at most :data:`MAX_LINE` byte
 
 Callback, launcher -> the server's response address::
 
+    launcher: {"protocol": "jrk-callback/1"}
     server:   {"protocol": "jrk-callback/1", "challenge": <32 hex>}
     launcher: {"kernel_id": ..., "info": {...},
                "mac": HMAC(auth_key, "jrk-callback/1", challenge, info)}

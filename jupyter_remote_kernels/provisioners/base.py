@@ -23,6 +23,7 @@ from .._paths import launcher_path
 from ..errors import CommPortError, LaunchError, LaunchTimeout
 from ..launch import protocol
 from ..launch.comm import CommClient, CommRefused
+from ..launch.legacy import LegacyCommClient
 from ..launch.listener import ResponseListener
 from ..placement import Placement
 
@@ -187,7 +188,11 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         cmd = await asyncio.to_thread(
             km.format_kernel_cmd, extra_arguments=kwargs.get("extra_arguments")
         )
-        cmd = self.format_command(cmd, self.placeholder_values())
+        values = self.placeholder_values()
+        if any("{public_key}" in arg for arg in cmd):
+            # Enterprise Gateway's launcher encrypts its callback to this key.
+            values["public_key"] = await self._listener.legacy_public_key()
+        cmd = self.format_command(cmd, values)
         return await super().pre_launch(cmd=cmd, **kwargs)
 
     def _prepare_curve_keys(self, km: Any) -> None:
@@ -340,9 +345,18 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         km = self.parent
         ip = self.connect_ip(info)
         assert self._auth_key is not None
-        self._comm = CommClient(
-            ip, info["comm_port"], str(self.kernel_id), self._auth_key, timeout=self.comm_timeout
-        )
+        if info.get("legacy"):
+            # Enterprise Gateway's launcher: its own signing key, an unauthenticated port.
+            self._comm = LegacyCommClient(
+                ip, info["comm_port"], str(self.kernel_id), info["hb_port"], self.comm_timeout
+            )
+            km.session.key = info["key"].encode()
+            km.session.signature_scheme = info["signature_scheme"]
+        else:
+            self._comm = CommClient(
+                ip, info["comm_port"], str(self.kernel_id), self._auth_key,
+                timeout=self.comm_timeout,
+            )
         self._unanswered_pings = 0
         self.placement.host = info.get("host") or self.placement.host
         self.placement.ip = ip
@@ -484,6 +498,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         info["placement"] = self.placement.to_dict()
         if self._comm is not None:
             info["comm"] = {"host": self._comm.host, "port": self._comm.port}
+            if isinstance(self._comm, LegacyCommClient):
+                info["comm"]["legacy_hb_port"] = self._comm.hb_port
             info["auth_key"] = self._auth_key
             info["pgid"] = self.kernel_pgid
         return info
@@ -498,7 +514,12 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         comm = provisioner_info.get("comm")
         self._auth_key = provisioner_info.get("auth_key")
         self.kernel_pgid = provisioner_info.get("pgid")
-        if comm and self._auth_key:
+        if comm and comm.get("legacy_hb_port"):
+            self._comm = LegacyCommClient(
+                comm["host"], int(comm["port"]), str(self.kernel_id),
+                int(comm["legacy_hb_port"]), self.comm_timeout,
+            )
+        elif comm and self._auth_key:
             self._comm = CommClient(
                 comm["host"],
                 int(comm["port"]),

@@ -347,6 +347,7 @@ def call_back(options, auth_key, info, deadline):
     while time.monotonic() < deadline:
         try:
             with socket.create_connection((host, int(port)), timeout=IO_TIMEOUT) as sock:
+                sock.sendall(canonical({"protocol": CALLBACK_PROTOCOL}) + b"\n")
                 line = read_line(sock, time.monotonic() + IO_TIMEOUT)
                 hello = json.loads(line) if line else {}
                 challenge = str(hello.get("challenge", ""))
