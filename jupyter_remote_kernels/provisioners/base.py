@@ -20,7 +20,7 @@ from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from traitlets import Bool, Float, Unicode, validate
 
 from .._paths import launcher_path
-from ..errors import CommPortError, LaunchError, LaunchTimeout
+from ..errors import CommPortError, LaunchError, LaunchTimeout, RemoteKernelError
 from ..launch import protocol
 from ..launch.comm import CommClient, CommRefused
 from ..launch.legacy import LegacyCommClient
@@ -268,8 +268,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         else:
             return self._ready(info)
         await self._abort_launch(str(error))
-        if isinstance(error, LaunchError):
-            raise error
+        if isinstance(error, RemoteKernelError):
+            raise error  # already says what, where and what to do (and its HTTP status)
         msg = f"Kernel {self.kernel_id} failed to launch: {error}"
         raise LaunchError(msg) from error
 
