@@ -252,6 +252,7 @@ class RemoteKernelsCLI(JupyterApp):
         "install": (InstallApp, InstallApp.description),
         "check": ("jupyter_remote_kernels.sshcheck.CheckApp", "Check a kernelspec's hosts"),
         "list": (ListApp, ListApp.description),
+        "migrate": ("jupyter_remote_kernels.migrate.MigrateApp", "Rewrite EG kernelspecs"),
     }
 
     def start(self) -> None:

@@ -67,3 +67,70 @@ def test_install_rejects_bad_input_and_writes_nothing(tmp_path):
         assert expected in done.stderr
         assert "Traceback" not in done.stderr
     assert not (tmp_path / "share").exists()
+
+
+EG = "enterprise_gateway.services.processproxies."
+
+
+def test_migrate_rewrites_enterprise_gateway_specs(tmp_path):
+    kernels = tmp_path / "share" / "jupyter" / "kernels"
+    eg_argv = [
+        "python",
+        "/usr/local/share/jupyter/kernels/python_distributed/scripts/launch_ipykernel.py",
+        "--RemoteProcessProxy.kernel-id",
+        "{kernel_id}",
+        "--RemoteProcessProxy.response-address",
+        "{response_address}",
+        "--RemoteProcessProxy.public-key",
+        "{public_key}",
+        "--RemoteProcessProxy.port-range",
+        "{port_range}",
+        "--RemoteProcessProxy.spark-context-initialization-mode",
+        "none",
+    ]
+    specs = {
+        "eg_local": {
+            "argv": eg_argv,
+            "display_name": "EG local",
+            "language": "python",
+            "metadata": {
+                "process_proxy": {
+                    "class_name": EG + "processproxy.LocalProcessProxy"
+                }
+            },
+        },
+        "eg_yarn": {
+            "argv": [
+                "/opt/kernels/spark/bin/run.sh",
+                "--RemoteProcessProxy.kernel-id",
+                "{kernel_id}",
+            ],
+            "display_name": "EG yarn",
+            "language": "python",
+            "metadata": {
+                "process_proxy": {
+                    "class_name": EG + "yarn.YarnClusterProcessProxy"
+                }
+            },
+        },
+    }
+    for name, spec in specs.items():
+        (kernels / name).mkdir(parents=True)
+        (kernels / name / "kernel.json").write_text(json.dumps(spec))
+    env = dict(
+        os.environ,
+        JUPYTER_PATH=str(tmp_path / "share" / "jupyter"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+    )
+    done = cli("migrate", env=env)
+    assert done.returncode == 1  # the run.sh spec needs a hand
+    assert "eg_yarn: not migrated: argv starts a script" in done.stderr
+    migrated = json.loads((kernels / "eg_local" / "kernel.json").read_text())
+    assert migrated["argv"][1] == "{launcher}"
+    assert "{public_key}" not in migrated["argv"]
+    assert "--RemoteProcessProxy.kernel-id" in migrated["argv"]
+    assert migrated["metadata"]["process_proxy"]["class_name"] == "local"
+    assert (kernels / "eg_local" / "kernel.json.eg-backup").exists()
+    assert json.loads((kernels / "eg_yarn" / "kernel.json").read_text()) == specs["eg_yarn"]
+    again = cli("migrate", "eg_local", env=env)
+    assert "eg_local: not an Enterprise Gateway kernelspec, left as is" in again.stdout

@@ -1,0 +1,119 @@
+"""``jupyter remote-kernels migrate``: rewrite Enterprise Gateway kernelspecs to this package.
+
+EG's launcher (``.../scripts/launch_ipykernel.py``) calls back without authentication and
+takes unauthenticated commands; this package's launcher does both with a per-kernel key.
+Migration points argv at ``{launcher}``, drops EG's ``--RemoteProcessProxy.public-key``,
+turns EG class names into short ones and EG's comma-separated ``remote_hosts`` into a list.
+The original file is kept beside it as ``kernel.json.eg-backup``. A spec whose launcher is
+started from a script (YARN ``run.sh``) is reported for a manual edit, not guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_core.application import JupyterApp
+from traitlets import Bool
+
+from .errors import KernelspecError
+from .kernelspecs import EG_CLASS_NAMES, translate_kernelspec
+
+__all__ = ["MigrateApp", "migrate_spec"]
+
+_EG_KEY_OPTIONS = ("--RemoteProcessProxy.public-key", "--public-key")
+
+
+def _is_eg_launcher(arg: str) -> bool:
+    return arg.endswith("launch_ipykernel.py") and "jupyter_remote_kernels" not in arg
+
+
+def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The migrated kernel.json and what changed; raises KernelspecError if it cannot be."""
+    new = json.loads(json.dumps(spec))
+    changes = []
+    metadata = new.setdefault("metadata", {})
+    proxy = metadata.get("process_proxy")
+    if isinstance(proxy, dict) and proxy.get("class_name") in EG_CLASS_NAMES:
+        proxy["class_name"] = EG_CLASS_NAMES[proxy["class_name"]]
+        changes.append(f"class_name -> {proxy['class_name']}")
+    config = proxy.get("config") if isinstance(proxy, dict) else None
+    if isinstance(config, dict) and isinstance(config.get("remote_hosts"), str):
+        config["remote_hosts"] = [h.strip() for h in config["remote_hosts"].split(",") if h.strip()]
+        changes.append("remote_hosts -> list")
+    argv = list(new.get("argv") or [])
+    if any(arg.endswith(".sh") for arg in argv) and not any(map(_is_eg_launcher, argv)):
+        msg = (
+            f"argv starts a script ({next(a for a in argv if a.endswith('.sh'))}) that runs the "
+            "launcher: point that script at this package's launcher by hand"
+        )
+        raise KernelspecError(msg)
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _EG_KEY_OPTIONS:
+            skip = True
+            changes.append(f"dropped {arg}")
+            continue
+        if _is_eg_launcher(arg):
+            out.append("{launcher}")
+            changes.append(f"launcher {arg} -> {{launcher}}")
+            continue
+        out.append(arg)
+    new["argv"] = out
+    return new, changes
+
+
+class MigrateApp(JupyterApp):
+    """Rewrite Enterprise Gateway kernelspecs: ``migrate [NAME ...]`` (all EG specs if none)."""
+
+    name = "jupyter-remote-kernels-migrate"
+    description = "Rewrite Enterprise Gateway kernelspecs to use this package's launcher"
+    dry_run = Bool(False, config=True, help="Show what would change; write nothing.")
+    flags = {"dry-run": ({"MigrateApp": {"dry_run": True}}, "Show changes, write nothing.")}
+
+    def start(self) -> None:
+        specs = KernelSpecManager().find_kernel_specs()
+        names = self.extra_args or sorted(specs)
+        failed = False
+        for name in names:
+            if name not in specs:
+                print(f"{name}: no such kernelspec", file=sys.stderr)
+                failed = True
+                continue
+            path = Path(specs[name]) / "kernel.json"
+            spec = json.loads(path.read_text())
+            proxy = (spec.get("metadata") or {}).get("process_proxy") or {}
+            is_eg = proxy.get("class_name") in EG_CLASS_NAMES or any(
+                map(_is_eg_launcher, spec.get("argv") or [])
+            )
+            if not is_eg:
+                if self.extra_args:
+                    print(f"{name}: not an Enterprise Gateway kernelspec, left as is")
+                continue
+            try:
+                new, changes = migrate_spec(spec)
+                check = KernelSpec(
+                    **{k: v for k, v in new.items() if k != "resource_dir"},
+                    resource_dir=str(path.parent),
+                )
+                translate_kernelspec(name, check)
+            except KernelspecError as exc:
+                print(f"{name}: not migrated: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            if self.dry_run:
+                print(f"{name}: would change: {'; '.join(changes) or 'nothing'}")
+                continue
+            if changes:
+                shutil.copy2(path, path.with_name("kernel.json.eg-backup"))
+                path.write_text(json.dumps(new, indent=2) + "\n")
+            print(f"{name}: {'; '.join(changes) or 'already migrated'}")
+        if failed:
+            self.exit(1)
