@@ -14,10 +14,17 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.services.kernels.handlers import MainKernelHandler
+from jupyter_server.services.sessions.handlers import SessionRootHandler
 from jupyter_server.utils import url_escape, url_path_join
 from tornado import web
 
-__all__ = ["KernelStartHandler", "RemoteKernelHandler", "RemoteKernelsHandler", "handlers"]
+__all__ = [
+    "KernelStartHandler",
+    "RemoteKernelHandler",
+    "RemoteKernelsHandler",
+    "SessionStartHandler",
+    "handlers",
+]
 
 AUTH_RESOURCE = "kernels"
 _KERNEL_ID = r"(?P<kernel_id>\w+-\w+-\w+-\w+-\w+)"
@@ -81,14 +88,23 @@ class KernelStartHandler(MainKernelHandler):
         kernel_env = {k: v for k, v in client_env.items() if k.startswith("KERNEL_")}
         if kernel_env:
             start_kwargs["env"] = {**os.environ, **kernel_env}
-        kernel_id = await ensure_async(
-            km.start_kernel(
-                kernel_name=model["name"],
-                path=model.get("path"),
-                kernel_id=model.get("kernel_id"),
-                **start_kwargs,
+        try:
+            kernel_id = await ensure_async(
+                km.start_kernel(
+                    kernel_name=model["name"],
+                    path=model.get("path"),
+                    kernel_id=model.get("kernel_id"),
+                    **start_kwargs,
+                )
             )
-        )
+        except web.HTTPError:
+            raise
+        except Exception as exc:
+            # Jupyter Server would answer "Unhandled error" and a traceback, which the lab
+            # shows as is: say what failed instead; the traceback goes to the server log.
+            self.log.exception("Starting a %r kernel failed", model["name"])
+            msg = f"Starting a {model['name']!r} kernel failed: {type(exc).__name__}: {exc}"
+            raise web.HTTPError(500, msg, reason=type(exc).__name__) from exc
         model = await ensure_async(km.kernel_model(kernel_id))
         self.set_header(
             "Location", url_path_join(self.base_url, "api", "kernels", url_escape(kernel_id))
@@ -97,9 +113,37 @@ class KernelStartHandler(MainKernelHandler):
         self.finish(json.dumps(model, default=str))
 
 
+class SessionStartHandler(SessionRootHandler):
+    """``POST /api/sessions`` that keeps a failed kernel start's status and message.
+
+    Jupyter Server turns any error of ``create_session`` into ``HTTP 500`` with the
+    message ``"HTTP 503: PlacementError (No host ...)"``; this answers with the kernel
+    start's own status (400 bad kernelspec, 503 no host, 504 launch timeout...), message
+    and reason, as ``POST /api/kernels`` does.
+    """
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        cause = getattr(exc, "__cause__", None)
+        if isinstance(exc, web.HTTPError) and isinstance(cause, web.HTTPError):
+            self.set_status(cause.status_code, reason=cause.reason)
+            kwargs["exc_info"] = (type(cause), cause, cause.__traceback__)
+            status_code = cause.status_code
+        elif isinstance(exc, web.HTTPError) and exc.status_code == 500 and cause is not None:
+            reason = type(cause).__name__
+            readable = web.HTTPError(
+                500, f"Starting the kernel failed: {reason}: {cause}", reason=reason
+            )
+            self.set_status(500, reason=reason)
+            kwargs["exc_info"] = (web.HTTPError, readable, exc_info[2])
+        super().write_error(status_code, **kwargs)
+
+
 def handlers(base_url: str = "/") -> list[tuple[str, type]]:
     return [
         (url_path_join(base_url, r"/api/kernels"), KernelStartHandler),
+        (url_path_join(base_url, r"/api/sessions"), SessionStartHandler),
         (url_path_join(base_url, r"/api/remote-kernels/?"), RemoteKernelsHandler),
         (url_path_join(base_url, rf"/api/remote-kernels/{_KERNEL_ID}/?"), RemoteKernelHandler),
     ]

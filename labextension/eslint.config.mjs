@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['lib/', 'node_modules/', '.yarn/', '**/*.d.ts', '*.js', '*.mjs']
+    ignores: [
+      'lib/',
+      '**/node_modules/',
+      '**/.yarn/',
+      '**/*.d.ts',
+      '**/*.js',
+      '**/*.mjs',
+      'ui-tests/test-results/',
+      'ui-tests/playwright-report/'
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

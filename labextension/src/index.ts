@@ -2,12 +2,17 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISessionContext } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRunningSessionManagers } from '@jupyterlab/running';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { RemoteKernelsManager } from './running';
 import { RemoteKernelStatus } from './status';
 
 export * from './api';
+export { RemoteKernelsManager } from './running';
+export { RemoteKernelStatus } from './status';
 
 /**
  * Status-bar item with the placement of the current notebook's kernel.
@@ -44,4 +49,39 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [statusPlugin];
+/**
+ * "Remote kernels" section of the Running panel.
+ */
+const runningPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-remote-kernels:running',
+  description:
+    'Lists every kernel with where it runs in the Running panel, launching ones included.',
+  autoStart: true,
+  requires: [IRunningSessionManagers],
+  optional: [INotebookTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    managers: IRunningSessionManagers,
+    tracker: INotebookTracker | null
+  ) => {
+    const manager = new RemoteKernelsManager(app);
+    managers.add(manager);
+    // A notebook starting or changing its kernel: a launch the kernel list does
+    // not show until it is done; refresh now to show its phase meanwhile.
+    const onStatus = (_: ISessionContext, status: string) => {
+      if (status !== 'busy' && status !== 'idle') {
+        manager.kernelActivity();
+      }
+    };
+    const watch = (_: unknown, panel: NotebookPanel) => {
+      panel.sessionContext.statusChanged.connect(onStatus);
+      panel.sessionContext.kernelChanged.connect(() =>
+        manager.kernelActivity()
+      );
+    };
+    tracker?.widgetAdded.connect(watch);
+    tracker?.forEach(panel => watch(null, panel));
+  }
+};
+
+export default [statusPlugin, runningPlugin];

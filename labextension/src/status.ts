@@ -5,6 +5,7 @@ import { Widget } from '@lumino/widgets';
 
 import {
   fetchRemoteKernel,
+  fetchRemoteKernels,
   IPlacement,
   IRemoteKernel,
   SETTLED_PHASES
@@ -60,6 +61,7 @@ export class RemoteKernelStatus extends Widget {
       this._sessionContext.statusChanged.disconnect(this._onStatus, this);
     }
     this._sessionContext = value;
+    this._status = value?.session?.kernel?.status ?? 'unknown';
     if (value) {
       value.kernelChanged.connect(this._onKernel, this);
       value.statusChanged.connect(this._onStatus, this);
@@ -81,6 +83,7 @@ export class RemoteKernelStatus extends Widget {
   }
 
   private _onStatus(_: ISessionContext, status: Kernel.Status): void {
+    this._status = status;
     // Running code does not move a kernel; only refetch on other transitions.
     const settled = this._model?.placement?.phase === 'ready';
     if (settled && (status === 'busy' || status === 'idle')) {
@@ -103,23 +106,40 @@ export class RemoteKernelStatus extends Widget {
     if (this._model && this._model.kernel_id !== kernelId) {
       this._setModel(null); // Never show the previous kernel's placement.
     }
+    // The session (and so the kernel id) exists only once the launch is done:
+    // until then, show the newest launching kernel of the kernelspec asked for.
+    const launching =
+      !kernelId && this._status === 'starting' && this._sessionContext
+        ? this._sessionContext.kernelPreference.name
+        : undefined;
     let model: IRemoteKernel | null = null;
-    if (kernelId) {
-      try {
+    try {
+      if (kernelId) {
         model = await fetchRemoteKernel(kernelId, this._settings);
-      } catch (reason) {
-        console.warn(
-          `Could not get the placement of kernel ${kernelId}`,
-          reason
-        );
+      } else if (launching) {
+        const models = await fetchRemoteKernels(this._settings);
+        model =
+          models
+            .filter(
+              m =>
+                m.kernel_name === launching &&
+                m.placement &&
+                !SETTLED_PHASES.has(m.placement.phase)
+            )
+            .pop() ?? null;
       }
+    } catch (reason) {
+      console.warn(
+        `Could not get the placement of kernel ${kernelId ?? launching}`,
+        reason
+      );
     }
     if (generation !== this._generation || this.isDisposed) {
       return; // A newer refresh has started meanwhile.
     }
     this._setModel(model?.placement ? model : null);
     const phase = this._model?.placement?.phase;
-    if (phase && !SETTLED_PHASES.has(phase)) {
+    if ((phase && !SETTLED_PHASES.has(phase)) || (launching && !model)) {
       this._schedule(POLL_INTERVAL_MS);
     }
   }
@@ -138,6 +158,7 @@ export class RemoteKernelStatus extends Widget {
 
   private _settings: ServerConnection.ISettings;
   private _sessionContext: ISessionContext | null = null;
+  private _status: Kernel.Status | 'unknown' = 'unknown';
   private _model: IRemoteKernel | null = null;
   private _generation = 0;
   private _timer = 0;

@@ -1,0 +1,182 @@
+"""Jupyter Server configuration for the browser tests (galata / Playwright).
+
+Started by Playwright's ``webServer`` (see playwright.config.js) as
+``jupyter lab --config jupyter_server_test_config.py``. Everything it makes lives in a
+temporary folder removed when the server exits:
+
+* the server's root dir (notebooks the tests write),
+* the first kernelspec folder (JUPYTER_PATH), the only one the server lists, with
+  ``remote-python`` (the shipped local spec), ``remote-slow`` (the launcher started
+  after a sleep: the launch waits in a visible phase), ``remote-crash`` (the launcher
+  dies before calling back: a 500 with a readable message), ``remote-badspec`` (an
+  unknown placement class: a 400), and, when the SSH provisioner is installed (entry
+  point ``jrk-ssh-provisioner``) and ``sshd`` exists, ``remote-ssh`` on the hosts of an
+  SSH test bed (tests/sshbed.py) this config starts and stops with the server.
+
+``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts...).
+Never use this configuration for anything else: it turns every protection off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from jupyterlab.galata import configure_jupyter_server
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+SLOW_LAUNCH_SECONDS = float(os.environ.get("JRK_UI_SLOW_LAUNCH", "8"))
+
+_tmp = Path(tempfile.mkdtemp(prefix="jrk-ui-tests-"))
+_root = _tmp / "root"
+_kernels = _tmp / "share" / "kernels"
+_root.mkdir()
+_kernels.mkdir(parents=True)
+# Read before the kernelspec manager first lists its folders (after this file is loaded).
+os.environ["JUPYTER_PATH"] = str(_kernels.parent)
+os.environ["JUPYTERLAB_GALATA_ROOT_DIR"] = str(_root)
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+configure_jupyter_server(c)
+
+# Test the extension as built in this work tree (jlpm build), not a copy an earlier
+# `pip install` left in share/jupyter/labextensions: the first path that has it wins.
+_built = REPO / "jupyter_remote_kernels" / "labextension"
+if not (_built / "package.json").is_file():
+    raise SystemExit(f"{_built} is missing: run `jlpm build` in labextension/ first")
+(_tmp / "labextensions").mkdir()
+(_tmp / "labextensions" / "jupyter-remote-kernels").symlink_to(_built)
+c.LabServerApp.extra_labextensions_path = [
+    str(_tmp / "labextensions"),
+    c.LabServerApp.extra_labextensions_path,  # galata's helper extension
+]
+
+c.ServerApp.port = int(os.environ.get("JRK_UI_PORT", "18888"))
+c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.jpserver_extensions = {"jupyter_remote_kernels": True}
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+
+c.ServerApp.root_dir = str(_root)
+c.ServerApp.allow_root = True
+c.KernelSpecManager.ensure_native_kernel = False
+c.MappingKernelManager.default_kernel_name = "remote-python"
+
+_cleanups = []
+
+
+def _cleanup() -> None:
+    while _cleanups:
+        try:
+            _cleanups.pop()()
+        except Exception as exc:  # report and go on: the rest must still be torn down
+            print(f"jrk-ui-tests: cleanup failed: {exc!r}", file=sys.stderr)
+
+
+atexit.register(_cleanup)
+_cleanups.append(lambda: shutil.rmtree(_tmp, ignore_errors=True))
+# galata's own temporary workspaces folder
+_cleanups.append(lambda: shutil.rmtree(c.LabApp.workspaces_dir, ignore_errors=True))
+
+
+def write_spec(name: str, spec: dict) -> None:
+    folder = _kernels / name
+    folder.mkdir()
+    spec = {"language": "python", "display_name": name, **spec}
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+
+
+_shipped = json.loads((REPO / "kernelspecs" / "local" / "kernel.json").read_text())
+LAUNCHER_ARGV = _shipped["argv"]  # ["python", "{launcher}", "--kernel-id", ...]
+LOCAL = {"process_proxy": {"class_name": "local", "config": {"launch_timeout": 60}}}
+
+write_spec("remote-python", {**_shipped, "display_name": "Python (remote launcher, local)"})
+write_spec(
+    "remote-slow",
+    {
+        "display_name": "Python (slow launch)",
+        # Sleep, then become the launcher: the launch waits for its callback meanwhile.
+        "argv": [
+            LAUNCHER_ARGV[0],
+            "-c",
+            f"import os, sys, time; time.sleep({SLOW_LAUNCH_SECONDS}); "
+            "os.execv(sys.executable, [sys.executable] + sys.argv[1:])",
+            *LAUNCHER_ARGV[1:],
+        ],
+        "metadata": LOCAL,
+    },
+)
+write_spec(
+    "remote-crash",
+    {
+        "display_name": "Python (launch fails)",
+        "argv": [
+            LAUNCHER_ARGV[0],
+            "-c",
+            "import sys; sys.stderr.write('launcher: cannot import ipykernel\\n'); sys.exit(3)",
+            "{response_address}",
+        ],
+        "metadata": {"process_proxy": {"class_name": "local", "config": {"launch_timeout": 30}}},
+    },
+)
+write_spec(
+    "remote-badspec",
+    {
+        "display_name": "Python (bad kernelspec)",
+        "argv": LAUNCHER_ARGV,
+        "metadata": {"process_proxy": {"class_name": "local", "config": {"port_range": "abc"}}},
+    },
+)
+
+c.KernelSpecManager.allowed_kernelspecs = {p.name for p in _kernels.iterdir()}
+info: dict = {"kernels": sorted(p.name for p in _kernels.iterdir()), "ssh": None}
+
+
+def _ssh_provisioner():
+    for ep in entry_points().select(group="jupyter_client.kernel_provisioners"):
+        if ep.name == "jrk-ssh-provisioner":
+            return ep.load()
+    return None
+
+
+def _start_ssh() -> None:
+    if _ssh_provisioner() is None:
+        info["ssh_skipped"] = "the SSH provisioner (jrk-ssh-provisioner) is not installed"
+        return
+    if not (shutil.which("sshd") or os.access("/usr/sbin/sshd", os.X_OK)):
+        info["ssh_skipped"] = "sshd is not installed"
+        return
+    sys.path.insert(0, str(REPO))
+    from tests.sshbed import SSHTestBed
+
+    bed = SSHTestBed(2, _tmp / "sshbed")
+    _cleanups.append(bed.stop)  # after the server stopped its kernels (atexit order)
+    bed.start()
+    # The SSH tests' own kernelspec for a bed: kept in step with the SSH provisioner.
+    from tests.ssh_helpers import ssh_spec
+
+    spec = ssh_spec(bed, launch_timeout=60)
+    spec.pop("language", None)
+    write_spec("remote-ssh", {**spec, "display_name": "Python (SSH test hosts)"})
+    info["kernels"].append("remote-ssh")
+    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
+    info["ssh"] = {
+        "mode": bed.mode,
+        "hosts": [{"address": h.address, "hostname": h.hostname} for h in bed.hosts],
+    }
+
+
+try:
+    _start_ssh()
+except Exception as exc:  # the local tests still run; the ssh test fails with this
+    info["ssh_error"] = f"the SSH test bed did not start: {exc}"
+    print(f"jrk-ui-tests: {info['ssh_error']}", file=sys.stderr)
+
+(_root / "jrk-ui-tests.json").write_text(json.dumps(info, indent=1))

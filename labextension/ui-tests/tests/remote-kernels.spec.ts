@@ -1,0 +1,255 @@
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import type { APIRequestContext, Locator, TestInfo } from '@playwright/test';
+
+/**
+ * What jupyter_server_test_config.py set up: kernelspecs and SSH test hosts.
+ */
+interface ISetup {
+  kernels: string[];
+  ssh: {
+    mode: string;
+    hosts: { address: string; hostname: string }[];
+  } | null;
+  ssh_skipped?: string;
+  ssh_error?: string;
+}
+
+interface IRemoteKernel {
+  kernel_id: string;
+  kernel_name: string;
+  display_name: string;
+  placement: { kind: string; host: string | null; phase: string } | null;
+}
+
+async function setup(request: APIRequestContext): Promise<ISetup> {
+  const response = await request.get(
+    'api/contents/jrk-ui-tests.json?content=1'
+  );
+  expect(response.ok()).toBeTruthy();
+  return JSON.parse((await response.json()).content);
+}
+
+async function remoteKernels(
+  request: APIRequestContext
+): Promise<IRemoteKernel[]> {
+  const response = await request.get('api/remote-kernels');
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+/**
+ * Write a notebook asking for `kernel` and open it: the lab starts the kernel.
+ */
+async function openNotebookOn(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  kernel: string
+): Promise<string> {
+  const name = `${kernel}.ipynb`;
+  const notebook = {
+    cells: [],
+    metadata: {
+      kernelspec: { name: kernel, display_name: kernel, language: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  await page.contents.uploadContent(
+    JSON.stringify(notebook),
+    'text',
+    `${tmpPath}/${name}`
+  );
+  await page.filebrowser.refresh();
+  expect(await page.notebook.openByPath(`${tmpPath}/${name}`)).toBeTruthy();
+  return name;
+}
+
+function statusItem(page: IJupyterLabPageFixture): Locator {
+  return page.locator('.jp-RemoteKernelStatus');
+}
+
+async function remoteSection(page: IJupyterLabPageFixture): Promise<Locator> {
+  await page.sidebar.openTab('jp-running-sessions');
+  const panel = page.locator('#jp-running-sessions');
+  const header = panel.locator('.jp-AccordionPanel-title', {
+    hasText: 'Remote kernels'
+  });
+  await expect(header).toBeVisible();
+  if ((await header.getAttribute('aria-expanded')) === 'false') {
+    await header.click();
+  }
+  return panel.locator('.jp-RunningSessions-section', {
+    has: page.locator('.jp-RemoteKernels-item')
+  });
+}
+
+function panelItems(page: IJupyterLabPageFixture): Locator {
+  return page.locator('#jp-running-sessions .jp-RemoteKernels-item');
+}
+
+async function keepScreenshot(
+  locator: Locator,
+  testInfo: TestInfo,
+  name: string
+): Promise<void> {
+  const path = testInfo.outputPath(`${name}.png`);
+  await locator.screenshot({ path, timeout: 15000 });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+/**
+ * Open a notebook on `kernel`; check the status bar and the Running panel show
+ * the host the server reports; shut the kernel down from the panel.
+ */
+async function placementShownThenShutDown(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  testInfo: TestInfo,
+  kernel: string,
+  expectedHosts: string[] | null
+): Promise<void> {
+  await openNotebookOn(page, tmpPath, kernel);
+  // The status bar: "<kernel name> · <host>" once ready.
+  const item = statusItem(page);
+  await expect(item).toHaveAttribute('data-phase', 'ready', { timeout: 60000 });
+  const [model] = (await remoteKernels(page.request)).filter(
+    m => m.kernel_name === kernel
+  );
+  expect(model.placement?.phase).toBe('ready');
+  const host = model.placement?.host as string;
+  expect(host).toBeTruthy();
+  if (expectedHosts) {
+    expect(expectedHosts).toContain(host);
+  }
+  await expect(item).toHaveText(`${kernel} · ${host}`);
+  await expect(item).toHaveAttribute('title', new RegExp(`Host: ${host}`));
+  await keepScreenshot(
+    page.locator('#jp-main-statusbar'),
+    testInfo,
+    'status-bar'
+  );
+
+  // The Running panel section: name, kind, host, phase.
+  const section = await remoteSection(page);
+  const row = panelItems(page).filter({ hasText: model.display_name });
+  await expect(row).toHaveCount(1);
+  await expect(row.locator('.jp-RemoteKernels-host')).toHaveText(host);
+  await expect(row.locator('.jp-RemoteKernels-kind')).toHaveText(
+    model.placement?.kind as string
+  );
+  await expect(row).toHaveClass(/jp-mod-phase-ready/);
+  await expect(row).toContainText('ready');
+  await keepScreenshot(section, testInfo, 'running-panel');
+  const lab = testInfo.outputPath('lab.png');
+  await page.screenshot({ path: lab, timeout: 15000 });
+  await testInfo.attach('lab', { path: lab, contentType: 'image/png' });
+
+  // Shut it down from the panel: gone from the panel and from the server.
+  await row.hover(); // the shut-down button shows on hover
+  await row.locator('.jp-RunningSessions-itemShutdown').click();
+  await expect(row).toHaveCount(0);
+  await expect
+    .poll(async () => (await remoteKernels(page.request)).length, {
+      timeout: 30000
+    })
+    .toBe(0);
+}
+
+test.describe('Remote kernels', () => {
+  test.afterEach(async ({ request }) => {
+    // Nothing a test started may outlive it (the next one counts kernels).
+    for (const model of await remoteKernels(request)) {
+      await request.delete(`api/kernels/${model.kernel_id}`);
+    }
+  });
+
+  test('a local launcher kernel shows its host in the status bar and the Running panel', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    await placementShownThenShutDown(
+      page,
+      tmpPath,
+      testInfo,
+      'remote-python',
+      null
+    );
+  });
+
+  test('an ssh kernel shows its host in the status bar and the Running panel', async ({
+    page,
+    request,
+    tmpPath
+  }, testInfo) => {
+    const info = await setup(request);
+    // Skipped only where there is no SSH provisioner or no sshd; a bed that did
+    // not start is a failure.
+    expect(info.ssh_error).toBeUndefined();
+    test.skip(!info.ssh, info.ssh_skipped ?? 'no SSH test hosts');
+    const hosts = info.ssh!.hosts.flatMap(h => [h.hostname, h.address]);
+    await placementShownThenShutDown(
+      page,
+      tmpPath,
+      testInfo,
+      'remote-ssh',
+      hosts
+    );
+  });
+
+  test('a slow launch shows its phase while it waits', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    await openNotebookOn(page, tmpPath, 'remote-slow');
+    const item = statusItem(page);
+    await expect(item).toHaveAttribute('data-phase', 'waiting-for-launcher');
+    await expect(item).toContainText('remote-slow');
+    await expect(item).toContainText('(waiting-for-launcher)');
+    const section = await remoteSection(page);
+    const row = panelItems(page).filter({ hasText: 'Python (slow launch)' });
+    await expect(row).toHaveClass(/jp-mod-phase-waiting-for-launcher/);
+    await expect(row).toContainText('waiting-for-launcher');
+    await keepScreenshot(section, testInfo, 'running-panel-launching');
+    // Then it becomes ready, in both places, without a reload.
+    await expect(item).toHaveAttribute('data-phase', 'ready', {
+      timeout: 60000
+    });
+    await expect(item).not.toContainText('waiting');
+    await expect(row).toHaveClass(/jp-mod-phase-ready/, { timeout: 30000 });
+  });
+
+  for (const [kernel, expected] of [
+    [
+      'remote-crash',
+      /exited with code 3 before calling back[\s\S]*cannot import ipykernel/
+    ],
+    ['remote-badspec', /Kernelspec 'remote-badspec'[\s\S]*port_range/]
+  ] as const) {
+    test(`a failing launch (${kernel}) shows a readable error`, async ({
+      page,
+      tmpPath
+    }, testInfo) => {
+      await openNotebookOn(page, tmpPath, kernel);
+      const dialog = page.locator('.jp-Dialog');
+      await expect(dialog).toBeVisible({ timeout: 60000 });
+      await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
+        'Error Starting Kernel'
+      );
+      const body = dialog.locator('.jp-Dialog-body');
+      await expect(body).toContainText(expected);
+      await expect(body).not.toContainText('Traceback');
+      await expect(body).not.toContainText('Unhandled error');
+      await keepScreenshot(
+        dialog.locator('.jp-Dialog-content'),
+        testInfo,
+        'error'
+      );
+      await dialog.locator('.jp-mod-accept').click();
+      // The lab then offers to pick another kernel: decline.
+      const select = page.locator('.jp-Dialog', { hasText: 'Select Kernel' });
+      await expect(select).toBeVisible();
+      await select.getByRole('button', { name: 'No Kernel' }).click();
+      await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+    });
+  }
+});
