@@ -26,6 +26,7 @@ module.exports = {
   fullyParallel: false,
   retries: process.env.CI ? 1 : 0,
   timeout: 120000,
+  globalTimeout: 20 * 60 * 1000,
   expect: { timeout: 30000 },
   reporter: [
     ['list'],
