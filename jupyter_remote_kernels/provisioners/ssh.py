@@ -342,7 +342,8 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             if address != self._response_address:
                 cmd = [arg.replace(self._response_address, address) for arg in cmd]
         fields = json.loads(bundle)
-        if fields.get("ip") != "0.0.0.0":  # noqa: S104
+        if not self.bind_all_interfaces:
+            # The bundle was made before the host was known: bind the chosen host's address.
             fields["ip"] = ip
         header = {
             "n": len(script),

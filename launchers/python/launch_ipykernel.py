@@ -154,11 +154,23 @@ def parse_port_range(text):
     return lower, upper
 
 
-def bind_socket(ip, port_range, taken):
-    """A listening-capable socket bound on ip, on a free port inside port_range."""
+def bind_socket(ip, port_range, taken, reuse=False):
+    """A listening-capable socket bound on ip, on a free port inside port_range.
+
+    With ``reuse`` (SO_REUSEADDR) the socket only *holds* the port: the kernel, whose ZMQ
+    listener sets SO_REUSEADDR too, can still bind and listen on it, while every other
+    bind(0), connect() or launcher on the host is kept off it until the holder closes.
+    """
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    if port_range is None:
+
+    def new_socket():
         sock = socket.socket(family, socket.SOCK_STREAM)
+        if reuse:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock
+
+    if port_range is None:
+        sock = new_socket()
         sock.bind((ip, 0))
         return sock
     candidates = list(range(port_range[0], port_range[1] + 1))
@@ -166,7 +178,7 @@ def bind_socket(ip, port_range, taken):
     for port in candidates:
         if port in taken:
             continue
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = new_socket()
         try:
             sock.bind((ip, port))
             return sock
@@ -177,17 +189,28 @@ def bind_socket(ip, port_range, taken):
 
 
 def select_ports(ip, port_range, taken):
-    """Five free kernel ports; they are released for the kernel to bind."""
+    """Five free kernel ports and the sockets holding them until the kernel listens.
+
+    Releasing them before the kernel binds would let another launcher starting on the same
+    host at the same time (or any bind/connect there) take a port in between: the kernel
+    would then die with "Address already in use" (seen with 10-20 concurrent starts).
+    """
     socks = []
     try:
         for _ in PORT_NAMES:
-            sock = bind_socket(ip, port_range, taken)
+            sock = bind_socket(ip, port_range, taken, reuse=True)
             taken.add(sock.getsockname()[1])
             socks.append(sock)
-        return dict(zip(PORT_NAMES, (s.getsockname()[1] for s in socks)))
-    finally:
-        for sock in socks:
-            sock.close()
+    except BaseException:
+        release(socks)
+        raise
+    return dict(zip(PORT_NAMES, (s.getsockname()[1] for s in socks))), socks
+
+
+def release(socks):
+    for sock in socks:
+        sock.close()
+    del socks[:]
 
 
 def read_line(sock, deadline):
@@ -418,7 +441,7 @@ def main(argv=None):
     taken = set()
     comm_sock = bind_socket(ip, port_range, taken)
     taken.add(comm_sock.getsockname()[1])
-    ports = select_ports(ip, port_range, taken)
+    ports, holders = select_ports(ip, port_range, taken)
 
     workdir = tempfile.mkdtemp(prefix="jrk-kernel-")  # mode 0700
     connection_file = os.path.join(workdir, "kernel-%s.json" % options.kernel_id)
@@ -461,6 +484,7 @@ def main(argv=None):
 
     try:
         ready = wait_listening(ip, ports, kernel, time.monotonic() + options.kernel_ready_timeout)
+        release(holders)  # the kernel listens on them now (or is gone)
         info = {"kernel_id": options.kernel_id, "launcher_version": LAUNCHER_VERSION}
         if ready:
             comm = CommServer(comm_sock, kernel, options.kernel_id, auth_key)
@@ -497,6 +521,7 @@ def main(argv=None):
         code = kernel.process.returncode
         return 128 - code if code < 0 else code  # like a shell: 128 + signal number
     finally:
+        release(holders)
         kernel.stop(grace=2.0)
         if comm is not None:
             comm.stop()
