@@ -18,6 +18,8 @@ from jupyter_server.services.sessions.handlers import SessionRootHandler
 from jupyter_server.utils import url_escape, url_path_join
 from tornado import web
 
+from .identity import IdentityMixin
+
 __all__ = [
     "KernelStartHandler",
     "RemoteKernelHandler",
@@ -63,7 +65,7 @@ class RemoteKernelHandler(_RemoteKernelsAPIHandler):
         self.finish(json.dumps(self.remote_manager.placement_model(kernel_id)))
 
 
-class KernelStartHandler(MainKernelHandler):
+class KernelStartHandler(IdentityMixin, MainKernelHandler):
     """``POST /api/kernels`` that also takes Enterprise Gateway's ``env`` in the body.
 
     Only ``KERNEL_*`` names are taken (``KERNEL_LAUNCH_TIMEOUT``, ``KERNEL_REMOTE_HOST``, ...);
@@ -84,6 +86,7 @@ class KernelStartHandler(MainKernelHandler):
             isinstance(k, str) and isinstance(v, str) for k, v in client_env.items()
         ):
             raise web.HTTPError(400, "'env' must be an object of string values")
+        self.check_claimed_user(client_env)
         start_kwargs = {}
         kernel_env = {k: v for k, v in client_env.items() if k.startswith("KERNEL_")}
         if kernel_env:
@@ -113,7 +116,7 @@ class KernelStartHandler(MainKernelHandler):
         self.finish(json.dumps(model, default=str))
 
 
-class SessionStartHandler(SessionRootHandler):
+class SessionStartHandler(IdentityMixin, SessionRootHandler):
     """``POST /api/sessions`` that keeps a failed kernel start's status and message.
 
     Jupyter Server turns any error of ``create_session`` into ``HTTP 500`` with the

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import socket
 from pathlib import Path
 from typing import Any, Optional
@@ -19,9 +21,10 @@ from jupyter_server.services.kernels.kernelmanager import (
     ServerKernelManager,
 )
 from tornado import web
-from traitlets import Bool, Instance, default
+from traitlets import Bool, Dict, Instance, Unicode, default
 
 from .errors import RemoteKernelError
+from .identity import EFFECTIVE_USER
 from .kernelspecs import translate_kernelspec
 from .launch.listener import ResponseListener
 from .persistence import KernelStore
@@ -84,6 +87,20 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         "reattach to those still alive (they keep their state) and clean up the others.",
     )
 
+    kernel_user_mapping = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="Jupyter user name (from the server's identity provider) -> the user that "
+        "user's kernels run as, given to provisioners as KERNEL_USERNAME (SSH login, YARN "
+        "user.name / proxy user). Users not listed run as the server's own OS user. A start "
+        "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
+    )
+
+    def effective_kernel_user(self, identity_username: str) -> str:
+        """The user kernels started by ``identity_username`` run as."""
+        return self.kernel_user_mapping.get(identity_username) or getpass.getuser()
+
     @default("kernel_store")
     def _default_kernel_store(self) -> KernelStore:
         return KernelStore(parent=self, log=self.log)
@@ -141,6 +158,9 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
 
         The kernelspec is read and checked in a thread (file I/O stays off the event loop).
         """
+        user = EFFECTIVE_USER.get()
+        if user is not None and "jrk_reattach" not in kwargs:
+            kwargs["env"] = {**(kwargs.get("env") or os.environ), "KERNEL_USERNAME": user}
         try:
             if kernel_id is None or kernel_id not in self:
                 kernel_name = kwargs.get("kernel_name") or self.default_kernel_name

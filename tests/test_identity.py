@@ -1,0 +1,75 @@
+"""A client cannot start a kernel as someone else by sending KERNEL_USERNAME."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
+from tornado.httpclient import HTTPClientError
+
+from .kernels import KernelSession
+
+
+class NamedTokenUsers(IdentityProvider):
+    """Token holders are one named user, as behind JupyterHub, not a new anonymous one."""
+
+    def generate_anonymous_user(self, handler):
+        return User(username="ada")
+
+
+@pytest.fixture
+def jp_server_config():
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_remote_kernels": True},
+            "identity_provider_class": NamedTokenUsers,
+        },
+    }
+
+
+async def start(jp_fetch, **body):
+    response = await jp_fetch(
+        "api", "kernels", method="POST", body=json.dumps({"name": "remote-python", **body})
+    )
+    return json.loads(response.body)["id"]
+
+
+async def kernel_username(jp_ws_fetch, kernel_id) -> str:
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    reply = await session.execute("import os; print(os.environ.get('KERNEL_USERNAME'))")
+    session.close()
+    return reply["stdout"].strip()
+
+
+async def test_kernel_username_comes_from_the_identity(
+    jp_fetch, jp_ws_fetch, kernels_dir, jp_serverapp
+):
+    with pytest.raises(HTTPClientError) as info:
+        await start(jp_fetch, env={"KERNEL_USERNAME": "somebody-else"})
+    assert info.value.code == 403
+    message = json.loads(info.value.response.body)["message"]
+    assert "KERNEL_USERNAME 'somebody-else' is not you" in message
+    assert "kernel_user_mapping" in message
+    assert json.loads((await jp_fetch("api", "kernels")).body) == []
+
+    kernel_id = await start(jp_fetch)
+    assert await kernel_username(jp_ws_fetch, kernel_id) == getpass.getuser()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+    me = json.loads((await jp_fetch("api", "me")).body)["identity"]["username"]
+    assert me == "ada"
+    jp_serverapp.kernel_manager.kernel_user_mapping = {"ada": "alice"}
+    kernel_id = await start(jp_fetch, env={"KERNEL_USERNAME": "alice"})
+    assert await kernel_username(jp_ws_fetch, kernel_id) == "alice"
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    with pytest.raises(HTTPClientError) as info:
+        await start(jp_fetch, env={"KERNEL_USERNAME": getpass.getuser()})
+    assert info.value.code == 403
+
+    body = {"path": "nb.ipynb", "type": "notebook", "kernel": {"name": "remote-python"}}
+    response = await jp_fetch("api", "sessions", method="POST", body=json.dumps(body))
+    session = json.loads(response.body)
+    assert await kernel_username(jp_ws_fetch, session["kernel"]["id"]) == "alice"
+    await jp_fetch("api", "sessions", session["id"], method="DELETE")
