@@ -10,6 +10,7 @@ import uuid
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from .abuse import COUNTS
 from .kernels import pids_mentioning, wait_until, write_kernelspec
 
 
@@ -145,9 +146,39 @@ async def test_launch_timeout_from_start_request_env(jp_fetch, jp_kernel_dir):
             },
             "has both metadata.process_proxy and metadata.kernel_provisioner",
         ),
+        ({"process_proxy": {"class_name": None}}, "unknown metadata.process_proxy.class_name"),
+        (
+            {"process_proxy": {"class_name": "local", "config": {"launch_timeout": "soon"}}},
+            "bad value for 'metadata.process_proxy.config.launch_timeout'",
+        ),
+        (
+            {"process_proxy": {"class_name": "local", "config": {"port_range": "9..1"}}},
+            "bad value for 'metadata.process_proxy.config.port_range'",
+        ),
+        (
+            {"process_proxy": {"class_name": "local", "config": {"kernel_class_name": 5}}},
+            "bad value for 'metadata.process_proxy.config.kernel_class_name'",
+        ),
+        (
+            {"process_proxy": {"class_name": "local", "config": {"comm_timeout": 0}}},
+            "bad value for 'metadata.process_proxy.config.comm_timeout'",
+        ),
+        (
+            {"kernel_provisioner": {"config": {}}},
+            "metadata.kernel_provisioner.provisioner_name is missing",
+        ),
+        (
+            {"process_proxy": {"class_name": "ssh", "config": {"remote_hosts": 5}}},
+            "bad value for 'metadata.process_proxy.config.remote_hosts'",
+        ),
+        (
+            {"process_proxy": {"class_name": "yarn", "config": {"yarn_poll_interval": "x"}}},
+            "bad value for 'metadata.process_proxy.config.yarn_poll_interval'",
+        ),
     ],
 )
 async def test_bad_kernelspec_is_a_clear_400(jp_fetch, jp_kernel_dir, metadata, expected):
+    COUNTS["inputs"] += 1
     write_kernelspec(
         jp_kernel_dir,
         "broken",
