@@ -1,19 +1,32 @@
-"""Benchmark: plain ipykernel vs our local and ssh kernels (vs gateway_provisioners if found).
+"""Benchmark: plain ipykernel vs our local and ssh kernels vs gateway_provisioners' SSH.
 
-    python -m benchmarks.run [--repeat 5] [--out benchmarks/results]
+    python -m benchmarks.run [--repeat 5] [--only plain,ours-ssh] [--out benchmarks/results]
 
-Needs root (the SSH test bed's network-namespace hosts). Each configuration gets its own
-`jupyter server` process on loopback; kernels run on this machine or on the bed's hosts.
-gateway_provisioners is used from its own venv (``/tmp/gpvenv``, or ``--gp-python``) when
-that exists, else skipped. Every wait is bounded; writes ``results.md`` and ``results.json``.
+Needs root (the SSH test bed's network-namespace hosts). All configurations run in one go,
+one after the other, on the same bed hosts; each gets its own `jupyter server` process on
+loopback:
+
+* ``plain``: a stock Jupyter Server (no extension of ours) with ipykernel_launcher;
+* ``ours-local``: this extension, the shipped local kernelspec (launcher on this machine);
+* ``ours-ssh``: this extension, an ssh kernelspec over the bed's two hosts;
+* ``gp-ssh``: gateway_provisioners' DistributedProvisioner, served from its own venv
+  (``/tmp/gpvenv`` or ``--gp-python``: ``pip install gateway_provisioners jupyter_server
+  ipykernel pycryptodomex``), a kernelspec made by its ``jupyter-ssh-spec install`` for the
+  same hosts; skipped, with the reason, when that venv is missing or incomplete.
+
+Every server also loads :mod:`benchmarks.lagprobe` (event-loop lag probe). Every wait is
+bounded; writes ``results.md`` and ``results.json`` into ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import datetime
 import json
 import os
+import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -33,6 +46,9 @@ from tests.ssh_helpers import REMOTE_PYTHON, ssh_spec
 from tests.sshbed import SSHTestBed
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CONFIGS = ("plain", "ours-local", "ours-ssh", "gp-ssh")
+GP_INSTALL = "pip install gateway_provisioners jupyter_server ipykernel pycryptodomex"
 
 
 def free_port() -> int:
@@ -42,23 +58,33 @@ def free_port() -> int:
 
 
 class Server:
-    """One `jupyter server` process with the given kernelspecs."""
+    """One `jupyter server` process with the given kernelspecs (and the lag probe)."""
 
-    def __init__(self, workdir: Path, python: str, specs: dict, extra: list[str]) -> None:
+    def __init__(self, workdir: Path, python: str, specs: dict, extensions: dict,
+                 env: dict | None = None, data: Path | None = None) -> None:
+        data = data or workdir / "data"
         for name, spec in specs.items():
-            write_kernelspec(workdir / "data" / "kernels", name, spec)
+            write_kernelspec(data / "kernels", name, spec)
+        self.workdir = workdir
         self.port, self.token = free_port(), uuid.uuid4().hex
-        env = dict(os.environ, JUPYTER_PATH=str(workdir / "data"),
+        env = dict(os.environ, **(env or {}), JUPYTER_PATH=str(data),
                    JUPYTER_RUNTIME_DIR=str(workdir / "rt"),
-                   JUPYTER_CONFIG_DIR=str(workdir / "cfg"))
-        self.proc = subprocess.Popen(
-            [python, "-m", "jupyter_server", "--allow-root", "--no-browser",
-             f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={workdir}", *extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "server.log", "w"),  # noqa: SIM115
-        )
+                   JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                            os.environ.get("PYTHONPATH")])))
+        extensions = {"benchmarks.lagprobe": True, **extensions}
+        self.log_path = workdir / "server.log"
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                [python, "-m", "jupyter_server", "--allow-root", "--no-browser",
+                 f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+                 f"--ServerApp.root_dir={workdir}",
+                 f"--ServerApp.jpserver_extensions={extensions!r}"],
+                env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=workdir,
+            )
         self.url = f"http://127.0.0.1:{self.port}"
         self.headers = {"Authorization": f"token {self.token}"}
+        self.session = requests.Session()
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -66,19 +92,25 @@ class Server:
                 return
             except requests.ConnectionError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    msg = f"server did not start; see {workdir / 'server.log'}"
+                    self.stop()
+                    msg = f"server did not start; see {self.log_path}"
                     raise RuntimeError(msg) from None
                 time.sleep(0.2)
 
     def start(self, name: str) -> tuple[str, float]:
+        """Start a kernel; the time runs until it answers an execute request."""
         t = time.monotonic()
         r = requests.post(f"{self.url}/api/kernels", headers=self.headers, timeout=120,
                           data=json.dumps({"name": name}))
-        r.raise_for_status()
+        if r.status_code != 201:
+            msg = f"POST /api/kernels: {r.status_code} {r.text[:300]}"
+            raise RuntimeError(msg)
         kernel_id = r.json()["id"]
         ws = self.channel(kernel_id)
-        execute(ws, "1")  # ready = answers an execute
-        ws.close()
+        try:
+            execute(ws, "1")
+        finally:
+            ws.close()
         return kernel_id, time.monotonic() - t
 
     def channel(self, kernel_id: str):
@@ -91,6 +123,17 @@ class Server:
         requests.delete(f"{self.url}/api/kernels/{kernel_id}", headers=self.headers, timeout=60)
         return time.monotonic() - t
 
+    def delete_all(self, kernel_ids: list[str]) -> None:
+        with cf.ThreadPoolExecutor(max(1, len(kernel_ids))) as pool:
+            list(pool.map(self.delete, kernel_ids))
+
+    def lag(self, reset: bool = False) -> float:
+        """The lag probe's largest event-loop lateness (ms) since the last reset."""
+        method = requests.post if reset else requests.get
+        r = method(f"{self.url}/api/bench/lag", headers=self.headers, timeout=30)
+        r.raise_for_status()
+        return float(r.json()["max_late_ms"])
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -98,7 +141,8 @@ class Server:
         return 0.0
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
@@ -123,31 +167,82 @@ def execute(ws, code: str, timeout: float = 60) -> dict:
 
 
 def alive(kernel_ids: list[str]) -> int:
+    """Processes (on this machine and every bed host: one PID space) of these kernels."""
     return sum(len(pids_mentioning(k)) for k in kernel_ids)
 
 
-def poll_status(server: Server, stop: threading.Event, out: list) -> None:
-    while not stop.is_set():
+def poll_status(server: Server, stop: threading.Event, out: list, errors: list) -> None:
+    """GET /api/status every 20 ms; records each request's latency (bounded by `stop`)."""
+    session = requests.Session()
+    for _ in range(100_000):
+        if stop.is_set():
+            return
         t = time.monotonic()
         try:
-            requests.get(f"{server.url}/api/status", headers=server.headers, timeout=30)
-        except requests.RequestException:
-            pass
+            r = session.get(f"{server.url}/api/status", headers=server.headers, timeout=30)
+            if r.status_code != 200:
+                errors.append(r.status_code)
+        except requests.RequestException as exc:
+            errors.append(type(exc).__name__)
         out.append(time.monotonic() - t)
-        time.sleep(0.02)
+        stop.wait(0.02)
 
 
-def concurrent_starts(server: Server, name: str, n: int) -> tuple[float, float, list[str]]:
-    stop, lat = threading.Event(), []
-    poller = threading.Thread(target=poll_status, args=(server, stop, lat), daemon=True)
+def concurrent_starts(server: Server, name: str, n: int) -> dict:
+    stop, lat, errors = threading.Event(), [], []
+    poller = threading.Thread(target=poll_status, args=(server, stop, lat, errors), daemon=True)
+    rss = server.rss_mb()
+    server.lag(reset=True)
     poller.start()
     t = time.monotonic()
     with cf.ThreadPoolExecutor(n) as pool:
-        ids = [kid for kid, _ in pool.map(lambda _: server.start(name), range(n))]
+        results = list(pool.map(lambda _: _try_start(server, name), range(n)))
     wall = time.monotonic() - t
+    lag_ms = server.lag()
     stop.set()
     poller.join(35)
-    return wall, max(lat or [0.0]), ids
+    ids = [kid for kid, _ in results if kid]
+    failed = [err for _, err in results if err]
+    out = {"wall_s": wall, "status_max_ms": max(lat or [0.0]) * 1000, "lag_max_ms": lag_ms,
+           "rss_per_kernel_mb": (server.rss_mb() - rss) / max(1, len(ids)),
+           "failed": len(failed)}
+    if failed:
+        out["first_error"] = failed[0][:300]
+    if errors:
+        out["status_errors"] = len(errors)
+    server.delete_all(ids)
+    return out
+
+
+def _try_start(server: Server, name: str) -> tuple[str, str]:
+    try:
+        return server.start(name)[0], ""
+    except Exception as exc:
+        return "", f"{type(exc).__name__}: {exc}"
+
+
+def interrupt_once(server: Server, ws, kernel_id: str) -> float:
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "b",
+                   "session": "s", "date": "", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
+        "content": {"code": "import time; time.sleep(30)", "silent": False}}))
+    busy = time.monotonic() + 10
+    while time.monotonic() < busy:  # wait until the code runs
+        m = json.loads(ws.recv())
+        if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(0.1)
+    t = time.monotonic()
+    requests.post(f"{server.url}/api/kernels/{kernel_id}/interrupt", headers=server.headers,
+                  timeout=30)
+    deadline = t + 30
+    while time.monotonic() < deadline:
+        m = json.loads(ws.recv())
+        if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == "execute_reply":
+            return time.monotonic() - t
+    raise TimeoutError("interrupt")
 
 
 def measure(server: Server, name: str, repeat: int) -> dict:
@@ -160,36 +255,17 @@ def measure(server: Server, name: str, repeat: int) -> dict:
     res["start_s"] = statistics.median(starts)
     ws = server.channel(ids[0])
     rtts = []
-    for _ in range(10):
+    for _ in range(20):
         t = time.monotonic()
         execute(ws, "1+1")
         rtts.append(time.monotonic() - t)
     res["execute_ms"] = statistics.median(rtts) * 1000
-    ints = []
-    for _ in range(3):
-        msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "b",
-                       "session": "s", "date": "", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-            "content": {"code": "import time; time.sleep(30)", "silent": False}}))
-        time.sleep(0.3)
-        t = time.monotonic()
-        requests.post(f"{server.url}/api/kernels/{ids[0]}/interrupt", headers=server.headers,
-                      timeout=30)
-        while True:
-            m = json.loads(ws.recv())
-            if m.get("parent_header", {}).get("msg_id") == msg_id and (
-                m["msg_type"] == "execute_reply"
-            ):
-                break
-        ints.append(time.monotonic() - t)
+    res["interrupt_ms"] = statistics.median(interrupt_once(server, ws, ids[0])
+                                            for _ in range(3)) * 1000
     ws.close()
-    res["interrupt_ms"] = statistics.median(ints) * 1000
-    base_rss = server.rss_mb()
-    res["restart_left_5s"] = 0
     old = pids_mentioning(ids[0])
-    requests.post(f"{server.url}/api/kernels/{ids[0]}/restart", headers=server.headers, timeout=60)
+    requests.post(f"{server.url}/api/kernels/{ids[0]}/restart", headers=server.headers,
+                  timeout=60).raise_for_status()
     time.sleep(5)
     res["restart_left_5s"] = len([p for p in old if p in pids_mentioning(ids[0])])
     shut = [server.delete(k) for k in ids]
@@ -197,13 +273,110 @@ def measure(server: Server, name: str, repeat: int) -> dict:
     time.sleep(5)
     res["delete_left_5s"] = alive(ids)
     for n in (10, 20):
-        wall, stall, cids = concurrent_starts(server, name, n)
-        res[f"concurrent{n}_s"] = wall
-        res[f"status_max_ms_{n}"] = stall * 1000
-        if n == 10:
-            res["rss_per_kernel_mb"] = (server.rss_mb() - base_rss) / n
-        for k in cids:
-            server.delete(k)
+        c = concurrent_starts(server, name, n)
+        res[f"concurrent{n}_s"] = c["wall_s"]
+        res[f"status_max_ms_{n}"] = c["status_max_ms"]
+        res[f"lag_max_ms_{n}"] = c["lag_max_ms"]
+        if c["failed"]:
+            res[f"concurrent{n}_failed"] = c["failed"]
+            res[f"concurrent{n}_error"] = c["first_error"]
+        if c.get("status_errors"):
+            res[f"status_errors_{n}"] = c["status_errors"]
+        if n == 20:
+            res["rss_per_kernel_mb"] = c["rss_per_kernel_mb"]
+        time.sleep(2)
+    return res
+
+
+def stop_check(server: Server, name: str, n: int = 4) -> dict:
+    """Start n kernels, stop the server (SIGTERM); processes of them alive 5 s later."""
+    ids = [server.start(name)[0] for _ in range(n)]
+    server.stop()
+    time.sleep(5)
+    return {"stop_left_5s": alive(ids)}
+
+
+def gp_setup(workdir: Path, gp_python: str, bed: SSHTestBed) -> tuple[dict, Path]:
+    """gateway_provisioners' ssh kernelspec for the bed hosts, and its server's env.
+
+    Raises RuntimeError with the reason when it cannot be made.
+    """
+    if not Path(gp_python).exists():
+        msg = f"no {gp_python} (make a venv there: {GP_INSTALL})"
+        raise RuntimeError(msg)
+    probe = subprocess.run([gp_python, "-c", "import gateway_provisioners, jupyter_server, "
+                            "ipykernel, Cryptodome"], capture_output=True, text=True,
+                           timeout=60, check=False)
+    if probe.returncode:
+        msg = f"{gp_python} lacks a package ({probe.stderr.strip().splitlines()[-1]}): {GP_INSTALL}"
+        raise RuntimeError(msg)
+    if bed.mode != "netns" or len({h.port for h in bed.hosts}) != 1:
+        msg = "GP has one SSH port for all hosts (GP_SSH_PORT): needs the bed's netns mode (root)"
+        raise RuntimeError(msg)
+    prefix = workdir / "gpdata"
+    spec_app = Path(gp_python).parent / "jupyter-ssh-spec"
+    hosts = [arg for h in bed.hosts for arg in ("--remote-hosts", h.address)]
+    made = subprocess.run([str(spec_app), "install", "--kernel-name", "gp-ssh", "--prefix",
+                           str(prefix), *hosts], capture_output=True, text=True,
+                          timeout=60, check=False)
+    spec_file = prefix / "share" / "jupyter" / "kernels" / "gp-ssh" / "kernel.json"
+    if made.returncode or not spec_file.exists():
+        msg = f"jupyter-ssh-spec install failed: {(made.stderr or made.stdout).strip()[-300:]}"
+        raise RuntimeError(msg)
+    spec = json.loads(spec_file.read_text())
+    # GP sends argv as written; the hosts share this machine's files, so the venv's Python
+    # (with ipykernel and pycryptodomex) and the installed launcher path work there.
+    spec["argv"][0] = gp_python
+    spec_file.write_text(json.dumps(spec, indent=1))
+    home = workdir / "home"  # GP's paramiko reads ~/.ssh: the bed's client key and host keys
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    shutil.copy(bed.client_key_path, home / ".ssh" / "id_ed25519")
+    shutil.copy(bed.known_hosts_path, home / ".ssh" / "known_hosts")
+    (workdir / "logs").mkdir()
+    env = {
+        "HOME": str(home),
+        "GP_REMOTE_USER": bed.user,
+        "GP_SSH_PORT": str(bed.hosts[0].port),
+        "GP_RESPONSE_IP": bed.route_source_address,
+        "GP_RESPONSE_PORT": str(free_port()),
+        "GP_UNAUTHORIZED_USERS": "nobody",  # its default (root) refuses a root-run server
+        "GP_KERNEL_LOG_DIR": str(workdir / "logs"),
+        "GP_LOAD_BALANCING_ALGORITHM": "round-robin",
+    }
+    return env, prefix / "share" / "jupyter"
+
+
+def run_config(name: str, tmp: Path, bed: SSHTestBed, options) -> dict:
+    workdir = tmp / name
+    workdir.mkdir()
+    ours = {"jupyter_remote_kernels": True}
+    plain = {"argv": [REMOTE_PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+             "display_name": "plain", "language": "python"}
+    load = os.getloadavg()[0]
+    try:
+        if name == "plain":
+            server = Server(workdir, sys.executable, {name: plain}, {})
+        elif name == "ours-local":
+            server = Server(workdir, sys.executable, {name: shipped_local_spec()}, ours)
+        elif name == "ours-ssh":
+            server = Server(workdir, sys.executable, {name: ssh_spec(bed)}, ours)
+        else:
+            env, data = gp_setup(workdir, options.gp_python, bed)
+            server = Server(workdir, options.gp_python, {}, {}, env=env, data=data)
+    except Exception as exc:
+        return {"skipped": str(exc)}
+    kernel = "gp-ssh" if name == "gp-ssh" else name
+    try:
+        res = measure(server, kernel, options.repeat)
+        res.update(stop_check(server, kernel))
+    except Exception as exc:
+        res = {"skipped": f"{type(exc).__name__}: {exc}"[:400], "log": str(server.log_path)}
+    finally:
+        server.stop()
+        if options.keep_logs:
+            options.keep_logs.mkdir(parents=True, exist_ok=True)
+            shutil.copy(server.log_path, options.keep_logs / f"{name}.log")
+    res["load_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     return res
 
 
@@ -212,71 +385,99 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
+    parser.add_argument("--only", default=",".join(CONFIGS),
+                        help="comma-separated configurations: " + ", ".join(CONFIGS))
+    parser.add_argument("--keep-logs", type=Path, default=None,
+                        help="copy each server's log into this folder")
     options = parser.parse_args()
+    names = [n.strip() for n in options.only.split(",") if n.strip()]
+    unknown = set(names) - set(CONFIGS)
+    if unknown:
+        parser.error(f"unknown configurations: {', '.join(sorted(unknown))}")
     results: dict = {}
+    meta = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}",
+            "load_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
+            "repeat": options.repeat, "command": "python -m benchmarks.run "
+            + " ".join(sys.argv[1:])}
     with tempfile.TemporaryDirectory() as tmp, SSHTestBed(2, Path(tmp) / "bed") as bed:
-        plain = {"argv": [REMOTE_PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                 "display_name": "plain", "language": "python"}
-        specs = {"plain": plain, "ours-local": shipped_local_spec(), "ours-ssh": ssh_spec(bed)}
-        configs = [(name, sys.executable, specs,
-                    ["--ServerApp.jpserver_extensions={'jupyter_remote_kernels': True}"])
-                   for name in specs]
-        if Path(options.gp_python).exists():
-            # TODO: a gateway_provisioners distributed-provisioner kernelspec for the bed
-            # (its launcher, known_hosts and key); not wired up yet.
-            results["gp-ssh"] = {"skipped": "gateway_provisioners found; its spec is not wired up"}
-        else:
-            results["gp-ssh"] = {"skipped": f"no {options.gp_python}"}
-        for name, python, config_specs, extra in configs:
-            workdir = Path(tmp) / name
-            workdir.mkdir()
-            try:
-                server = Server(workdir, python, {name: config_specs[name]}, extra)
-            except Exception as exc:
-                results[name] = {"skipped": str(exc)}
-                continue
-            try:
-                results[name] = measure(server, name, options.repeat)
-            except Exception as exc:
-                results[name] = {"skipped": f"{type(exc).__name__}: {exc}"}
-            finally:
-                server.stop()
-                time.sleep(5)
-                results[name]["stop_left_5s"] = sum(len(h.pids(exclude_sshd=True))
-                                                    for h in bed.hosts)
+        meta["hosts"] = f"{len(bed.hosts)} sshd hosts ({bed.mode})"
+        for name in names:
+            results[name] = run_config(name, Path(tmp), bed, options)
             print(name, results[name], flush=True)
-    write(results, Path(options.out))
+    meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    write(meta, results, Path(options.out))
 
 
 COLUMNS = [("start_s", "start→ready s"), ("execute_ms", "execute ms"),
            ("interrupt_ms", "interrupt ms"), ("shutdown_s", "shutdown s"),
            ("concurrent10_s", "10 starts s"), ("concurrent20_s", "20 starts s"),
+           ("lag_max_ms_20", "max loop lag ms (20 starts)"),
            ("status_max_ms_20", "max /api/status ms (20 starts)"),
            ("rss_per_kernel_mb", "server MB/kernel"), ("delete_left_5s", "left 5 s after delete"),
-           ("restart_left_5s", "left after restart"), ("stop_left_5s", "left after stop")]
+           ("restart_left_5s", "left 5 s after restart"), ("stop_left_5s", "left 5 s after stop")]
 
 
-def write(results: dict, out: Path) -> None:
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.0f}" if value >= 100 else f"{value:.2f}"
+    return "-" if value is None else str(value)
+
+
+def ratios(results: dict) -> list[str]:
+    local = results.get("ours-local", {})
+    keys = ("start_s", "concurrent10_s", "lag_max_ms_20", "status_max_ms_20", "execute_ms",
+            "interrupt_ms")
+    lines = []
+    for name, res in results.items():
+        if name == "ours-local" or not all(k in res for k in keys) or not all(
+            k in local for k in keys
+        ):
+            continue
+
+        def ratio(key: str, floor: float = 1e-9, res=res) -> float:
+            return res[key] / max(local[key], floor)
+
+        lines.append(
+            f"| {name} | {res['start_s'] - local['start_s']:+.2f} s | "
+            f"{ratio('concurrent10_s'):.2f}x | {ratio('lag_max_ms_20', 1):.2f}x | "
+            f"{ratio('status_max_ms_20', 1):.2f}x | {ratio('execute_ms'):.2f}x | "
+            f"{ratio('interrupt_ms'):.2f}x | "
+            f"{res.get('delete_left_5s')}/{res.get('restart_left_5s')}/{res.get('stop_left_5s')} |"
+        )
+    if not lines:
+        return []
+    return ["", "Against ours-local in the same run (targets for ours-ssh from issue 4: start "
+            "≤ +0.15 s, the others ≤ 1.2x, 0 processes left):", "",
+            "| config | start - local | 10 starts | loop lag (20) | /api/status (20) | execute "
+            "| interrupt | left delete/restart/stop |", "|---" * 8 + "|", *lines]
+
+
+def write(meta: dict, results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     lines = ["| config | " + " | ".join(t for _, t in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|"]
+    notes = []
     for name, res in results.items():
-        if "skipped" in res and len(res) <= 2:
-            lines.append(f"| {name} | skipped: {res['skipped'][:80]} |")
+        if "skipped" in res:
+            lines.append(f"| {name} | skipped | " + " | ".join("" for _ in COLUMNS[1:]) + " |")
+            notes.append(f"- {name} skipped: {res['skipped']}")
             continue
-        cells = [f"{res[k]:.2f}" if isinstance(res.get(k), float) else str(res.get(k, "-"))
-                 for k, _ in COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    local, ssh = results.get("ours-local", {}), results.get("ours-ssh", {})
-    if "start_s" in local and "start_s" in ssh:
-        lines += ["", f"ssh - local start: {ssh['start_s'] - local['start_s']:+.2f} s; "
-                  "10 concurrent ssh/local: "
-                  f"{ssh['concurrent10_s'] / local['concurrent10_s']:.2f}x; "
-                  f"/api/status stall ssh/local (20 starts): "
-                  f"{ssh['status_max_ms_20'] / max(local['status_max_ms_20'], 1):.2f}x; "
-                  f"execute ssh/local: {ssh['execute_ms'] / local['execute_ms']:.2f}x; "
-                  f"interrupt ssh/local: {ssh['interrupt_ms'] / local['interrupt_ms']:.2f}x"]
+        lines.append(f"| {name} | " + " | ".join(_cell(res.get(k)) for k, _ in COLUMNS) + " |")
+        for n in (10, 20):
+            if res.get(f"concurrent{n}_failed"):
+                notes.append(f"- {name}: {res[f'concurrent{n}_failed']} of {n} concurrent "
+                             f"starts failed: {res[f'concurrent{n}_error']}")
+            if res.get(f"status_errors_{n}"):
+                notes.append(f"- {name}: {res[f'status_errors_{n}']} GET /api/status answers "
+                             f"were not 200 during {n} concurrent starts")
+    lines += ratios(results)
+    lines += ["", f"{meta['date']}; {meta['machine']}; {meta.get('hosts', '')}; "
+              f"load average (1/5/15 min) {meta['load_1_5_15_at_start']} at start, "
+              f"{meta.get('load_1_5_15_at_end')} at end; `{meta['command']}`"]
+    if notes:
+        lines += ["", *notes]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
