@@ -98,11 +98,13 @@ class KernelSession:
     def close(self) -> None:
         self.ws.close()
 
-    def _message(self, msg_type: str, content: dict, channel: str = "shell") -> dict:
-        return {
+    async def send_execute(self, code: str) -> str:
+        """Start ``code`` without waiting; returns the request's msg_id."""
+        msg_id = uuid.uuid4().hex
+        message = {
             "header": {
-                "msg_id": uuid.uuid4().hex,
-                "msg_type": msg_type,
+                "msg_id": msg_id,
+                "msg_type": "execute_request",
                 "username": "test",
                 "session": self.session,
                 "date": "",
@@ -110,108 +112,86 @@ class KernelSession:
             },
             "parent_header": {},
             "metadata": {},
-            "content": content,
-            "buffers": [],
-            "channel": channel,
-        }
-
-    async def request(self, msg_type: str, content: dict, timeout: float = 60.0) -> dict:
-        msg = self._message(msg_type, content)
-        await self.ws.write_message(json.dumps(msg))
-        reply_type = msg_type.replace("_request", "_reply")
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no {reply_type} within {timeout} s")
-            raw = await asyncio.wait_for(self.ws.read_message(), remaining)
-            if raw is None:
-                raise ConnectionError("websocket closed")
-            if not isinstance(raw, str):
-                continue
-            reply = json.loads(raw)
-            if (
-                reply.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]
-                and reply["msg_type"] == reply_type
-            ):
-                return reply
-
-    async def execute(self, code: str, timeout: float = 60.0) -> dict:
-        """Run ``code``; returns the execute_reply content plus collected ``stdout``."""
-        msg = self._message(
-            "execute_request",
-            {
+            "content": {
                 "code": code,
                 "silent": False,
                 "store_history": False,
                 "user_expressions": {},
                 "allow_stdin": False,
             },
-        )
-        await self.ws.write_message(json.dumps(msg))
-        stdout, reply = [], None
-        idle = False
+            "buffers": [],
+            "channel": "shell",
+        }
+        await self.ws.write_message(json.dumps(message))
+        return msg_id
+
+    async def _replies_to(self, msg_id: str, timeout: float):
+        """Messages answering ``msg_id``, until ``timeout`` seconds have passed."""
         deadline = time.monotonic() + timeout
-        while reply is None or not idle:
+        while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"execution of {code!r} did not finish within {timeout} s")
+                raise TimeoutError(f"no complete answer to {msg_id} within {timeout} s")
             raw = await asyncio.wait_for(self.ws.read_message(), remaining)
             if raw is None:
                 raise ConnectionError("websocket closed")
-            if not isinstance(raw, str):
-                continue
-            m = json.loads(raw)
-            if m.get("parent_header", {}).get("msg_id") != msg["header"]["msg_id"]:
-                continue
+            if isinstance(raw, str):
+                message = json.loads(raw)
+                if message.get("parent_header", {}).get("msg_id") == msg_id:
+                    yield message
+
+    async def execute(self, code: str, timeout: float = 60.0) -> dict:
+        """Run ``code``; returns the execute_reply content plus collected ``stdout``."""
+        msg_id = await self.send_execute(code)
+        stdout, reply, idle = [], None, False
+        async for m in self._replies_to(msg_id, timeout):
             if m["msg_type"] == "stream" and m["content"].get("name") == "stdout":
                 stdout.append(m["content"]["text"])
             elif m["msg_type"] == "execute_reply":
                 reply = m["content"]
             elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                 idle = True
-        return dict(reply, stdout="".join(stdout))
-
-    async def send_execute(self, code: str) -> str:
-        """Start ``code`` without waiting; returns the request's msg_id."""
-        msg = self._message("execute_request", {"code": code, "silent": False})
-        await self.ws.write_message(json.dumps(msg))
-        return msg["header"]["msg_id"]
+            if reply is not None and idle:
+                return dict(reply, stdout="".join(stdout))
+        raise AssertionError("unreachable")
 
     async def wait_reply(self, msg_id: str, timeout: float = 30.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no reply")
-            raw = await asyncio.wait_for(self.ws.read_message(), remaining)
-            if raw is None:
-                raise ConnectionError("websocket closed")
-            if not isinstance(raw, str):
-                continue
-            m = json.loads(raw)
-            if (
-                m.get("parent_header", {}).get("msg_id") == msg_id
-                and m["msg_type"] == "execute_reply"
-            ):
+        async for m in self._replies_to(msg_id, timeout):
+            if m["msg_type"] == "execute_reply":
                 return m["content"]
+        raise AssertionError("unreachable")
 
     async def wait_started(self, msg_id: str, timeout: float = 30.0) -> None:
-        """Wait for the kernel's ``busy`` status of ``msg_id`` (the code is running)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the code did not start")
-            raw = await asyncio.wait_for(self.ws.read_message(), remaining)
-            if not isinstance(raw, str):
-                continue
-            m = json.loads(raw)
-            if (
-                m.get("parent_header", {}).get("msg_id") == msg_id
-                and m["msg_type"] == "execute_input"
-            ):
+        """Wait until the kernel has begun running ``msg_id`` (its execute_input)."""
+        async for m in self._replies_to(msg_id, timeout):
+            if m["msg_type"] == "execute_input":
                 return
+
+
+async def start_launcher(listener, kernel_id: str, auth_key: str, **kwargs):
+    """Run the launcher against ``listener`` as a provisioner would; returns the process."""
+    address = await listener.address_for("127.0.0.1")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        LAUNCHER,
+        "--kernel-id",
+        kernel_id,
+        "--response-address",
+        address,
+        stdin=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        **kwargs,
+    )
+    bundle = {
+        "auth_key": auth_key,
+        "key": uuid.uuid4().hex,
+        "signature_scheme": "hmac-sha256",
+        "ip": "127.0.0.1",
+    }
+    process.stdin.write(json.dumps(bundle).encode() + b"\n")
+    await process.stdin.drain()
+    process.stdin.close()
+    return process
 
 
 PYTHON = sys.executable

@@ -8,7 +8,6 @@ import asyncio
 import json
 import random
 import socket
-import sys
 import time
 import uuid
 
@@ -18,7 +17,7 @@ from jupyter_remote_kernels.launch import CommClient, ResponseListener
 from jupyter_remote_kernels.launch.protocol import canonical, mac, new_auth_key
 
 from .abuse import COUNTS
-from .kernels import LAUNCHER, KernelSession, pids_mentioning, wait_until
+from .kernels import KernelSession, pids_mentioning, start_launcher, wait_until
 
 HELLO = b'{"protocol":"jrk-callback/1"}\n'
 
@@ -98,19 +97,7 @@ async def test_response_port_fuzz_while_a_real_launch_waits():
     assert all(b"accepted" not in answer for answer in answers)
     assert not waiter.done()
     # the real launcher still gets through, after all that
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        LAUNCHER,
-        "--kernel-id",
-        kernel_id,
-        "--response-address",
-        f"{host}:{port}",
-        stdin=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    bundle = {"auth_key": auth_key, "key": uuid.uuid4().hex, "signature_scheme": "hmac-sha256"}
-    process.stdin.write(json.dumps(bundle).encode() + b"\n")
-    process.stdin.close()
+    process = await start_launcher(listener, kernel_id, auth_key)
     try:
         info = await asyncio.wait_for(waiter, 60)
         assert info["comm_port"] > 0
@@ -167,23 +154,10 @@ async def test_callback_after_the_launch_gave_up_is_rejected_and_the_kernel_clea
     listener = ResponseListener()
     kernel_id, auth_key = str(uuid.uuid4()), new_auth_key()
     listener.expect(kernel_id, auth_key)
-    address = await listener.address_for("127.0.0.1")
+    await listener.address_for("127.0.0.1")
     listener.forget(kernel_id)  # the launch timed out before the launcher called back
     COUNTS["faults"] += 1
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        LAUNCHER,
-        "--kernel-id",
-        kernel_id,
-        "--response-address",
-        address,
-        stdin=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    bundle = {"auth_key": auth_key, "key": uuid.uuid4().hex, "signature_scheme": "hmac-sha256"}
-    process.stdin.write(json.dumps(bundle).encode() + b"\n")
-    process.stdin.close()
+    process = await start_launcher(listener, kernel_id, auth_key, stderr=asyncio.subprocess.PIPE)
     try:
         code = await asyncio.wait_for(process.wait(), 60)
         stderr = (await process.stderr.read()).decode()

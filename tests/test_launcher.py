@@ -14,32 +14,20 @@ from pathlib import Path
 from jupyter_remote_kernels.launch import CommClient, ResponseListener
 from jupyter_remote_kernels.launch.protocol import new_auth_key
 
-from .kernels import LAUNCHER, KernelSession, pid_alive, pids_mentioning, wait_until
+from .kernels import (
+    LAUNCHER,
+    KernelSession,
+    pid_alive,
+    pids_mentioning,
+    start_launcher,
+    wait_until,
+)
 
 
 async def launch(kernel_id: str, auth_key: str):
     listener = ResponseListener()
     waiter = listener.expect(kernel_id, auth_key)
-    address = await listener.address_for("127.0.0.1")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        LAUNCHER,
-        "--kernel-id",
-        kernel_id,
-        "--response-address",
-        address,
-        stdin=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    bundle = {
-        "auth_key": auth_key,
-        "key": uuid.uuid4().hex,
-        "signature_scheme": "hmac-sha256",
-        "ip": "127.0.0.1",
-    }
-    process.stdin.write(json.dumps(bundle).encode() + b"\n")
-    await process.stdin.drain()
-    process.stdin.close()
+    process = await start_launcher(listener, kernel_id, auth_key)
     info = await asyncio.wait_for(waiter, 60)
     return listener, process, info
 
