@@ -28,7 +28,7 @@ import tempfile
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from jupyterlab.galata import configure_jupyter_server
+import jupyterlab.galata
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -41,10 +41,17 @@ _root.mkdir()
 _kernels.mkdir(parents=True)
 # Read before the kernelspec manager first lists its folders (after this file is loaded).
 os.environ["JUPYTER_PATH"] = str(_kernels.parent)
-os.environ["JUPYTERLAB_GALATA_ROOT_DIR"] = str(_root)
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
-configure_jupyter_server(c)
+# What jupyterlab.galata.configure_jupyter_server sets, minus the temporary folders it
+# makes and never removes.
+c.ServerApp.open_browser = False
+c.ServerApp.port_retries = 0
+c.IdentityProvider.token = ""
+c.ServerApp.password = ""
+c.ServerApp.disable_check_xsrf = True
+c.LabApp.expose_app_in_browser = True
+c.LabApp.workspaces_dir = str(_tmp / "workspaces")
 
 # Test the extension as built in this work tree (jlpm build), not a copy an earlier
 # `pip install` left in share/jupyter/labextensions: the first path that has it wins.
@@ -55,7 +62,7 @@ if not (_built / "package.json").is_file():
 (_tmp / "labextensions" / "jupyter-remote-kernels").symlink_to(_built)
 c.LabServerApp.extra_labextensions_path = [
     str(_tmp / "labextensions"),
-    c.LabServerApp.extra_labextensions_path,  # galata's helper extension
+    str(Path(jupyterlab.galata.__file__).parent),  # galata's helper extension
 ]
 
 c.ServerApp.port = int(os.environ.get("JRK_UI_PORT", "18888"))
@@ -82,8 +89,6 @@ def _cleanup() -> None:
 
 atexit.register(_cleanup)
 _cleanups.append(lambda: shutil.rmtree(_tmp, ignore_errors=True))
-# galata's own temporary workspaces folder
-_cleanups.append(lambda: shutil.rmtree(c.LabApp.workspaces_dir, ignore_errors=True))
 
 
 def write_spec(name: str, spec: dict) -> None:

@@ -144,6 +144,13 @@ async function placementShownThenShutDown(
   await page.screenshot({ path: lab, timeout: 15000 });
   await testInfo.attach('lab', { path: lab, contentType: 'image/png' });
 
+  // Open-notebook action: with the notebook closed (its kernel keeps running),
+  // clicking the item opens it again.
+  expect(await page.notebook.close(true)).toBeTruthy();
+  await expect(page.activity.getTabLocator(`${kernel}.ipynb`)).toHaveCount(0);
+  await row.locator('.jp-RunningSessions-itemLabel').click();
+  await expect(page.activity.getTabLocator(`${kernel}.ipynb`)).toHaveCount(1);
+
   // Shut it down from the panel: gone from the panel and from the server.
   await row.hover(); // the shut-down button shows on hover
   await row.locator('.jp-RunningSessions-itemShutdown').click();
