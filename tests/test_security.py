@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import sys
 import tempfile
@@ -106,19 +107,18 @@ async def test_unauthenticated_comm_port_messages_do_nothing(
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
 
 
-def files_containing(secret: bytes, roots: list[Path]) -> list[Path]:
+def files_containing(secret: bytes, roots: list[Path]) -> list[str]:
+    """Files under ``roots`` holding ``secret`` (others' temporary files may vanish meanwhile)."""
     hits = []
     for root in roots:
-        for path in root.rglob("*") if root.exists() else []:
-            try:
-                if (
-                    path.is_file()
-                    and path.stat().st_size < 1_000_000
-                    and secret in path.read_bytes()
-                ):
-                    hits.append(path)
-            except OSError:
-                continue
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    if os.path.getsize(path) < 1_000_000 and secret in Path(path).read_bytes():
+                        hits.append(path)
+                except OSError:
+                    continue
     return hits
 
 

@@ -102,7 +102,7 @@ async def test_shell_syntax_in_start_request_runs_nothing(
 ):
     marker = Path(f"/tmp/jrk-injected-{uuid.uuid4().hex}")  # hosts share this file system
     values = {
-        "KERNEL_USERNAME": f"$(touch {marker})",
+        "KERNEL_EXTRA_SPARK_OPTS": f"$(touch {marker})",
         "KERNEL_EXTRA": f"`touch {marker}`; touch {marker} && echo",
         "KERNEL_QUOTES": f"'\"; touch {marker}; echo \"'",
         "KERNEL_WORKING_DIR": str(tmp_path),
