@@ -51,7 +51,12 @@ class RemoteKernelsApp(ExtensionApp):
             await manager.reattach_kernels()
 
     async def stop_extension(self) -> None:
-        """Close the response listener; the server has shut its kernels down by now."""
+        """Abandon launches still in progress; Jupyter Server then shuts the kernels down.
+
+        Jupyter Server stops extensions first and shuts down only kernels that finished
+        starting, so a launch still waiting (e.g. a YARN application in the queue) would
+        otherwise be left behind.
+        """
         manager = self.serverapp.kernel_manager if self.serverapp else None
         if isinstance(manager, RemoteMappingKernelManager):
-            await manager.response_listener.close()
+            await manager.abandon_launches()

@@ -278,14 +278,24 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
             model["placement"] = placement.to_dict()
         return model
 
-    async def shutdown_all(self, now: bool = False) -> None:
-        """Shut every kernel down, then close the response listener (server stop)."""
+    async def abandon_launches(self, timeout: float = 15.0) -> None:
+        """Stop every launch still in progress; called when the server stops.
+
+        Jupyter Server shuts down only kernels that finished starting, so launches still
+        waiting (a queued YARN application, a slow SSH host) are abandoned here: closing
+        the response listener fails each one, and each provisioner then stops what it
+        started (kills the application, the remote launcher) before its start fails.
+        """
         launching = list(self.launching_kernels().values())
-        # Closing the listener abandons launches still waiting for a callback; each stops
-        # its launcher before it fails.
         await self.response_listener.close()
         if launching:
-            await asyncio.wait([asyncio.ensure_future(km.ready) for km in launching], timeout=15)
+            await asyncio.wait(
+                [asyncio.ensure_future(km.ready) for km in launching], timeout=timeout
+            )
+
+    async def shutdown_all(self, now: bool = False) -> None:
+        """Shut every kernel down, then close the response listener (server stop)."""
+        await self.abandon_launches()
         # Not super().shutdown_all(): it also tries ids of starts that failed, which
         # jupyter_server answers with a 404 error, leaving the other kernels running.
         kernel_ids = self.list_kernel_ids()

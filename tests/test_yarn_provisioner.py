@@ -7,6 +7,7 @@ import json
 import re
 import stat
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tornado.httpclient import HTTPClientError
 from jupyter_remote_kernels.cli import fill_template
 
 from .kernels import KernelSession, pids_mentioning, wait_until
+from .server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 WS = "/ws/v1/cluster"
@@ -320,3 +322,37 @@ async def test_kerberos_without_extra_is_a_clear_error(yarn_rm, jp_fetch, kernel
     assert "pip install 'jupyter_remote_kernels[kerberos]'" in message
     assert yarn_rm.cluster.live_pids() == []
 
+
+def test_server_stop_kills_a_queued_application(yarn_rm_factory, tmp_path):
+    """A launch still ACCEPTED when the server stops: its application is killed (EG #719)."""
+
+    rm = yarn_rm_factory(queues={"default": 0})
+    server = ServerProcess(tmp_path)
+    install_yarn_spec(
+        tmp_path / "data" / "kernels",
+        "yarn-q",
+        rm.url,
+        submitter_script(tmp_path),
+        launch_timeout=120,
+    )
+    server.start()
+    try:
+        start_thread = threading.Thread(
+            target=lambda: server.request("POST", "/api/kernels", {"name": "yarn-q"}),
+            daemon=True,
+        )
+        start_thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            apps = [a for a in rm.cluster.apps.values() if a.state == "ACCEPTED"]
+            models = server.request("GET", "/api/remote-kernels").json()
+            if apps and models and models[0]["placement"]["phase"] == "queued":
+                break
+            time.sleep(0.2)
+        assert apps and models[0]["placement"]["phase"] == "queued", models
+        server.stop()
+        start_thread.join(10)
+    finally:
+        server.stop()
+    assert [a.state for a in rm.cluster.apps.values()] == ["KILLED"]
+    assert rm.cluster.live_pids() == []

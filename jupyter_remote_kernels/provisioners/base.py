@@ -315,7 +315,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         waiter: asyncio.Future,
     ) -> dict[str, Any]:
         await self.start_launcher(cmd, env, cwd, bundle)
-        self.placement.set_phase("waiting-for-launcher", self.placement.detail)
+        if self.placement.phase == "starting":
+            self.placement.set_phase("waiting-for-launcher", self.placement.detail)
         while True:
             done, _ = await asyncio.wait({waiter}, timeout=0.2)
             if done:
@@ -327,16 +328,24 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
                 except LaunchError as exc:
                     msg = f"Kernel {self.kernel_id} failed to start{self._where()}: {exc}"
                     raise LaunchError(msg) from exc
-            code = await self.launcher_exit_code()
-            if code is not None and not waiter.done():
-                tail = self.launcher_output_tail()
-                msg = (
-                    f"The launcher of kernel {self.kernel_id}{self._where()} exited with code "
-                    f"{code} before calling back. Check the kernelspec's argv and that the "
-                    "kernel's Python has ipykernel."
-                    + (f"\nLauncher output:\n{tail}" if tail else "")
-                )
-                raise LaunchError(msg)
+            await self.follow_launch()
+
+    async def follow_launch(self) -> None:
+        """Raise :class:`LaunchError` if the launch has failed; update the placement.
+
+        Called every 0.2 s while the launch waits for the launcher's callback. By default
+        a launcher that has exited is a failed launch; placements with more to follow
+        (a YARN application's state) override it.
+        """
+        code = await self.launcher_exit_code()
+        if code is not None:
+            tail = self.launcher_output_tail()
+            msg = (
+                f"The launcher of kernel {self.kernel_id}{self._where()} exited with code "
+                f"{code} before calling back. Check the kernelspec's argv and that the "
+                "kernel's Python has ipykernel." + (f"\nLauncher output:\n{tail}" if tail else "")
+            )
+            raise LaunchError(msg)
 
     def _where(self) -> str:
         return f" on {self.placement.host}" if self.placement.host else ""

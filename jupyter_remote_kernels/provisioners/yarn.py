@@ -342,35 +342,19 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if am_host and self.placement.phase != "ready":
             self.placement.host = am_host
 
-    async def _start_and_wait(
-        self,
-        cmd: list[str],
-        env: dict[str, str],
-        cwd: Optional[str],
-        bundle: bytes,
-        waiter: asyncio.Future,
-    ) -> dict[str, Any]:
-        """Submit, then follow the application's state until the launcher calls back.
+    def _where(self) -> str:
+        where = f" in YARN application {self._app_id}" if self._app_id else ""
+        return where + super()._where()
 
-        Replaces the base class's loop: the application's state, not a local process, says
-        whether the launch goes on (queued, running) or has failed.
+    async def follow_launch(self) -> None:
+        """Follow the application's state (from the shared poller) while the launch waits.
+
+        The application's state, not a local process, says whether the launch goes on
+        (queued, running) or has failed.
         """
-        await self.start_launcher(cmd, env, cwd, bundle)
-        while True:
-            done, _ = await asyncio.wait({waiter}, timeout=0.2)
-            if done:
-                if waiter.cancelled():
-                    msg = f"The launch of kernel {self.kernel_id} was abandoned (server stopping)"
-                    raise LaunchError(msg)
-                try:
-                    return waiter.result()
-                except LaunchError as exc:
-                    msg = (
-                        f"Kernel {self.kernel_id} failed to start in YARN application "
-                        f"{self._app_id}{self._where()}: {exc}"
-                    )
-                    raise LaunchError(msg) from exc
-            self._follow_launch()
+        if self._poller is None or self._app_id is None:
+            return
+        self._follow_launch()
 
     def _follow_launch(self) -> None:
         assert self._poller is not None
