@@ -11,6 +11,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from jupyter_remote_kernels.launch import CommClient, ResponseListener
 from jupyter_remote_kernels.launch.protocol import new_auth_key
 
@@ -21,6 +23,7 @@ from .kernels import (
     pids_mentioning,
     start_launcher,
     wait_until,
+    write_kernelspec,
 )
 
 
@@ -99,3 +102,51 @@ async def test_kernel_subprocesses_do_not_outlive_the_kernel(jp_fetch, jp_ws_fet
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(f"sleep {marker}"), timeout=10)
     assert not pids_mentioning(kernel_id)
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy"])
+async def test_spark_context_initialization_modes(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, tmp_path, mode
+):
+    # A stand-in pyspark: what matters is that the kernel creates the session at start.
+    fake = tmp_path / "fake-pyspark"
+    (fake / "pyspark").mkdir(parents=True)
+    (fake / "pyspark" / "__init__.py").write_text("")
+    (fake / "pyspark" / "sql.py").write_text(
+        "class _Session:\n    sparkContext = 'fake-context'\n"
+        "class _Builder:\n    def getOrCreate(self):\n        return _Session()\n"
+        "class SparkSession:\n    builder = _Builder()\n"
+    )
+    write_kernelspec(
+        jp_kernel_dir,
+        "spark-ish",
+        {
+            "argv": [
+                "python",
+                "{launcher}",
+                "--RemoteProcessProxy.kernel-id",
+                "{kernel_id}",
+                "--RemoteProcessProxy.response-address",
+                "{response_address}",
+                "--RemoteProcessProxy.spark-context-initialization-mode",
+                mode,
+            ],
+            "env": {"PYTHONPATH": str(fake)},
+            "metadata": {"process_proxy": {"class_name": "local"}},
+        },
+    )
+    response = await jp_fetch(
+        "api", "kernels", method="POST", body=json.dumps({"name": "spark-ish"})
+    )
+    kernel_id = json.loads(response.body)["id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    reply = await session.execute(
+        "import time\n"
+        "for _ in range(100):\n"
+        "    if 'sc' in globals(): break\n"
+        "    time.sleep(0.05)\n"
+        "print(sc, type(spark).__name__)"
+    )
+    assert reply["stdout"] == "fake-context _Session\n"
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")

@@ -213,6 +213,40 @@ def release(socks):
     del socks[:]
 
 
+SPARK_INIT = (
+    "def _jrk_start_spark():\n"
+    "    global spark, sc, sqlContext, sqlCtx\n"
+    "    from pyspark.sql import SparkSession\n"
+    "    spark = SparkSession.builder.getOrCreate()\n"
+    "    sc = spark.sparkContext\n"
+    "    sqlContext = sqlCtx = spark\n"
+)
+
+
+def spark_exec_lines(mode):
+    """IPython start-up lines that give the kernel ``spark`` and ``sc``.
+
+    In YARN cluster mode the application master registers with YARN only once a
+    SparkContext exists, so a Spark kernel must create one: ``eager`` before the kernel
+    answers, ``lazy`` in a background thread at start (the kernel answers at once and
+    ``spark``/``sc`` appear when ready), ``none`` not at all.
+    """
+    if mode in ("none", "", None):
+        return []
+    if mode == "eager":
+        code = SPARK_INIT + "_jrk_start_spark()"
+    elif mode == "lazy":
+        code = (
+            SPARK_INIT + "import threading as _jrk_threading\n"
+            "_jrk_threading.Thread(target=_jrk_start_spark, name='spark-init', "
+            "daemon=True).start()"
+        )
+    else:
+        log("ERROR", "bad --spark-context-initialization-mode %r: use none, lazy or eager" % mode)
+        sys.exit(2)
+    return ["--IPKernelApp.exec_lines=%s" % json.dumps([code])]
+
+
 def read_line(sock, deadline):
     """One newline-terminated line of at most MAX_LINE bytes, or None."""
     data = b""
@@ -431,12 +465,7 @@ def main(argv=None):
     ip = options.ip or bundle.get("ip") or container_ip() or "127.0.0.1"
     port_range = parse_port_range(options.port_range)
     deadline = time.monotonic() + options.callback_timeout
-    if options.spark_context_initialization_mode not in ("none", "", None):
-        log(
-            "INFO",
-            "spark context initialization mode %r: the kernel creates its context"
-            % options.spark_context_initialization_mode,
-        )
+    spark_lines = spark_exec_lines(options.spark_context_initialization_mode)
 
     taken = set()
     comm_sock = bind_socket(ip, port_range, taken)
@@ -461,14 +490,18 @@ def main(argv=None):
     with os.fdopen(fd, "w") as f:
         json.dump(connection, f)
 
-    kernel_argv = [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        connection_file,
-        "--IPKernelApp.kernel_class=" + options.kernel_class_name,
-    ] + extra
+    kernel_argv = (
+        [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            connection_file,
+            "--IPKernelApp.kernel_class=" + options.kernel_class_name,
+        ]
+        + spark_lines
+        + extra
+    )
     env = dict(os.environ)
     env["KERNEL_ID"] = options.kernel_id
     kernel = Kernel(kernel_argv, env)
