@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
+import threading
 import time
+import traceback
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -25,15 +29,32 @@ class LagProbe:
     def __init__(self) -> None:
         self.max_late = 0.0
         self.samples = 0
-        self.since = time.monotonic()
+        self.since = self.tick = time.monotonic()
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
         self.task = asyncio.ensure_future(self.run())
+        if os.environ.get("JRK_LAGPROBE_STACKS"):
+            # Debugging aid: print the event loop's stack whenever it is 200 ms late.
+            self.loop_thread = threading.get_ident()
+            threading.Thread(target=self.watch, daemon=True, name="lagprobe").start()
+
+    def watch(self) -> None:
+        while True:
+            time.sleep(0.05)
+            if time.monotonic() - self.tick > 0.2:
+                names = {t.ident: t.name for t in threading.enumerate()}
+                stacks = []
+                for ident, frame in sys._current_frames().items():
+                    lines = traceback.format_stack(frame)[-6:]
+                    stacks.append(f"-- {names.get(ident, ident)}:\n" + "".join(lines))
+                late = time.monotonic() - self.tick
+                print(f"LAGPROBE loop late {late:.2f} s:\n" + "\n".join(stacks),
+                      file=sys.stderr, flush=True)
 
     async def run(self) -> None:
         while True:
-            asked = time.monotonic()
+            asked = self.tick = time.monotonic()
             await asyncio.sleep(INTERVAL)
             late = time.monotonic() - asked - INTERVAL
             self.samples += 1
