@@ -297,10 +297,9 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         return self.connection_info
 
     def _timeout_message(self, timeout: float) -> str:
-        where = f" on {self.placement.host}" if self.placement.host else ""
         tail = self.launcher_output_tail()
         return (
-            f"Kernel {self.kernel_id}{where} did not call back within {timeout:.0f} s "
+            f"Kernel {self.kernel_id}{self._where()} did not call back within {timeout:.0f} s "
             f"(launch phase: {self.placement.phase}). Raise launch_timeout in the "
             "kernelspec's process_proxy.config or check the kernel's host."
             + (f"\nLauncher output:\n{tail}" if tail else "")
