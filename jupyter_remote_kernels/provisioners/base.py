@@ -283,12 +283,26 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         }
 
     async def _reconnect(self, record: dict[str, Any]) -> KernelConnectionInfo:
-        """Reattach to a kernel an earlier server started, if its launcher still answers."""
-        code = await self.poll() if self._comm is not None else 0
-        if code is not None:
-            self._comm = None
-            self.placement.set_phase("dead")
-            msg = f"Kernel {self.kernel_id} is no longer running (its launcher does not answer)"
+        """Reattach to a kernel an earlier server started, if its launcher still answers.
+
+        Only an authenticated "alive" answer counts. A kernel found dead (or unreachable) is
+        stopped by force before the error is raised: what may be left of it (a YARN
+        application still RUNNING, a launcher's process group on its host) must not stay.
+        """
+        reason = "its launcher does not answer"
+        alive = False
+        if self._comm is not None and await self.launcher_exit_code() is None:
+            try:
+                reply = await self._comm.send("ping")
+            except CommPortError as exc:
+                reason = str(exc)
+            else:
+                alive = bool(reply.get("alive"))
+                reason = "its kernel has exited" if not alive else reason
+        if not alive:
+            msg = f"Kernel {self.kernel_id}{self._where()} is no longer running ({reason})"
+            await self._abort_launch(msg)
+            self.placement.set_phase("dead", error=msg)
             raise LaunchError(msg)
         self.placement.set_phase("ready", "reattached")
         connection = dict(record["connection_info"])

@@ -542,13 +542,24 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
 
     async def get_provisioner_info(self) -> dict[str, Any]:
         info = await super().get_provisioner_info()
-        info["yarn"] = {"app_id": self._app_id, "past_apps": sorted(self._past_apps)}
+        info["yarn"] = {
+            "app_id": self._app_id,
+            "past_apps": sorted(self._past_apps),
+            # The cluster the application runs on, even if the kernelspec changes meanwhile.
+            "endpoints": self.endpoints(),
+            "user": self.client_settings()["user"],
+        }
         return info
 
     async def load_provisioner_info(self, provisioner_info: dict) -> None:
         """Follow the application again after a server restart."""
         await super().load_provisioner_info(provisioner_info)
         yarn = provisioner_info.get("yarn") or {}
+        endpoints = [e for e in yarn.get("endpoints") or [] if isinstance(e, str) and e]
+        if endpoints:
+            self.yarn_endpoint, self.alt_yarn_endpoints = endpoints[0], endpoints[1:]
+        if yarn.get("user") and not self.yarn_user:
+            self.yarn_user = str(yarn["user"])
         self._app_id = yarn.get("app_id")
         self._past_apps = set(yarn.get("past_apps") or [])
         if self._app_id:
