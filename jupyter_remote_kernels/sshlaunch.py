@@ -30,7 +30,14 @@ from typing import Any, Optional
 
 from .sshpool import SSHHostError, SSHPool, SSHTarget
 
-__all__ = ["BOOTSTRAP", "SENT_LAUNCHER", "RemoteLaunch", "remote_command", "remote_input"]
+__all__ = [
+    "BOOTSTRAP",
+    "SENT_LAUNCHER",
+    "STAGE0",
+    "RemoteLaunch",
+    "remote_command",
+    "remote_input",
+]
 
 #: What ``{launcher}`` becomes in an ssh kernelspec's argv: "the script comes over stdin".
 SENT_LAUNCHER = "jrk-launcher-over-ssh"
@@ -122,7 +129,7 @@ while True:
 
 _BOOTSTRAP_BYTES = BOOTSTRAP.encode()
 #: Stage 0, the only code in argv: reads the bootstrap (exactly, unbuffered) from stdin.
-_STAGE0 = (
+STAGE0 = (
     "import os\nb=b''\n"
     f"while len(b)<{len(_BOOTSTRAP_BYTES)}:b+=os.read(0,{len(_BOOTSTRAP_BYTES)}-len(b)) or "
     "os._exit(9)\nexec(compile(b,'jrk-bootstrap','exec'))"
@@ -134,7 +141,7 @@ def remote_command(python: str, launcher: str, args: list[str]) -> str:
 
     The bootstrap itself must come first on the channel's stdin (see :func:`remote_input`).
     """
-    words = [python, "-c", _STAGE0, launcher, *args]
+    words = [python, "-c", STAGE0, launcher, *args]
     return "exec " + " ".join(shlex.quote(word) for word in words)
 
 
@@ -165,13 +172,19 @@ class RemoteLaunch:
         self._abandoned = threading.Event()
         self._lock = threading.Lock()
 
-    def start(self, command: str, stdin: bytes, timeout: float) -> int:
+    def start(self, command: str, stdin: bytes, timeout: float, agent: Any = None,
+              argv: Optional[list[str]] = None) -> int:
         """Run the bootstrap and send it its input; returns the launcher's pid on the host.
 
-        Raises :class:`SSHHostError` saying why this host cannot take the kernel.
+        With ``agent`` (:class:`~.sshagent.SSHAgent`) the host's agent starts the same
+        stage 0 with ``argv`` (launcher, args); else ``command`` runs over a new SSH
+        session. Raises :class:`SSHHostError` saying why this host cannot take the kernel.
         """
         deadline = time.monotonic() + timeout
-        self._conn, self._channel = self.pool.open_session(self.target, timeout)
+        if agent is not None:
+            self._conn, self._channel = None, agent.open(argv or [])
+        else:
+            self._conn, self._channel = self.pool.open_session(self.target, timeout)
         try:
             self._channel.settimeout(0.2)
             self._channel.exec_command(command)

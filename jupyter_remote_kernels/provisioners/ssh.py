@@ -22,6 +22,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, validate
 from .._paths import launcher_path
 from ..errors import PlacementError
 from ..launch import protocol
+from ..sshagent import agent_for
 from ..sshlaunch import SENT_LAUNCHER, RemoteLaunch, remote_command, remote_input
 from ..sshpool import POOL, SSHHostError, SSHTarget, in_thread, parse_host
 from .base import LauncherProvisionerBase
@@ -110,6 +111,13 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         config=True,
         help="SSH sessions open at once on one pooled connection (below sshd's MaxSessions); "
         "more concurrent launches to a host open another connection.",
+    )
+    host_agent = Bool(
+        True,
+        config=True,
+        help="Keep one small Python helper per host (started over SSH on first use, ended "
+        "with the connection) that forks each launch, instead of one SSH command per kernel "
+        "(which runs the login shell's rc files and starts Python every time).",
     )
     remote_working_dir = Unicode(
         "",
@@ -351,13 +359,15 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             "cwd": env.get("KERNEL_WORKING_DIR") or self.remote_working_dir,
             "modules": [self.kernel_class_name.split(".", 1)[0]],
         }
-        stdin = remote_input(protocol.line(header), script, protocol.line(fields))
         launch = RemoteLaunch(POOL, target)
         POOL.max_channels = self.max_channels_per_connection
         self._launch, self._target, self._target_ip = launch, target, ip
+        agent = await self._agent(target, cmd[0], timeout) if self.host_agent else None
+        stdin = remote_input(protocol.line(header), script, protocol.line(fields))
         try:
             self._launcher_pid = await in_thread(
-                launch.start, remote_command(cmd[0], cmd[1], cmd[2:]), stdin, timeout
+                launch.start, remote_command(cmd[0], cmd[1], cmd[2:]), stdin, timeout,
+                agent, cmd[1:],
             )
         except asyncio.CancelledError:
             launch.abandon()
@@ -367,6 +377,15 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             raise
         self.placement.pid = self._launcher_pid
         self._watch = asyncio.ensure_future(in_thread(launch.watch))
+
+    async def _agent(self, target: SSHTarget, python: str, timeout: float) -> Any:
+        """The host's launch agent, or None (then the launch runs its own SSH command)."""
+        try:
+            return await in_thread(agent_for, POOL, target, python, min(timeout, 10.0))
+        except SSHHostError as exc:
+            self.log.info("Kernel %s: no launch agent on %s (%s); launching with an SSH "
+                          "command", self.kernel_id, target.label, exc)
+            return None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         """Launch (see the base class), then detach the launcher from its SSH session.
