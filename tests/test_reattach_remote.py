@@ -21,7 +21,6 @@ from .ssh_helpers import kernel_pids, ssh_spec, sshd_sessions
 from .test_reattach import ws_execute
 from .test_yarn_provisioner import app_of, install_yarn_spec, submitter_script
 
-
 FINAL = ("FINISHED", "FAILED", "KILLED")
 
 

@@ -395,6 +395,14 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         app = self._poller.app(self.tag, self._app_id) if self._poller and self._app_id else None
         if app is None:
             error = self._poller.last_error if self._poller else None
+            if error:
+                return (
+                    f"Kernel {self.kernel_id}: the YARN ResourceManager failed while the "
+                    f"launch waited ({timeout:.0f} s), so the application tagged {self.tag} "
+                    f"could not be followed; it is killed if it was submitted. Last RM error: "
+                    f"{error}. Try again once the RM answers (check its health and "
+                    "yarn_endpoint / alt_yarn_endpoints), or raise launch_timeout."
+                )
             return (
                 f"Kernel {self.kernel_id}: no YARN application tagged {self.tag} appeared "
                 f"within {timeout:.0f} s (launch phase: {self.placement.phase})."
@@ -451,18 +459,42 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         await self._stop_submitter()
         ids = {self._app_id} if self._app_id else set()
         if self._poller is not None and not ids:
-            # Abandoned before we saw the application: ask the RM directly, once.
-            with contextlib.suppress(YarnError):
-                apps = await asyncio.to_thread(self._poller.client.apps_by_tags, [self.tag])
-                ids = {
-                    a["id"]
-                    for a in apps
-                    if a.get("id") not in self._past_apps
-                    and str(a.get("state")).upper() not in FINAL_STATES
-                }
+            # Abandoned before we saw the application: ask the RM directly.
+            ids = await self._unfinished_apps()
         for app_id in sorted(ids, key=app_id_key):
             await self._kill_app(app_id)
             self._past_apps.add(app_id)
+
+    async def _unfinished_apps(self) -> set[str]:
+        """Our launch's applications not in a final state, asked of the RM directly.
+
+        An RM failing (500s, timeouts) is asked again until ``kill_timeout``: an application
+        submitted while the RM could not be followed must still be found and killed.
+        """
+        assert self._poller is not None
+        deadline = time.monotonic() + self.kill_timeout
+        delay = 0.2
+        while True:
+            try:
+                apps = await asyncio.to_thread(self._poller.client.apps_by_tags, [self.tag])
+            except YarnError as exc:
+                if time.monotonic() + delay > deadline:
+                    self.log.error(
+                        "Kernel %s: cannot ask the RM for applications tagged %s: %s; kill "
+                        "any left with `yarn application -list -appTags %s` and "
+                        "`yarn application -kill ID`",
+                        self.kernel_id, self.tag, exc, self.tag,
+                    )
+                    return set()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            return {
+                a["id"]
+                for a in apps
+                if a.get("id") not in self._past_apps
+                and str(a.get("state")).upper() not in FINAL_STATES
+            }
 
     async def release(self, restart: bool) -> None:
         """Make sure the application ended (kill + confirm), stop the submit command."""
