@@ -156,3 +156,20 @@ async def test_kernel_remote_host_hint(jp_fetch, jp_kernel_dir, ssh_bed, no_bloc
     assert info.value.code == 503
     assert "not one of" in info.value.response.body.decode()
     assert await wait_until(lambda: nothing_left(ssh_bed), 5)
+
+
+@pytest.mark.parametrize("host_agent", [True, False])
+async def test_launch_through_the_agent_or_an_ssh_command(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, no_blocking, host_agent
+):
+    """Both launch paths start a detached kernel; the agent runs the same command line."""
+    write_kernelspec(jp_kernel_dir, "ssh-path", ssh_spec(ssh_bed, host_agent=host_agent))
+    host = ssh_bed.hosts[0]
+    model = await post_kernel(jp_fetch, "ssh-path", env={"KERNEL_REMOTE_HOST": host.address})
+    launchers = [c for _, c in kernel_pids(host) if "jrk-launcher-over-ssh" in c]
+    assert len(launchers) == 1 and model["id"] in launchers[0]  # ps tells launchers apart
+    name, _ = await where(jp_ws_fetch, model["id"])
+    assert name == host.hostname
+    await jp_fetch("api", "kernels", model["id"], method="DELETE")
+    assert await wait_until(lambda: nothing_left(ssh_bed), 5)
+    assert connections_within_pool(ssh_bed)
