@@ -112,12 +112,15 @@ class KernelSession:
             },
             "parent_header": {},
             "metadata": {},
+            # stop_on_error False: an interrupted cell must not abort the requests queued
+            # right behind it (ipykernel answers those "aborted" for a moment).
             "content": {
                 "code": code,
                 "silent": False,
                 "store_history": False,
                 "user_expressions": {},
                 "allow_stdin": False,
+                "stop_on_error": False,
             },
             "buffers": [],
             "channel": "shell",
