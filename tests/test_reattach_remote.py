@@ -33,16 +33,20 @@ def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
     return True
 
 
-def listed_kernels(server: ServerProcess, expected: int, timeout: float = 30) -> list[str]:
-    """Kernel ids of /api/kernels once reattaching has listed ``expected`` (or timed out)."""
+def listed_kernels(server: ServerProcess, expected: list[str], timeout: float = 30) -> list:
+    """/api/kernels once reattaching has settled on ``expected`` (or when time is up).
+
+    A kernel being reattached is listed while its reconnect runs (a pending start), and
+    dropped if it turns out dead: wait for the list to match, then return what is listed.
+    """
     ids: list[str] = []
 
-    def enough() -> bool:
+    def settled() -> bool:
         nonlocal ids
-        ids = [k["id"] for k in server.request("GET", "/api/kernels").json()]
-        return len(ids) >= expected
+        ids = sorted(k["id"] for k in server.request("GET", "/api/kernels").json())
+        return ids == sorted(expected)
 
-    wait_for(enough, timeout, 0.2)
+    wait_for(settled, timeout, 0.2)
     return ids
 
 
@@ -79,11 +83,11 @@ def test_sigkilled_server_reattaches_to_ssh_kernels(tmp_path, ssh_bed_factory):
         assert wait_for(lambda: not kernel_pids(dead_host), 5)
 
         server = ServerProcess(tmp_path, token="ssh-reattach").start()
-        assert listed_kernels(server, 1) == [live]
+        assert listed_kernels(server, [live]) == [live]
         placement = server.request("GET", f"/api/remote-kernels/{live}").json()["placement"]
         assert placement["phase"] == "ready" and placement["ip"] == kernels[live].address
         assert ws_execute(server, live, "print(x)") == "41\n"
-        assert records(tmp_path) == [live]
+        assert wait_for(lambda: records(tmp_path) == [live], 15), records(tmp_path)
         assert not (tmp_path / "runtime" / f"kernel-{dead}.json").exists()
 
         # The reattached kernel is managed as any other: interrupt, restart, shutdown.
@@ -157,7 +161,7 @@ def test_sigkilled_server_reattaches_to_yarn_kernels(tmp_path, yarn_rm):
         assert app_of(yarn_rm, apps[lost])["state"] == "RUNNING"
 
         server = ServerProcess(tmp_path, token="yarn-reattach").start()
-        assert listed_kernels(server, 1) == [live]
+        assert listed_kernels(server, [live]) == [live]
         placement = server.request("GET", f"/api/remote-kernels/{live}").json()["placement"]
         assert placement["phase"] == "ready" and placement["app_id"] == apps[live]
         assert ws_execute(server, live, "print(x)") == "41\n"

@@ -419,6 +419,15 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
     # ------------------------------------------------------------------ lifecycle
 
     @property
+    def _unreachable(self) -> bool:
+        """The kernel's communication port stopped answering (host down or cut off).
+
+        Once poll() has reported it dead for that, the shutdown or restart that follows
+        does not wait for the port again for each of its steps.
+        """
+        return self._unanswered_pings >= 3
+
+    @property
     def has_process(self) -> bool:
         """True while a launched kernel is being managed."""
         return self._comm is not None
@@ -433,6 +442,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         code = await self.launcher_exit_code()
         if code is not None or self._comm is None:
             return code if code is not None else 0
+        if self._unreachable:
+            return 1
         try:
             reply = await self._comm.send("ping")
         except CommRefused:
@@ -467,11 +478,17 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         if signum == 0:
             await self.poll()
             return
+        if self._unreachable:
+            return
         cmd = "interrupt" if signum == signal.SIGINT else "signal"
         try:
             await self._comm.send(cmd, signum)
         except CommRefused:
             self.log.debug("Kernel %s is gone; signal %d not sent", self.kernel_id, signum)
+        except CommPortError as exc:
+            # An unreachable host (down, cut off): jupyter_client interrupts before every
+            # shutdown and restart, which must go on; poll() reports the kernel dead.
+            self.log.warning("Signal %d not delivered: %s", signum, exc)
 
     async def terminate(self, restart: bool = False) -> None:
         """Ask the kernel to stop (SIGTERM to its group); called during shutdown."""
@@ -485,6 +502,9 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         if self._comm is None:
             return
         self.placement.set_phase("shutting-down")
+        if self._unreachable:
+            await self.force_stop()
+            return
         try:
             await self._comm.send(cmd)
         except CommRefused:
@@ -499,7 +519,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             self._listener.forget(str(self.kernel_id))
         if self._comm is not None:
             code = await self.launcher_exit_code()
-            if code is None:
+            if code is None and not self._unreachable:
                 # The kernel is gone by now unless something went wrong: make sure.
                 with contextlib.suppress(CommPortError):
                     await self._comm.send("kill")

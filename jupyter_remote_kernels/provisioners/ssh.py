@@ -453,7 +453,8 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if self._launch is not None:
             await self.force_stop()
         await self._end_watch()
-        self._previous = self._target if restart else None
+        # A restart stays on the kernel's host, unless that host stopped answering.
+        self._previous = self._target if restart and not self._unreachable else None
         self._free_slot()
         self._launcher_pid = self._kernel_pgid = None
 

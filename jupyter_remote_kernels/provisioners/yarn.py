@@ -479,7 +479,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                 apps = await asyncio.to_thread(self._poller.client.apps_by_tags, [self.tag])
             except YarnError as exc:
                 if time.monotonic() + delay > deadline:
-                    self.log.error(
+                    self.log.error(  # noqa: TRY400 (the RM's answer, not our traceback)
                         "Kernel %s: cannot ask the RM for applications tagged %s: %s; kill "
                         "any left with `yarn application -list -appTags %s` and "
                         "`yarn application -kill ID`",
