@@ -93,6 +93,13 @@ def test_sigkilled_server_reattaches_to_ssh_kernels(tmp_path, ssh_bed_factory):
         # The reattached kernel is managed as any other: interrupt, restart, shutdown.
         r = server.request("POST", f"/api/kernels/{live}/interrupt")
         assert r.status_code == 204
+        r = server.request("POST", f"/api/kernels/{live}/restart")
+        assert r.status_code == 200, r.text
+        placement = server.request("GET", f"/api/remote-kernels/{live}").json()["placement"]
+        assert placement["phase"] == "ready" and placement["ip"] == kernels[live].address
+        assert ws_execute(server, live, "print('x' in dir())") == "False\n"
+        # the old launcher and kernel are gone: one of each is left
+        assert wait_for(lambda: len(kernel_pids(kernels[live])) == 2, 5)
         r = server.request("DELETE", f"/api/kernels/{live}")
         assert r.status_code == 204
         leaked = [p for h in bed.hosts for p in kernel_pids(h)]
