@@ -150,6 +150,43 @@ class Server:
             self.proc.wait(5)
 
 
+def recv(ws, deadline: float) -> dict:
+    """The next message, or TimeoutError at ``deadline`` (websocket pings keep a plain
+    recv() with a timeout waiting forever)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no message from the kernel in time")
+        ws.settimeout(min(2.0, remaining))
+        try:
+            return json.loads(ws.recv())
+        except websocket.WebSocketTimeoutException:
+            continue
+
+
+def wait_for_message(ws, msg_id: str, msg_type: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        m = recv(ws, deadline)
+        if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == msg_type:
+            return m
+
+
+def reply_and_idle(ws, msg_id: str, timeout: float, started: float = 0.0) -> tuple[dict, float]:
+    """The execute_reply (and when it came) once the kernel is idle again after it."""
+    deadline = time.monotonic() + timeout
+    reply, at, idle = None, 0.0, False
+    while reply is None or not idle:
+        m = recv(ws, deadline)
+        if m.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if m["msg_type"] == "execute_reply":
+            reply, at = m["content"], time.monotonic()
+        elif m["msg_type"] == "status" and m["content"].get("execution_state") == "idle":
+            idle = True
+    return reply, at - started
+
+
 def execute(ws, code: str, timeout: float = 60) -> dict:
     msg_id = uuid.uuid4().hex
     ws.send(json.dumps({
@@ -158,12 +195,7 @@ def execute(ws, code: str, timeout: float = 60) -> dict:
         "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
         "content": {"code": code, "silent": False, "store_history": False,
                     "user_expressions": {}, "allow_stdin": False}}))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        m = json.loads(ws.recv())
-        if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == "execute_reply":
-            return m["content"]
-    raise TimeoutError(code)
+    return reply_and_idle(ws, msg_id, timeout)[0]
 
 
 def alive(kernel_ids: list[str]) -> int:
@@ -228,21 +260,12 @@ def interrupt_once(server: Server, ws, kernel_id: str) -> float:
                    "session": "s", "date": "", "version": "5.3"},
         "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
         "content": {"code": "import time; time.sleep(30)", "silent": False}}))
-    busy = time.monotonic() + 10
-    while time.monotonic() < busy:  # wait until the code runs
-        m = json.loads(ws.recv())
-        if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == "execute_input":
-            break
-    time.sleep(0.1)
+    wait_for_message(ws, msg_id, "execute_input", 10)
+    time.sleep(0.3)  # inside time.sleep by now: SIGINT outside user code upsets ipykernel
     t = time.monotonic()
     requests.post(f"{server.url}/api/kernels/{kernel_id}/interrupt", headers=server.headers,
                   timeout=30)
-    deadline = t + 30
-    while time.monotonic() < deadline:
-        m = json.loads(ws.recv())
-        if m.get("parent_header", {}).get("msg_id") == msg_id and m["msg_type"] == "execute_reply":
-            return time.monotonic() - t
-    raise TimeoutError("interrupt")
+    return reply_and_idle(ws, msg_id, 30, started=t)[1]
 
 
 def measure(server: Server, name: str, repeat: int) -> dict:
