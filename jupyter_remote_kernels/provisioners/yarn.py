@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 
 from ..errors import LaunchError, YarnError
-from ..yarn_client import FINAL_STATES, app_id_key
+from ..yarn_client import FINAL_STATES, YarnRequestError, app_id_key
 from ..yarn_poller import YarnPoller, YarnPollers
 from .base import LauncherProvisionerBase
 
@@ -158,6 +158,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._own_pollers: Optional[YarnPollers] = None
         self._watching = False
         self._app_id: Optional[str] = None
+        self._submitted = False
         self._past_apps: set[str] = set()
         self._submitter: Optional[asyncio.subprocess.Process] = None
         self._pump: Optional[asyncio.Task] = None
@@ -254,6 +255,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self._poller.watch(self.tag, self._on_poll)
             self._watching = True
         self._app_id = None
+        self._submitted = False
         for name in ("app_id", "queue", "tracking_url", "state", "host"):
             setattr(self.placement, name, None)
         self.placement.set_phase("submitting", f"running {Path(cmd[0]).name}")
@@ -275,6 +277,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                 f"'{self._kernel_name()}': {exc.strerror or exc}. Check the kernelspec's argv."
             )
             raise LaunchError(msg) from exc
+        self._submitted = True
         self._pump = asyncio.create_task(self._pump_output(self._submitter))
         round_timeout = 2 * self.yarn_poll_interval + self.yarn_request_timeout
         while True:
@@ -458,7 +461,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """Stop the submit command and kill every application of this launch."""
         await self._stop_submitter()
         ids = {self._app_id} if self._app_id else set()
-        if self._poller is not None and not ids:
+        if self._poller is not None and not ids and self._submitted:
             # Abandoned before we saw the application: ask the RM directly.
             ids = await self._unfinished_apps()
         for app_id in sorted(ids, key=app_id_key):
@@ -469,7 +472,8 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """Our launch's applications not in a final state, asked of the RM directly.
 
         An RM failing (500s, timeouts) is asked again until ``kill_timeout``: an application
-        submitted while the RM could not be followed must still be found and killed.
+        submitted while the RM could not be followed must still be found and killed. A
+        refusal that asking again cannot change (HTTP 4xx) is not.
         """
         assert self._poller is not None
         deadline = time.monotonic() + self.kill_timeout
@@ -478,7 +482,8 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             try:
                 apps = await asyncio.to_thread(self._poller.client.apps_by_tags, [self.tag])
             except YarnError as exc:
-                if time.monotonic() + delay > deadline:
+                lasting = isinstance(exc, YarnRequestError) and 400 <= exc.status < 500
+                if lasting or time.monotonic() + delay > deadline:
                     self.log.error(  # noqa: TRY400 (the RM's answer, not our traceback)
                         "Kernel %s: cannot ask the RM for applications tagged %s: %s; kill "
                         "any left with `yarn application -list -appTags %s` and "
