@@ -12,6 +12,7 @@ import asyncio
 import getpass
 import os
 import socket
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -39,6 +40,9 @@ class RemoteKernelManager(ServerKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._translated_spec: Optional[KernelSpec] = None
+        # Jupyter Server lists a kernel for one loop turn before it sets last_activity, and
+        # its kernel list then fails with a TraitError (HTTP 500 under concurrent starts).
+        self.last_activity = datetime.now(timezone.utc)
 
     @property
     def kernel_spec(self) -> Optional[KernelSpec]:
