@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -73,9 +74,24 @@ def main() -> int:
     fd, connection_file = tempfile.mkstemp(prefix=f"kernel-{options.kernel_id}_", suffix=".json")
     with os.fdopen(fd, "w") as f:
         json.dump(info, f)
-    kernel = subprocess.Popen(
-        [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file], start_new_session=True
+    # Like EG's launcher (which *is* the kernel), stopping this process stops the kernel:
+    # the handler is in place before the kernel starts.
+    started: list[subprocess.Popen] = []
+
+    def stop(*_):
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+    started.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file],
+            start_new_session=True,
+        )
     )
+    kernel = started[0]
     comm = socket.socket()
     comm.bind(("0.0.0.0", 0))
     comm.listen(4)
@@ -107,10 +123,10 @@ def main() -> int:
     host, port = options.response_address.rsplit(":", 1)
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(encrypt(info, options.public_key))
-    signal.signal(signal.SIGTERM, lambda *_: kernel.terminate())
-    code = kernel.wait()
-    os.unlink(connection_file)
-    return code
+    try:
+        return kernel.wait()
+    finally:
+        os.unlink(connection_file)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ def eg_spec(kernels_dir: Path) -> None:
 
 async def test_eg_launcher_refused_by_default(jp_fetch, jp_kernel_dir):
     eg_spec(jp_kernel_dir)
+    standin_kernels = f"ipykernel_launcher -f {tempfile.gettempdir()}/kernel-"
+    before = set(pids_mentioning(standin_kernels))
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "eg_launcher"}))
     message = json.loads(info.value.response.body)["message"]
@@ -46,6 +49,7 @@ async def test_eg_launcher_refused_by_default(jp_fetch, jp_kernel_dir):
     assert "ResponseListener.allow_legacy_launchers" in message
     assert "jupyter remote-kernels migrate" in message
     assert await wait_until(lambda: not pids_mentioning(STANDIN), timeout=10)
+    assert await wait_until(lambda: set(pids_mentioning(standin_kernels)) <= before, timeout=10)
 
 
 class TestAllowed:
