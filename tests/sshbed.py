@@ -123,10 +123,23 @@ def _descendants(root: int) -> set[int]:
     return out
 
 
-def _kill(pids) -> None:
+def _kill(pids, timeout: float = 5.0) -> None:
+    """SIGKILL ``pids`` and wait (bounded) until each is gone or a zombie."""
+    pids = set(pids)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_running(pid) for pid in pids):
+        time.sleep(0.01)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _netns_pids(ns: str) -> set[int]:
