@@ -40,6 +40,25 @@ def write_kernelspec(kernels_dir: Path, name: str, spec: dict[str, Any]) -> Path
     return folder
 
 
+def slow_start_spec(delay: float, marker: str = "slow-start") -> dict[str, Any]:
+    """A local kernelspec whose launcher starts ``delay`` seconds late (``marker`` in argv)."""
+    return {
+        "argv": [
+            "python",
+            "-c",
+            f"import os, sys, time; time.sleep({delay}); "
+            "os.execv(sys.executable, [sys.executable] + sys.argv[2:])",
+            marker,
+            "{launcher}",
+            "--kernel-id",
+            "{kernel_id}",
+            "--response-address",
+            "{response_address}",
+        ],
+        "metadata": {"process_proxy": {"class_name": "local"}},
+    }
+
+
 def shipped_local_spec() -> dict[str, Any]:
     """The kernelspec the wheel installs as ``remote-python``."""
     return json.loads((KERNELSPECS_DIR / "local" / "kernel.json").read_text())

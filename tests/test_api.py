@@ -11,7 +11,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_remote_kernels.provisioners.local import LocalLauncherProvisioner
 
-from .kernels import KernelSession, pids_mentioning, wait_until, write_kernelspec
+from .kernels import KernelSession, pids_mentioning, slow_start_spec, wait_until, write_kernelspec
 
 
 async def test_remote_kernels_api_needs_auth_and_lists_placement(jp_fetch, kernels_dir):
@@ -63,24 +63,7 @@ async def test_sessions_api_starts_a_remote_kernel(jp_fetch, jp_ws_fetch, kernel
 
 
 async def test_launching_kernel_is_listed_with_its_phase(jp_fetch, jp_kernel_dir):
-    write_kernelspec(
-        jp_kernel_dir,
-        "slow-start",
-        {
-            "argv": [
-                "python",
-                "-c",
-                "import os, sys, time; time.sleep(3); "
-                "os.execv(sys.executable, [sys.executable] + sys.argv[1:])",
-                "{launcher}",
-                "--kernel-id",
-                "{kernel_id}",
-                "--response-address",
-                "{response_address}",
-            ],
-            "metadata": {"process_proxy": {"class_name": "local"}},
-        },
-    )
+    write_kernelspec(jp_kernel_dir, "slow-start", slow_start_spec(3))
     start = asyncio.ensure_future(
         jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "slow-start"}))
     )

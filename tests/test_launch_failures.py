@@ -11,7 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from .abuse import COUNTS
-from .kernels import pids_mentioning, wait_until, write_kernelspec
+from .kernels import pids_mentioning, slow_start_spec, wait_until, write_kernelspec
 
 
 async def post_error(jp_fetch, name) -> tuple[int, dict]:
@@ -219,25 +219,7 @@ async def test_failure_after_the_kernel_is_up_leaves_nothing(jp_fetch, kernels_d
 
 async def test_server_stop_during_a_launch(jp_fetch, jp_kernel_dir, jp_serverapp):
     marker = f"stopping-{uuid.uuid4().hex}"
-    write_kernelspec(
-        jp_kernel_dir,
-        "slow-start",
-        {
-            "argv": [
-                "python",
-                "-c",
-                "import os, sys, time; time.sleep(2); "
-                "os.execv(sys.executable, [sys.executable] + sys.argv[2:])",
-                marker,
-                "{launcher}",
-                "--kernel-id",
-                "{kernel_id}",
-                "--response-address",
-                "{response_address}",
-            ],
-            "metadata": {"process_proxy": {"class_name": "local"}},
-        },
-    )
+    write_kernelspec(jp_kernel_dir, "slow-start", slow_start_spec(2, marker))
     start = asyncio.ensure_future(
         jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "slow-start"}))
     )

@@ -33,6 +33,14 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 _PORT_RANGE = re.compile(r"^(\d+)\.\.(\d+)$")
 
 
+def positive_seconds(proposal: dict) -> float:
+    """Trait validator: a duration must be more than 0 seconds."""
+    if proposal["value"] <= 0:
+        msg = f"{proposal['trait'].name} must be more than 0 seconds"
+        raise ValueError(msg)
+    return proposal["value"]
+
+
 class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
     """Base class of the provisioners that start kernels through a launcher.
 
@@ -87,10 +95,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
 
     @validate("launch_timeout", "comm_timeout")
     def _validate_positive(self, proposal: dict) -> float:
-        if proposal["value"] <= 0:
-            msg = f"{proposal['trait'].name} must be more than 0 seconds"
-            raise ValueError(msg)
-        return proposal["value"]
+        return positive_seconds(proposal)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

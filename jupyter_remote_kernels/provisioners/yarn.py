@@ -36,7 +36,7 @@ from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 from ..errors import LaunchError, YarnError
 from ..yarn_client import FINAL_STATES, YarnRequestError, app_id_key
 from ..yarn_poller import YarnPoller, YarnPollers
-from .base import LauncherProvisionerBase
+from .base import LauncherProvisionerBase, positive_seconds
 
 __all__ = ["YarnProvisioner"]
 
@@ -147,10 +147,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
 
     @validate("yarn_request_timeout", "yarn_poll_interval", "kill_timeout")
     def _validate_seconds(self, proposal: dict) -> float:
-        if proposal["value"] <= 0:
-            msg = f"{proposal['trait'].name} must be more than 0 seconds"
-            raise ValueError(msg)
-        return proposal["value"]
+        return positive_seconds(proposal)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
