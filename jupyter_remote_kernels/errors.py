@@ -6,6 +6,7 @@ Hierarchy::
 
     RemoteKernelError                 base class; carries the HTTP status for the REST API
     ├── KernelspecError               a kernelspec's placement stanza is wrong
+    ├── NotAuthorized                 the kernelspec does not allow this user
     ├── PlacementError                no host / cluster could take the kernel
     ├── LaunchError                   the launcher or the kernel failed before it was ready
     │   └── LaunchTimeout             no valid callback arrived within the launch timeout
@@ -22,6 +23,7 @@ __all__ = [
     "KernelspecError",
     "LaunchError",
     "LaunchTimeout",
+    "NotAuthorized",
     "PlacementError",
     "RemoteKernelError",
     "YarnError",
@@ -42,6 +44,12 @@ class KernelspecError(RemoteKernelError):
     """A kernelspec's placement stanza names an unknown class or holds a bad value."""
 
     http_status = 400
+
+
+class NotAuthorized(RemoteKernelError):
+    """The kernelspec's ``authorized_users`` / ``unauthorized_users`` refuse this user."""
+
+    http_status = 403
 
 
 class PlacementError(RemoteKernelError):

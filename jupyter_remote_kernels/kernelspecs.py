@@ -77,7 +77,9 @@ def _eg_config(config: dict[str, Any]) -> dict[str, Any]:
     result = {}
     for key, value in config.items():
         converted = value
-        if key == "remote_hosts" and isinstance(value, str):
+        if key in ("remote_hosts", "authorized_users", "unauthorized_users") and isinstance(
+            value, str
+        ):
             converted = [host.strip() for host in value.split(",") if host.strip()]
         if key == "alt_yarn_endpoint" and isinstance(value, str):
             converted = [value]

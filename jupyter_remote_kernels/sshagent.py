@@ -207,8 +207,9 @@ class SSHAgent:
             self._shutdown()
             raise
         self.alive = True
-        threading.Thread(target=self._read, args=(ready[6:],), daemon=True,
-                         name=f"jrk-agent-{self.target.host}").start()
+        threading.Thread(
+            target=self._read, args=(ready[6:],), daemon=True, name=f"jrk-agent-{self.target.host}"
+        ).start()
 
     def open(self, argv: list[str]) -> AgentStream:
         """A new launch: the agent forks a bootstrap with ``argv`` (launcher, args...)."""

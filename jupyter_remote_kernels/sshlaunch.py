@@ -172,8 +172,14 @@ class RemoteLaunch:
         self._abandoned = threading.Event()
         self._lock = threading.Lock()
 
-    def start(self, command: str, stdin: bytes, timeout: float, agent: Any = None,
-              argv: Optional[list[str]] = None) -> int:
+    def start(
+        self,
+        command: str,
+        stdin: bytes,
+        timeout: float,
+        agent: Any = None,
+        argv: Optional[list[str]] = None,
+    ) -> int:
         """Run the bootstrap and send it its input; returns the launcher's pid on the host.
 
         With ``agent`` (:class:`~.sshagent.SSHAgent`) the host's agent starts the same

@@ -9,7 +9,7 @@ import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
-from .kernels import KernelSession
+from .kernels import KernelSession, write_kernelspec
 
 
 class NamedTokenUsers(IdentityProvider):
@@ -29,9 +29,9 @@ def jp_server_config():
     }
 
 
-async def start(jp_fetch, **body):
+async def start(jp_fetch, name="remote-python", **body):
     response = await jp_fetch(
-        "api", "kernels", method="POST", body=json.dumps({"name": "remote-python", **body})
+        "api", "kernels", method="POST", body=json.dumps({"name": name, **body})
     )
     return json.loads(response.body)["id"]
 
@@ -73,3 +73,36 @@ async def test_kernel_username_comes_from_the_identity(
     session = json.loads(response.body)
     assert await kernel_username(jp_ws_fetch, session["kernel"]["id"]) == "alice"
     await jp_fetch("api", "sessions", session["id"], method="DELETE")
+
+
+async def test_kernelspec_authorized_and_unauthorized_users(jp_fetch, jp_kernel_dir):
+    def spec(**config):
+        write_kernelspec(
+            jp_kernel_dir,
+            "guarded",
+            {
+                "argv": [
+                    "python",
+                    "{launcher}",
+                    "--kernel-id",
+                    "{kernel_id}",
+                    "--response-address",
+                    "{response_address}",
+                ],
+                "metadata": {"process_proxy": {"class_name": "local", "config": config}},
+            },
+        )
+
+    me = getpass.getuser()
+    for config, expected in [
+        ({"authorized_users": ["someone-else"]}, "is not among the users allowed"),
+        ({"unauthorized_users": f"nobody,{me}"}, "may not start"),  # EG's comma string
+    ]:
+        spec(**config)
+        with pytest.raises(HTTPClientError) as info:
+            await start(jp_fetch, name="guarded")
+        assert info.value.code == 403
+        assert expected in json.loads(info.value.response.body)["message"]
+    spec(authorized_users=[me, "someone-else"])
+    kernel_id = await start(jp_fetch, name="guarded")
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")

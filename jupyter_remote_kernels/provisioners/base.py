@@ -17,10 +17,16 @@ from typing import Any, Optional
 import zmq
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
-from traitlets import Bool, Float, Unicode, validate
+from traitlets import Bool, Float, List, Unicode, validate
 
 from .._paths import launcher_path
-from ..errors import CommPortError, LaunchError, LaunchTimeout, RemoteKernelError
+from ..errors import (
+    CommPortError,
+    LaunchError,
+    LaunchTimeout,
+    NotAuthorized,
+    RemoteKernelError,
+)
 from ..launch import protocol
 from ..launch.comm import CommClient, CommRefused
 from ..launch.legacy import LegacyCommClient
@@ -81,6 +87,18 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         config=True,
         help="Let kernels bind all interfaces (0.0.0.0) instead of the one address the "
         "server uses to reach them.",
+    )
+
+    authorized_users = List(
+        Unicode(),
+        config=True,
+        help="Users (KERNEL_USERNAME, i.e. the requester's effective kernel user) allowed to "
+        "start this kernel; empty allows everyone. Enterprise Gateway's key of the same name.",
+    )
+    unauthorized_users = List(
+        Unicode(),
+        config=True,
+        help="Users never allowed to start this kernel (checked before authorized_users).",
     )
 
     @validate("port_range")
@@ -183,6 +201,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             self.parent.load_connection_info(reattach["connection_info"])
             return await super().pre_launch(cmd=[], **kwargs)
         self._reattach = None
+        self._check_user((kwargs.get("env") or {}).get("KERNEL_USERNAME"))
         self._auth_key = protocol.new_auth_key()
         self._listener = self._find_listener()
         self._response_address = await self._listener.address_for(await self.response_ip())
@@ -199,6 +218,19 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             values["public_key"] = await self._listener.legacy_public_key()
         cmd = self.format_command(cmd, values)
         return await super().pre_launch(cmd=cmd, **kwargs)
+
+    def _check_user(self, user: Optional[str]) -> None:
+        """Apply the kernelspec's ``unauthorized_users`` / ``authorized_users`` to ``user``."""
+        name = self.kernel_spec.display_name if self.kernel_spec else self.kernel_id
+        if user is not None and user in self.unauthorized_users:
+            msg = f"User {user!r} may not start {name!r} kernels (unauthorized_users)."
+            raise NotAuthorized(msg)
+        if self.authorized_users and user not in self.authorized_users:
+            msg = (
+                f"User {user!r} is not among the users allowed to start {name!r} kernels "
+                "(authorized_users); ask an administrator for access."
+            )
+            raise NotAuthorized(msg)
 
     def _prepare_curve_keys(self, km: Any) -> None:
         """Make the kernel's CurveZMQ keypair when transport encryption applies to it.
@@ -381,7 +413,10 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             km.session.signature_scheme = info["signature_scheme"]
         else:
             self._comm = CommClient(
-                ip, info["comm_port"], str(self.kernel_id), self._auth_key,
+                ip,
+                info["comm_port"],
+                str(self.kernel_id),
+                self._auth_key,
                 timeout=self.comm_timeout,
             )
         self._unanswered_pings = 0
@@ -563,8 +598,11 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         self.kernel_pgid = provisioner_info.get("pgid")
         if comm and comm.get("legacy_hb_port"):
             self._comm = LegacyCommClient(
-                comm["host"], int(comm["port"]), str(self.kernel_id),
-                int(comm["legacy_hb_port"]), self.comm_timeout,
+                comm["host"],
+                int(comm["port"]),
+                str(self.kernel_id),
+                int(comm["legacy_hb_port"]),
+                self.comm_timeout,
             )
         elif comm and self._auth_key:
             self._comm = CommClient(

@@ -366,8 +366,12 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         stdin = remote_input(protocol.line(header), script, protocol.line(fields))
         try:
             self._launcher_pid = await in_thread(
-                launch.start, remote_command(cmd[0], cmd[1], cmd[2:]), stdin, timeout,
-                agent, cmd[1:],
+                launch.start,
+                remote_command(cmd[0], cmd[1], cmd[2:]),
+                stdin,
+                timeout,
+                agent,
+                cmd[1:],
             )
         except asyncio.CancelledError:
             launch.abandon()
@@ -383,8 +387,12 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         try:
             return await in_thread(agent_for, POOL, target, python, min(timeout, 10.0))
         except SSHHostError as exc:
-            self.log.info("Kernel %s: no launch agent on %s (%s); launching with an SSH "
-                          "command", self.kernel_id, target.label, exc)
+            self.log.info(
+                "Kernel %s: no launch agent on %s (%s); launching with an SSH command",
+                self.kernel_id,
+                target.label,
+                exc,
+            )
             return None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:

@@ -485,7 +485,10 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                         "Kernel %s: cannot ask the RM for applications tagged %s: %s; kill "
                         "any left with `yarn application -list -appTags %s` and "
                         "`yarn application -kill ID`",
-                        self.kernel_id, self.tag, exc, self.tag,
+                        self.kernel_id,
+                        self.tag,
+                        exc,
+                        self.tag,
                     )
                     return set()
                 await asyncio.sleep(delay)
