@@ -43,7 +43,6 @@ async def test_launcher_exits_when_its_kernel_dies():
     kernel_id, auth_key = str(uuid.uuid4()), new_auth_key()
     listener, process, info = await launch(kernel_id, auth_key)
     try:
-        assert connection_dirs(kernel_id)
         os.kill(info["pid"], signal.SIGKILL)
         assert await asyncio.wait_for(process.wait(), 10) == 128 + signal.SIGKILL
         assert not connection_dirs(kernel_id)
@@ -73,6 +72,26 @@ async def test_sigterm_to_launcher_stops_kernel_and_cleans_up():
     finally:
         if process.returncode is None:
             process.kill()
+        await listener.close()
+
+
+async def test_no_file_holds_the_key_even_if_the_launcher_is_killed():
+    kernel_id, auth_key = str(uuid.uuid4()), new_auth_key()
+    listener, process, info = await launch(kernel_id, auth_key)
+    try:
+        # the kernel has read its connection file: it is gone while the kernel runs
+        assert await wait_until(lambda: not connection_dirs(kernel_id), timeout=5)
+        await asyncio.sleep(1.5)  # ipykernel rewrites a missing file once, after binding
+        assert not connection_dirs(kernel_id)
+        comm = CommClient("127.0.0.1", info["comm_port"], kernel_id, auth_key)
+        assert (await comm.send("ping"))["alive"] is True
+        process.kill()  # the launcher can clean nothing up now
+        await asyncio.wait_for(process.wait(), 10)
+        assert not connection_dirs(kernel_id)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        os.killpg(info["pgid"], signal.SIGKILL)
         await listener.close()
 
 

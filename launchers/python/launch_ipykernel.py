@@ -547,6 +547,11 @@ def main(argv=None):
             return 1
         log("INFO", "kernel %s started, pid %d" % (options.kernel_id, kernel.process.pid))
         while kernel.alive():
+            # The kernel has read its connection file (it listens): remove it, so no file
+            # holds the kernel's key even if this launcher is killed outright. Checked every
+            # second because ipykernel rewrites a missing file once, right after binding.
+            if os.path.exists(connection_file):
+                os.unlink(connection_file)
             try:
                 kernel.process.wait(1.0)
             except subprocess.TimeoutExpired:
