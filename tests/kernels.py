@@ -15,21 +15,45 @@ from jupyter_remote_kernels._paths import KERNELSPECS_DIR, launcher_path
 
 LAUNCHER = str(launcher_path("python"))
 
+
+def launcher_argv(*extra: str) -> list[str]:
+    """Our launcher with its own option spellings; ``extra`` options are appended."""
+    return [
+        "python",
+        "{launcher}",
+        "--kernel-id",
+        "{kernel_id}",
+        "--response-address",
+        "{response_address}",
+        *extra,
+    ]
+
+
+def eg_argv(launcher: str, python: str = "python") -> list[str]:
+    """A launcher with Enterprise Gateway's option spellings and placeholders."""
+    return [
+        python,
+        launcher,
+        "--RemoteProcessProxy.kernel-id",
+        "{kernel_id}",
+        "--RemoteProcessProxy.response-address",
+        "{response_address}",
+        "--RemoteProcessProxy.public-key",
+        "{public_key}",
+        "--RemoteProcessProxy.port-range",
+        "{port_range}",
+        "--RemoteProcessProxy.spark-context-initialization-mode",
+        "none",
+    ]
+
+
 #: Our launcher with Enterprise Gateway's option spellings and placeholders.
-EG_LAUNCHER_ARGV = [
-    "python",
-    LAUNCHER,
-    "--RemoteProcessProxy.kernel-id",
-    "{kernel_id}",
-    "--RemoteProcessProxy.response-address",
-    "{response_address}",
-    "--RemoteProcessProxy.public-key",
-    "{public_key}",
-    "--RemoteProcessProxy.port-range",
-    "{port_range}",
-    "--RemoteProcessProxy.spark-context-initialization-mode",
-    "none",
-]
+EG_LAUNCHER_ARGV = eg_argv(LAUNCHER)
+
+
+def local_spec(argv: list[str], **config: Any) -> dict[str, Any]:
+    """A kernelspec placed by the local launcher provisioner, with ``config``."""
+    return {"argv": argv, "metadata": {"process_proxy": {"class_name": "local", "config": config}}}
 
 
 def write_kernelspec(kernels_dir: Path, name: str, spec: dict[str, Any]) -> Path:

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from .kernels import eg_argv
+
 
 def cli(*args, env=None):
     return subprocess.run(
@@ -74,30 +76,15 @@ EG = "enterprise_gateway.services.processproxies."
 
 def test_migrate_rewrites_enterprise_gateway_specs(tmp_path):
     kernels = tmp_path / "share" / "jupyter" / "kernels"
-    eg_argv = [
-        "python",
-        "/usr/local/share/jupyter/kernels/python_distributed/scripts/launch_ipykernel.py",
-        "--RemoteProcessProxy.kernel-id",
-        "{kernel_id}",
-        "--RemoteProcessProxy.response-address",
-        "{response_address}",
-        "--RemoteProcessProxy.public-key",
-        "{public_key}",
-        "--RemoteProcessProxy.port-range",
-        "{port_range}",
-        "--RemoteProcessProxy.spark-context-initialization-mode",
-        "none",
-    ]
+    argv = eg_argv(
+        "/usr/local/share/jupyter/kernels/python_distributed/scripts/launch_ipykernel.py"
+    )
     specs = {
         "eg_local": {
-            "argv": eg_argv,
+            "argv": argv,
             "display_name": "EG local",
             "language": "python",
-            "metadata": {
-                "process_proxy": {
-                    "class_name": EG + "processproxy.LocalProcessProxy"
-                }
-            },
+            "metadata": {"process_proxy": {"class_name": EG + "processproxy.LocalProcessProxy"}},
         },
         "eg_yarn": {
             "argv": [
@@ -107,11 +94,7 @@ def test_migrate_rewrites_enterprise_gateway_specs(tmp_path):
             ],
             "display_name": "EG yarn",
             "language": "python",
-            "metadata": {
-                "process_proxy": {
-                    "class_name": EG + "yarn.YarnClusterProcessProxy"
-                }
-            },
+            "metadata": {"process_proxy": {"class_name": EG + "yarn.YarnClusterProcessProxy"}},
         },
     }
     for name, spec in specs.items():

@@ -9,7 +9,7 @@ import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
-from .kernels import KernelSession, write_kernelspec
+from .kernels import KernelSession, launcher_argv, local_spec, write_kernelspec
 
 
 class NamedTokenUsers(IdentityProvider):
@@ -77,21 +77,7 @@ async def test_kernel_username_comes_from_the_identity(
 
 async def test_kernelspec_authorized_and_unauthorized_users(jp_fetch, jp_kernel_dir):
     def spec(**config):
-        write_kernelspec(
-            jp_kernel_dir,
-            "guarded",
-            {
-                "argv": [
-                    "python",
-                    "{launcher}",
-                    "--kernel-id",
-                    "{kernel_id}",
-                    "--response-address",
-                    "{response_address}",
-                ],
-                "metadata": {"process_proxy": {"class_name": "local", "config": config}},
-            },
-        )
+        write_kernelspec(jp_kernel_dir, "guarded", local_spec(launcher_argv(), **config))
 
     me = getpass.getuser()
     for config, expected in [

@@ -11,7 +11,14 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from .abuse import COUNTS
-from .kernels import pids_mentioning, slow_start_spec, wait_until, write_kernelspec
+from .kernels import (
+    launcher_argv,
+    local_spec,
+    pids_mentioning,
+    slow_start_spec,
+    wait_until,
+    write_kernelspec,
+)
 
 
 async def post_error(jp_fetch, name) -> tuple[int, dict]:
@@ -74,19 +81,7 @@ async def test_kernel_dying_before_ready_reports_its_error(jp_fetch, jp_kernel_d
     write_kernelspec(
         jp_kernel_dir,
         "badclass",
-        {
-            "argv": [
-                "python",
-                "{launcher}",
-                "--kernel-id",
-                "{kernel_id}",
-                "--response-address",
-                "{response_address}",
-                "--kernel-class-name",
-                "no.such.KernelClass",
-            ],
-            "metadata": {"process_proxy": {"class_name": "local"}},
-        },
+        local_spec(launcher_argv("--kernel-class-name", "no.such.KernelClass")),
     )
     code, body = await post_error(jp_fetch, "badclass")
     assert code == 500
@@ -182,17 +177,7 @@ async def test_bad_kernelspec_is_a_clear_400(jp_fetch, jp_kernel_dir, metadata, 
     write_kernelspec(
         jp_kernel_dir,
         "broken",
-        {
-            "argv": [
-                "python",
-                "{launcher}",
-                "--kernel-id",
-                "{kernel_id}",
-                "--response-address",
-                "{response_address}",
-            ],
-            "metadata": metadata,
-        },
+        {"argv": launcher_argv(), "metadata": metadata},
     )
     code, body = await post_error(jp_fetch, "broken")
     assert code == 400

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from .kernels import KernelSession, pids_mentioning, wait_until, write_kernelspec
+from .kernels import KernelSession, eg_argv, pids_mentioning, wait_until, write_kernelspec
 
 STANDIN = str(Path(__file__).with_name("eg_launcher_standin.py"))
 EG_LOCAL = "enterprise_gateway.services.processproxies.processproxy.LocalProcessProxy"
@@ -21,18 +21,7 @@ def eg_spec(kernels_dir: Path) -> None:
         kernels_dir,
         "eg_launcher",
         {
-            "argv": [
-                sys.executable,
-                STANDIN,
-                "--RemoteProcessProxy.kernel-id",
-                "{kernel_id}",
-                "--RemoteProcessProxy.response-address",
-                "{response_address}",
-                "--RemoteProcessProxy.public-key",
-                "{public_key}",
-                "--RemoteProcessProxy.port-range",
-                "{port_range}",
-            ],
+            "argv": eg_argv(STANDIN, python=sys.executable),
             "metadata": {"process_proxy": {"class_name": EG_LOCAL}},
         },
     )

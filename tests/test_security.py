@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from .kernels import LAUNCHER, KernelSession, pids_mentioning, wait_until, write_kernelspec
+from .kernels import (
+    LAUNCHER,
+    KernelSession,
+    launcher_argv,
+    local_spec,
+    pids_mentioning,
+    wait_until,
+    write_kernelspec,
+)
 
 MITM = str(Path(__file__).with_name("mitm_launch.py"))
 
@@ -139,19 +147,7 @@ async def test_secrets_in_no_argv_log_or_leftover_file(
     write_kernelspec(
         jp_kernel_dir,
         "debuggy",
-        {
-            "argv": [
-                "python",
-                "{launcher}",
-                "--kernel-id",
-                "{kernel_id}",
-                "--response-address",
-                "{response_address}",
-                "--log-level",
-                "DEBUG",
-            ],
-            "metadata": {"process_proxy": {"class_name": "local"}},
-        },
+        local_spec(launcher_argv("--log-level", "DEBUG")),
     )
     model = await start(jp_fetch, "debuggy")
     kernel_id = model["id"]
