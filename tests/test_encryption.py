@@ -9,7 +9,7 @@ import zmq
 import zmq.asyncio
 from jupyter_client.session import Session
 
-from .kernels import KernelSession, pids_mentioning, wait_until
+from .kernels import KernelSession, pids_mentioning, wait_until, write_kernelspec
 
 
 @pytest.fixture
@@ -44,8 +44,9 @@ async def shell_request(url: str, session: Session, curve: dict | None, timeout_
 async def test_required_encryption_makes_kernels_speak_curve(
     jp_fetch, jp_ws_fetch, kernels_dir, jp_serverapp
 ):
-    response = await jp_fetch("api", "kernels", method="POST",
-                              body=json.dumps({"name": "remote-python"}))
+    response = await jp_fetch(
+        "api", "kernels", method="POST", body=json.dumps({"name": "remote-python"})
+    )
     kernel_id = json.loads(response.body)["id"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("print('over curve')"))["stdout"] == "over curve\n"
@@ -63,3 +64,28 @@ async def test_required_encryption_makes_kernels_speak_curve(
     assert reply is not None and reply["header"]["msg_type"] == "kernel_info_reply"
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(kernel_id))
+
+
+async def test_required_encryption_on_an_ssh_kernel(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, ssh_bed
+):
+    from .ssh_helpers import ssh_spec
+
+    spec = ssh_spec(ssh_bed)
+    spec["metadata"]["supported_encryption"] = ["curve"]
+    write_kernelspec(jp_kernel_dir, "ssh-curve", spec)
+    response = await jp_fetch(
+        "api", "kernels", method="POST", body=json.dumps({"name": "ssh-curve"})
+    )
+    model = json.loads(response.body)
+    assert model["placement"]["kind"] == "ssh"
+    kernel_id = model["id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("print('ssh over curve')"))["stdout"] == "ssh over curve\n"
+    session.close()
+    km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    info = km.get_connection_info()
+    url = f"tcp://{info['ip']}:{info['shell_port']}"
+    signer = Session(key=info["key"], signature_scheme=info["signature_scheme"])
+    assert await shell_request(url, signer, curve=None) is None
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
