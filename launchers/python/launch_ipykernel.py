@@ -71,10 +71,14 @@ def log(level, message):
 def write_stderr(data):
     """Write to stderr, ignoring a closed one: the server that read it may be gone, and
     the kernel must outlive it (a restarted server reattaches)."""
+    write_stream(sys.stderr, data)
+
+
+def write_stream(stream, data):
     try:
-        sys.stderr.buffer.write(data)
-        sys.stderr.flush()
-    except (OSError, ValueError):
+        stream.buffer.write(data)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
         pass
 
 
@@ -273,18 +277,31 @@ class Kernel:
             argv,
             env=env,
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
         self.pgid = self.process.pid
         self.stderr_tail = collections.deque(maxlen=30)
-        self.pump = threading.Thread(target=self._pump_stderr, name="stderr-pump", daemon=True)
-        self.pump.start()
+        #: Set once ipykernel has printed its "--existing" line: it has finished with its
+        #: connection file (it reads it again while it starts, to see if it must rewrite it).
+        self.done_with_connection_file = threading.Event()
+        for target, name in (
+            (self._pump_stderr, "stderr-pump"),
+            (self._pump_stdout, "stdout-pump"),
+        ):
+            threading.Thread(target=target, name=name, daemon=True).start()
 
     def _pump_stderr(self):
         for line in iter(self.process.stderr.readline, b""):
             self.stderr_tail.append(line.decode(errors="replace").rstrip())
             write_stderr(line)
+
+    def _pump_stdout(self):
+        for line in iter(self.process.stdout.readline, b""):
+            if b"--existing" in line:
+                self.done_with_connection_file.set()
+            write_stream(sys.stdout, line)
 
     def alive(self):
         return self.process.poll() is None
@@ -546,11 +563,14 @@ def main(argv=None):
         if not ready or not accepted:
             return 1
         log("INFO", "kernel %s started, pid %d" % (options.kernel_id, kernel.process.pid))
+        ready_at = time.monotonic()
         while kernel.alive():
-            # The kernel has read its connection file (it listens): remove it, so no file
-            # holds the kernel's key even if this launcher is killed outright. Checked every
-            # second because ipykernel rewrites a missing file once, right after binding.
-            if os.path.exists(connection_file):
+            # Once the kernel is done with its connection file, remove it, so no file holds
+            # the kernel's key even if this launcher is killed outright. (Removing it while
+            # ipykernel still re-reads it at start-up would crash the kernel; 30 s is the
+            # fallback if ipykernel prints no "--existing" line.)
+            done = kernel.done_with_connection_file.is_set() or time.monotonic() > ready_at + 30
+            if done and os.path.exists(connection_file):
                 os.unlink(connection_file)
             try:
                 kernel.process.wait(1.0)
