@@ -212,34 +212,41 @@ def reply_and_idle(ws, msg_id: str, timeout: float, started: float = 0.0) -> tup
     return reply, at - started
 
 
-def execute(ws, code: str, timeout: float = 60) -> dict:
+def send_execute(ws, code: str) -> str:
+    """Send an execute_request over a kernel websocket; returns its msg_id."""
     msg_id = uuid.uuid4().hex
+    header = {
+        "msg_id": msg_id,
+        "msg_type": "execute_request",
+        "username": "b",
+        "session": uuid.uuid4().hex,
+        "date": "",
+        "version": "5.3",
+    }
+    content = {
+        "code": code,
+        "silent": False,
+        "store_history": False,
+        "user_expressions": {},
+        "allow_stdin": False,
+    }
     ws.send(
         json.dumps(
             {
-                "header": {
-                    "msg_id": msg_id,
-                    "msg_type": "execute_request",
-                    "username": "b",
-                    "session": uuid.uuid4().hex,
-                    "date": "",
-                    "version": "5.3",
-                },
+                "header": header,
                 "parent_header": {},
                 "metadata": {},
                 "buffers": [],
                 "channel": "shell",
-                "content": {
-                    "code": code,
-                    "silent": False,
-                    "store_history": False,
-                    "user_expressions": {},
-                    "allow_stdin": False,
-                },
+                "content": content,
             }
         )
     )
-    return reply_and_idle(ws, msg_id, timeout)[0]
+    return msg_id
+
+
+def execute(ws, code: str, timeout: float = 60) -> dict:
+    return reply_and_idle(ws, send_execute(ws, code), timeout)[0]
 
 
 def alive(kernel_ids: list[str]) -> int:
@@ -302,26 +309,7 @@ def _try_start(server: Server, name: str) -> tuple[str, str]:
 
 
 def interrupt_once(server: Server, ws, kernel_id: str) -> float:
-    msg_id = uuid.uuid4().hex
-    ws.send(
-        json.dumps(
-            {
-                "header": {
-                    "msg_id": msg_id,
-                    "msg_type": "execute_request",
-                    "username": "b",
-                    "session": "s",
-                    "date": "",
-                    "version": "5.3",
-                },
-                "parent_header": {},
-                "metadata": {},
-                "buffers": [],
-                "channel": "shell",
-                "content": {"code": "import time; time.sleep(30)", "silent": False},
-            }
-        )
-    )
+    msg_id = send_execute(ws, "import time; time.sleep(30)")
     wait_for_message(ws, msg_id, "execute_input", 10)
     time.sleep(0.3)  # inside time.sleep by now: SIGINT outside user code upsets ipykernel
     t = time.monotonic()

@@ -171,20 +171,24 @@ class KernelSession:
         await self.ws.write_message(json.dumps(message))
         return msg_id
 
-    async def _replies_to(self, msg_id: str, timeout: float):
-        """Messages answering ``msg_id``, until ``timeout`` seconds have passed."""
+    async def messages(self, timeout: float, what: str = "a message"):
+        """Every message the websocket carries, until ``timeout`` seconds have passed."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no complete answer to {msg_id} within {timeout} s")
+                raise TimeoutError(f"no {what} within {timeout} s")
             raw = await asyncio.wait_for(self.ws.read_message(), remaining)
             if raw is None:
                 raise ConnectionError("websocket closed")
             if isinstance(raw, str):
-                message = json.loads(raw)
-                if message.get("parent_header", {}).get("msg_id") == msg_id:
-                    yield message
+                yield json.loads(raw)
+
+    async def _replies_to(self, msg_id: str, timeout: float):
+        """Messages answering ``msg_id``, until ``timeout`` seconds have passed."""
+        async for message in self.messages(timeout, f"complete answer to {msg_id}"):
+            if message.get("parent_header", {}).get("msg_id") == msg_id:
+                yield message
 
     async def execute(self, code: str, timeout: float = 60.0) -> dict:
         """Run ``code``; returns the execute_reply content plus collected ``stdout``."""

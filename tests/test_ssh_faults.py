@@ -23,19 +23,11 @@ from .test_ssh_lifecycle import WHERE, connections_within_pool, nothing_left
 async def wait_for_status(session: KernelSession, state: str, timeout: float) -> float:
     """Seconds until the websocket carries an IOPub status ``state`` (as JupyterLab sees it)."""
     started = time.monotonic()
-    deadline = started + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"no '{state}' status within {timeout} s")
-        raw = await asyncio.wait_for(session.ws.read_message(), remaining)
-        if raw is None:
-            raise ConnectionError("websocket closed")
-        if isinstance(raw, str):
-            message = json.loads(raw)
-            content = message.get("content") or {}
-            if message.get("msg_type") == "status" and content.get("execution_state") == state:
-                return time.monotonic() - started
+    async for message in session.messages(timeout, f"'{state}' status"):
+        content = message.get("content") or {}
+        if message.get("msg_type") == "status" and content.get("execution_state") == state:
+            return time.monotonic() - started
+    raise AssertionError("unreachable")
 
 
 @pytest.mark.timeout(180)
@@ -56,6 +48,7 @@ async def test_host_down_mid_session_kernel_restarts_elsewhere(
     COUNTS["faults"] += 1
     # The server notices (its restarter polls the kernel) and tells the notebook.
     noticed = await wait_for_status(session, "restarting", 60)
+
     # ... and the restart lands on the host that is up.
     async def moved() -> bool:
         body = json.loads((await jp_fetch("api", "remote-kernels", kernel_id)).body)
