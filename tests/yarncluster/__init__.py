@@ -1,0 +1,29 @@
+"""A real Apache Hadoop YARN cluster (ResourceManager + NodeManagers in the SSH test bed's
+network-namespace hosts) for tests and benchmarks. See :mod:`tests.yarncluster.cluster`;
+``python -m tests.yarncluster up|down|status|fetch`` runs it by hand."""
+
+from .cluster import (
+    HADOOP_VERSION,
+    YarnClusterError,
+    YarnTestCluster,
+    cleanup_stale,
+    ensure_hadoop,
+    ensure_spark_archive,
+    hadoop_lib_dir,
+    mvn_command,
+    require,
+    spark_home,
+)
+
+__all__ = [
+    "HADOOP_VERSION",
+    "YarnClusterError",
+    "YarnTestCluster",
+    "cleanup_stale",
+    "ensure_hadoop",
+    "ensure_spark_archive",
+    "hadoop_lib_dir",
+    "mvn_command",
+    "require",
+    "spark_home",
+]
