@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.application import JupyterApp
@@ -60,13 +60,17 @@ def _fill_value(value: Any, fields: dict[str, Any], missing: set[str]) -> Any:
     return value
 
 
-def fill_template(kind: str, fields: dict[str, Any], destination: Path) -> dict[str, Any]:
+def fill_template(
+    kind: Union[str, Path], fields: dict[str, Any], destination: Path
+) -> dict[str, Any]:
     """Copy template ``kind`` into ``destination`` with its ``@@FIELD@@`` values filled.
 
-    A field whose whole string is ``@@FIELD@@`` takes the value as is (a list stays a list).
-    Raises :class:`CLIError` naming every field left unfilled; nothing is written then.
+    ``kind`` names a shipped template (``local``, ``ssh``, ``yarn_spark``) or is the folder
+    of another one. A field whose whole string is ``@@FIELD@@`` takes the value as is (a
+    list stays a list). Raises :class:`CLIError` naming every field left unfilled; nothing
+    is written then.
     """
-    template = KERNELSPECS_DIR / kind
+    template = kind if isinstance(kind, Path) else KERNELSPECS_DIR / kind
     if not (template / "kernel.json").is_file():
         kinds = sorted(p.name for p in KERNELSPECS_DIR.iterdir() if (p / "kernel.json").is_file())
         msg = f"unknown kernel kind {kind!r}; choose one of: {', '.join(kinds)}"
@@ -115,7 +119,6 @@ class InstallApp(JupyterApp):
     queue = Unicode("default", config=True, help="yarn: the YARN queue of the kernels.")
     spark_home = Unicode("", config=True, help="yarn: SPARK_HOME for spark-submit.")
     spark_opts = Unicode("", config=True, help="yarn: further spark-submit options.")
-    submitter = Unicode("", config=True, help="yarn: a submit command instead of spark-submit.")
 
     aliases = {
         "hosts": "InstallApp.hosts",
@@ -124,7 +127,6 @@ class InstallApp(JupyterApp):
         "queue": "InstallApp.queue",
         "spark-home": "InstallApp.spark_home",
         "spark-opts": "InstallApp.spark_opts",
-        "submitter": "InstallApp.submitter",
         "user-name": "InstallApp.remote_user",
         "python": "InstallApp.python",
         "name": "InstallApp.kernel_name",
@@ -157,7 +159,7 @@ class InstallApp(JupyterApp):
             from .yarn_cli import YarnCLIError, yarn_fields
 
             try:
-                fields.update(yarn_fields(self, kind))
+                fields.update(yarn_fields(self))
             except YarnCLIError as exc:
                 raise CLIError(str(exc)) from None
         return fields
@@ -177,10 +179,8 @@ class InstallApp(JupyterApp):
         name = self.kernel_name or ("remote-python" if kind == "local" else f"remote-python-{kind}")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / name
-            if kind in ("yarn", "yarn_spark"):
-                from .yarn_cli import yarn_template
-
-                kind = yarn_template(self, kind)
+            if kind == "yarn":
+                kind = "yarn_spark"  # the one YARN template (see yarn_cli)
             spec = fill_template(kind, self.fields(kind), folder)
             if self.display_name:
                 spec["display_name"] = self.display_name

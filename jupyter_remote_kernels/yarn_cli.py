@@ -1,42 +1,33 @@
 """The YARN parts of ``jupyter remote-kernels``: ``install yarn`` fields and ``check NAME``.
 
     jupyter remote-kernels install yarn --endpoint http://rm1:8088 [--alt-endpoint URL]...
-        [--queue Q] (--spark-home DIR [--spark-opts "..."] | --submitter PATH) [--python P]
+        [--queue Q] --spark-home DIR [--spark-opts "..."] [--python P]
 
-With ``--spark-home`` (or ``$SPARK_HOME``) the ``yarn_spark`` template is installed: its
-``bin/run.sh`` calls ``spark-submit --master yarn --deploy-mode cluster``. With
-``--submitter`` the generic ``yarn`` template is: the submitter gets the emulator submit
-stand-in's options (``--rm``, ``--queue``, ``--name``, ``--tag``, ``--env-from-env`` ...).
-Every value is checked before anything is written.
+It installs the ``yarn_spark`` template: its ``bin/run.sh`` calls ``spark-submit --master
+yarn --deploy-mode cluster`` with the launcher as the application's primary file. There is
+no generic (non-Spark) template: the only generic ApplicationMaster clusters ship, YARN's
+distributed shell, takes a container's environment on its command line (``-shell_env``,
+passed on to the AM's argv), where the per-kernel secret would be visible to every user of
+the server and the node. Every value is checked before anything is written.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any
 
 from .errors import YarnError
 from .yarn_client import YarnClient
 
-__all__ = ["check_yarn_spec", "yarn_fields", "yarn_template"]
-
-_KINDS = ("yarn", "yarn_spark")
+__all__ = ["check_yarn_spec", "yarn_fields"]
 
 
 class YarnCLIError(Exception):
     """A bad or missing install value (the CLI prints it and exits 2)."""
 
 
-def yarn_template(app: Any, kind: str) -> str:
-    """Which template ``install yarn`` means: generic with --submitter, else Spark."""
-    if kind == "yarn_spark" or (kind == "yarn" and not app.submitter):
-        return "yarn_spark"
-    return "yarn"
-
-
-def yarn_fields(app: Any, template: str) -> dict[str, Any]:
-    """The ``@@FIELD@@`` values of a YARN template, from the install command's options."""
+def yarn_fields(app: Any) -> dict[str, Any]:
+    """The ``@@FIELD@@`` values of the YARN template, from the install command's options."""
     from .provisioners.yarn import _check_endpoint
 
     if not app.yarn_endpoint:
@@ -56,32 +47,22 @@ def yarn_fields(app: Any, template: str) -> dict[str, Any]:
         "QUEUE": app.queue.strip(),
         "REMOTE_PYTHON": app.python,
     }
-    if template == "yarn_spark":
-        spark_home = app.spark_home or os.environ.get("SPARK_HOME", "")
-        if not spark_home:
-            msg = (
-                "install yarn needs --spark-home DIR (or $SPARK_HOME) for Spark cluster mode, "
-                "or --submitter PATH for another submit command"
-            )
-            raise YarnCLIError(msg)
-        if not os.access(os.path.join(spark_home, "bin", "spark-submit"), os.X_OK):
-            msg = f"--spark-home {spark_home!r}: no executable bin/spark-submit there"
-            raise YarnCLIError(msg)
-        fields.update(
-            SPARK_HOME=spark_home,
-            SPARK_OPTS=app.spark_opts,
-            DISPLAY_NAME=app.display_name or "Python 3 (YARN cluster, Spark)",
+    spark_home = app.spark_home or os.environ.get("SPARK_HOME", "")
+    if not spark_home:
+        msg = (
+            "install yarn needs --spark-home DIR (or $SPARK_HOME): kernels run in YARN "
+            "cluster mode through spark-submit (`pip install pyspark` brings one: its "
+            "package folder is a SPARK_HOME)"
         )
-    else:
-        submitter = shutil.which(app.submitter)
-        if not submitter:
-            msg = f"--submitter {app.submitter!r} is not an executable file"
-            raise YarnCLIError(msg)
-        fields.update(
-            SUBMITTER=submitter,
-            REMOTE_LAUNCHER="{launcher}",
-            DISPLAY_NAME=app.display_name or "Python 3 (YARN cluster)",
-        )
+        raise YarnCLIError(msg)
+    if not os.access(os.path.join(spark_home, "bin", "spark-submit"), os.X_OK):
+        msg = f"--spark-home {spark_home!r}: no executable bin/spark-submit there"
+        raise YarnCLIError(msg)
+    fields.update(
+        SPARK_HOME=spark_home,
+        SPARK_OPTS=app.spark_opts,
+        DISPLAY_NAME=app.display_name or "Python 3 (YARN cluster, Spark)",
+    )
     return fields
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_remote_kernels._paths import KERNELSPECS_DIR, launcher_path
+from jupyter_remote_kernels.launch.protocol import encode_bundle
 
 LAUNCHER = str(launcher_path("python"))
 
@@ -238,7 +239,7 @@ async def start_launcher(listener, kernel_id: str, auth_key: str, **kwargs):
         "signature_scheme": "hmac-sha256",
         "ip": "127.0.0.1",
     }
-    process.stdin.write(json.dumps(bundle).encode() + b"\n")
+    process.stdin.write(encode_bundle(bundle))
     await process.stdin.drain()
     process.stdin.close()
     return process

@@ -17,6 +17,7 @@ from yarn_api_client.auth import SimpleAuth
 from yarn_api_client.errors import APIError
 
 from tests.yarn_emulator import YarnRM
+from tests.yarn_emulator.submit import AM, escape_for_shell
 
 pytest_plugins = ["tests.conftest_yarn"]
 
@@ -71,7 +72,14 @@ def rest_submit(
     user="alice",
     app_type="SPARK",
     env=None,
+    am=True,
 ):
+    """Submit ``command`` over REST, behind the stand-in AM (am.py) unless ``am`` is False:
+    only an AM's registration makes the application RUNNING."""
+    if am:
+        command = " ".join(
+            escape_for_shell(w) for w in (sys.executable, AM, "--", "bash", "-c", command)
+        )
     params = {"user.name": user}
     new = requests.post(f"{rm.url}{WS}/apps/new-application", params=params, timeout=5)
     assert new.status_code == 200
@@ -94,6 +102,10 @@ def rest_submit(
     assert r.content == b""
     assert r.headers["Location"].endswith(f"{WS}/apps/{app_id}")
     return app_id
+
+
+# "sleep 300" behind the stand-in AM, which registers (an AM-less command stays ACCEPTED).
+AM_SLEEP = " ".join(escape_for_shell(w) for w in (sys.executable, AM, "--", "sleep", "300"))
 
 
 def _proc_stat(pid):
@@ -496,7 +508,7 @@ def test_yarn_api_client_simple_auth_cookie(yarn_rm_factory):
         {
             "application-id": app_id,
             "application-name": "via-client",
-            "am-container-spec": {"commands": {"command": "sleep 300"}},
+            "am-container-spec": {"commands": {"command": AM_SLEEP}},
             "application-tags": {"tag": ["Via-Client"]},
         }
     )
@@ -514,7 +526,7 @@ def test_yarn_api_client_calls(yarn_rm):
         {
             "application-id": app_id,
             "application-name": "c",
-            "am-container-spec": {"commands": {"command": "sleep 300"}},
+            "am-container-spec": {"commands": {"command": AM_SLEEP}},
             "application-tags": {"tag": ["K1"]},
         }
     )
@@ -637,3 +649,39 @@ def test_standalone_subprocess_and_remote_standby(tmp_path):
                 assert proc.wait(timeout=20) == 0
                 proc.stdout.close()
     assert gone(am_pid)
+
+
+def test_container_environment_goes_through_launch_container_sh_like_hadoop(yarn_rm, tmp_path):
+    """A NodeManager writes `export NAME="VALUE"` unescaped: quotes vanish, `$` expands.
+
+    What the launcher's base64url bundle is for (see test_bundle_survives_launch_script).
+    """
+    out = tmp_path / "seen"
+    value = 'say "hi" to $USER and `echo x` \\ done'
+    app_id = rest_submit(
+        yarn_rm, f"printf %s \"$WEIRD\" > {out}", env={"WEIRD": value}, user="alice"
+    )
+    wait_state(yarn_rm, app_id, "FINISHED")
+    script = next(Path(yarn_rm.cluster.work_dir).rglob("launch_container.sh")).read_text()
+    assert f'export WEIRD="{value}"' in script
+    assert 'exec /bin/bash -c "' in script
+    assert out.read_text() == "say hi to alice and x \\ done"
+
+
+def test_only_a_registered_am_makes_the_application_running(yarn_rm):
+    """No timer: a container that never registers stays ACCEPTED; the stand-in AM's
+    registration call (am.py) makes it RUNNING; a wrong token is refused."""
+    bare = rest_submit(yarn_rm, "sleep 300", am=False)
+    wait_for(lambda: yarn_rm.app(bare).current_attempt is not None, what="AM launch")
+    registered = rest_submit(yarn_rm, "sleep 300")
+    wait_state(yarn_rm, registered, "RUNNING")
+    time.sleep(1.0)
+    assert app_info(yarn_rm, bare)["state"] == "ACCEPTED"
+    attempt = yarn_rm.app(bare).current_attempt.attempt_id
+    r = requests.post(
+        f"{yarn_rm.url}/emulator/v1/register-am",
+        json={"attempt": attempt, "token": "0" * 32},
+        timeout=5,
+    )
+    assert r.status_code == 403
+    assert app_info(yarn_rm, bare)["state"] == "ACCEPTED"

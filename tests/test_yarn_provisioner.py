@@ -37,7 +37,7 @@ def submitter_script(folder: Path, body: str = "") -> str:
 
 
 def install_yarn_spec(kernels_dir: Path, name: str, endpoint: str, submitter: str, **config):
-    """The shipped generic template, filled as `jupyter remote-kernels install yarn` does."""
+    """The emulator's kernelspec template (the submit stand-in's options), filled."""
     fields = {
         "DISPLAY_NAME": name,
         "SUBMITTER": submitter,
@@ -48,7 +48,7 @@ def install_yarn_spec(kernels_dir: Path, name: str, endpoint: str, submitter: st
         "REMOTE_LAUNCHER": "{launcher}",
     }
     folder = kernels_dir / name
-    spec = fill_template("yarn", fields, folder)
+    spec = fill_template(REPO / "tests" / "yarn_emulator" / "kernelspec", fields, folder)
     spec["metadata"]["process_proxy"]["config"].update({"yarn_poll_interval": POLL, **config})
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return spec
@@ -346,3 +346,28 @@ def test_server_stop_kills_a_queued_application(yarn_rm_factory, tmp_path):
         server.stop()
     assert [a.state for a in rm.cluster.apps.values()] == ["KILLED"]
     assert rm.cluster.live_pids() == []
+
+
+WEIRD = 'a "quoted" $HOME `id` \\back slash'
+
+
+async def test_kernel_values_reach_the_container_unchanged(
+    yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path
+):
+    """The container's launch script (`export NAME="VALUE"`, as a NodeManager writes it)
+    would mangle `"`, `$`, backquotes and backslashes: the bundle carries KERNEL_* values
+    base64url-encoded past it. Also proved on the real cluster (test_yarn_real)."""
+    await asyncio.to_thread(
+        install_yarn_spec, kernels_dir, "yarn-py", yarn_rm.url, submitter_script(tmp_path)
+    )
+    body = {"name": "yarn-py", "env": {"KERNEL_WEIRD": WEIRD}}
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps(body))
+    kernel_id = json.loads(response.body)["id"]
+    script = next(Path(yarn_rm.cluster.work_dir).rglob("launch_container.sh")).read_text()
+    assert "export JRK_LAUNCH_BUNDLE=" in script  # it did go through the script
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    reply = await session.execute("import os; print(repr(os.environ['KERNEL_WEIRD']))")
+    assert reply["stdout"].strip() == repr(WEIRD)
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)

@@ -12,7 +12,7 @@ from pathlib import Path
 from jupyter_remote_kernels.cli import fill_template
 
 from .kernels import KernelSession, pids_mentioning, wait_until
-from .test_yarn_provisioner import POLL, app_of, start, submitter_script
+from .test_yarn_provisioner import POLL, app_of, start
 from .yarn_emulator.spark_submit import install_fake_spark
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,6 @@ def test_install_yarn_refuses_bad_or_missing_values(tmp_path):
         (["--endpoint", "ftp://rm:8088", "--spark-home", str(spark)], "http://HOST:8088"),
         (["--endpoint", "http://rm:8088"], "--spark-home"),
         (["--endpoint", "http://rm:8088", "--spark-home", str(tmp_path)], "spark-submit"),
-        (["--endpoint", "http://rm:8088", "--submitter", "/nonexistent"], "not an executable"),
         (["--endpoint", "http://rm:8088", "--spark-home", str(spark), "--queue", "a,b"], "queue"),
     ]
     for args, expected in cases:
@@ -90,7 +89,7 @@ def test_install_yarn_spark_and_check(tmp_path, yarn_ha):
 
 def test_check_reports_unreachable_rm_and_auth(tmp_path, yarn_rm_factory):
     rm = yarn_rm_factory(require_user_name=True)
-    submitter = submitter_script(tmp_path)
+    spark = install_fake_spark(tmp_path, rm.url, REPO)
     for name, endpoint in (("good", rm.url), ("down", "http://127.0.0.1:9")):
         out = cli(
             tmp_path,
@@ -102,8 +101,8 @@ def test_check_reports_unreachable_rm_and_auth(tmp_path, yarn_rm_factory):
             name,
             "--endpoint",
             endpoint,
-            "--submitter",
-            submitter,
+            "--spark-home",
+            str(spark),
         )
         assert out.returncode == 0, out.stderr
     out = cli(tmp_path, "check", "good")
@@ -137,7 +136,9 @@ async def test_spark_template_runs_the_shipped_launcher(
     app = app_of(yarn_rm, app_id)
     assert app["name"] == kernel_id and kernel_id in app["applicationTags"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
-    reply = await session.execute("import os; print(sorted(os.listdir('.')))")
+    reply = await session.execute(
+        "import os; print(sorted(f for f in os.listdir('.') if f != 'launch_container.sh'))"
+    )
     assert reply["stdout"].strip() == "['launch_ipykernel.py']"  # localized: only the launcher
     session.close()
     assert not pids_mentioning("JRK_LAUNCH_BUNDLE=")  # the secret never in any argv

@@ -19,6 +19,14 @@ Communication port, server -> launcher::
     launcher: {"ok": ..., "alive": ..., "exit_code": ...,
                "mac": HMAC(auth_key, "jrk-comm-reply/1", challenge, reply)}
 
+Launch bundle, server -> launcher (stdin, or one environment variable of a YARN container)::
+
+    base64url(canonical JSON {"protocol": "jrk-launch/1", "auth_key", "key", ...}) + "\n"
+
+The bundle is base64url encoded (letters, digits, ``-``, ``_``, ``=``) so that it survives
+every channel unchanged, including a YARN NodeManager's ``launch_container.sh``, which
+writes each container variable as ``export NAME="VALUE"`` without escaping.
+
 The challenge makes every MAC single-use, so a recorded message cannot be replayed, and no
 clocks need to agree. ``auth_key`` is a per-kernel secret that reaches the launcher through
 the launch channel (stdin or the container environment), never through argv.
@@ -26,6 +34,8 @@ the launch channel (stdin or the container environment), never through argv.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -48,6 +58,24 @@ def canonical(obj: Any) -> bytes:
 def line(obj: Any) -> bytes:
     """One protocol line."""
     return canonical(obj) + b"\n"
+
+
+def encode_bundle(fields: dict[str, Any]) -> bytes:
+    """The launch bundle as one shell-safe line (base64url of its canonical JSON)."""
+    return base64.urlsafe_b64encode(canonical(fields)) + b"\n"
+
+
+def decode_bundle(data: bytes) -> dict[str, Any]:
+    """The fields of a bundle made by :func:`encode_bundle`; ValueError if it is not one."""
+    try:
+        fields = json.loads(base64.urlsafe_b64decode(data.strip()))
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = "not a launch bundle"
+        raise ValueError(msg) from exc
+    if isinstance(fields, dict):
+        return fields
+    msg = "not a launch bundle"
+    raise ValueError(msg)
 
 
 def new_auth_key() -> str:

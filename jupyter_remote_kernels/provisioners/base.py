@@ -143,9 +143,14 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         raise NotImplementedError
 
     async def start_launcher(
-        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: bytes
+        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: dict[str, Any]
     ) -> None:
-        """Start the launcher; ``bundle`` (one line holding the secrets) goes to its stdin."""
+        """Start the launcher and hand it ``bundle``, the per-kernel secrets.
+
+        The bundle travels encoded by :func:`~jupyter_remote_kernels.launch.protocol.encode_bundle`
+        (one shell-safe line) through the launch channel: the launcher's stdin, or one
+        environment variable of a container; never through argv.
+        """
         raise NotImplementedError
 
     async def launcher_exit_code(self) -> Optional[int]:
@@ -280,17 +285,15 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         assert self._listener is not None
         assert self._auth_key is not None
         waiter = self._listener.expect(str(self.kernel_id), self._auth_key)
-        bundle = protocol.line(
-            {
-                "protocol": "jrk-launch/1",
-                "kernel_id": self.kernel_id,
-                "auth_key": self._auth_key,
-                "key": km.session.key.decode(),
-                "signature_scheme": km.session.signature_scheme,
-                "ip": "0.0.0.0" if self.bind_all_interfaces else self.kernel_bind_ip(),  # noqa: S104
-                **self._curve_bundle(km),
-            }
-        )
+        bundle = {
+            "protocol": "jrk-launch/1",
+            "kernel_id": self.kernel_id,
+            "auth_key": self._auth_key,
+            "key": km.session.key.decode(),
+            "signature_scheme": km.session.signature_scheme,
+            "ip": "0.0.0.0" if self.bind_all_interfaces else self.kernel_bind_ip(),  # noqa: S104
+            **self._curve_bundle(km),
+        }
         try:
             info = await asyncio.wait_for(
                 self._start_and_wait(cmd, env, kwargs.get("cwd"), bundle, waiter), timeout
@@ -361,7 +364,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         cmd: list[str],
         env: dict[str, str],
         cwd: Optional[str],
-        bundle: bytes,
+        bundle: dict[str, Any],
         waiter: asyncio.Future,
     ) -> dict[str, Any]:
         await self.start_launcher(cmd, env, cwd, bundle)

@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import Any, Optional
 
+from ..launch import protocol
 from .base import LauncherProvisionerBase
 
 __all__ = ["LocalLauncherProvisioner"]
@@ -40,7 +41,7 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         return "127.0.0.1"
 
     async def start_launcher(
-        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: bytes
+        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: dict[str, Any]
     ) -> None:
         """Start the launcher in its own session; the bundle goes through a stdin pipe."""
         self.placement.host = os.uname().nodename
@@ -61,7 +62,7 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._pump = asyncio.create_task(self._pump_output(self._process))
         assert self._process.stdin is not None
         with contextlib.suppress(ConnectionError):
-            self._process.stdin.write(bundle)
+            self._process.stdin.write(protocol.encode_bundle(bundle))
             await self._process.stdin.drain()
         self._process.stdin.close()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import json
 import socket
 import sys
 from typing import Any, ClassVar, Optional
@@ -284,7 +283,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         return {k: str(env[k]) for k in sorted(names) if k in env}
 
     async def start_launcher(
-        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: bytes
+        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: dict[str, Any]
     ) -> None:
         """Try the planned hosts in turn until one runs the launcher.
 
@@ -334,7 +333,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         target: SSHTarget,
         cmd: list[str],
         env: dict[str, str],
-        bundle: bytes,
+        bundle: dict[str, Any],
         script: bytes,
         timeout: float,
     ) -> None:
@@ -349,7 +348,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             address = await self._listener.address_for(await in_thread(route_ip, ip))
             if address != self._response_address:
                 cmd = [arg.replace(self._response_address, address) for arg in cmd]
-        fields = json.loads(bundle)
+        fields = dict(bundle)
         if not self.bind_all_interfaces:
             # The bundle was made before the host was known: bind the chosen host's address.
             fields["ip"] = ip
@@ -363,7 +362,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         POOL.max_channels = self.max_channels_per_connection
         self._launch, self._target, self._target_ip = launch, target, ip
         agent = await self._agent(target, cmd[0], timeout) if self.host_agent else None
-        stdin = remote_input(protocol.line(header), script, protocol.line(fields))
+        stdin = remote_input(protocol.line(header), script, protocol.encode_bundle(fields))
         try:
             self._launcher_pid = await in_thread(
                 launch.start,

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 
 from ..errors import LaunchError, YarnError
+from ..launch import protocol
 from ..yarn_client import FINAL_STATES, YarnRequestError, app_id_key
 from ..yarn_poller import YarnPoller, YarnPollers
 from .base import LauncherProvisionerBase, positive_seconds
@@ -238,11 +239,16 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     # ------------------------------------------------------------------ launch
 
     async def start_launcher(
-        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: bytes
+        self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: dict[str, Any]
     ) -> None:
         """Run the submit command and return once YARN has the application tagged with us.
 
-        Called by :meth:`_start_and_wait` for every launch (restarts included).
+        Called by :meth:`_start_and_wait` for every launch (restarts included). The bundle
+        reaches the submit command in ``$<bundle_env>``, base64url encoded, which the submit
+        command forwards as a container variable: it survives a NodeManager's
+        ``export NAME="VALUE"`` unchanged. The request's ``KERNEL_*`` values travel inside
+        it (``env``), so a value with quotes, ``$`` or backquotes reaches the kernel as it
+        was sent instead of through the container's launch script.
         """
         self._poller = self._find_poller()
         # Before anything is submitted: an RM we cannot reach or authenticate to would
@@ -257,7 +263,9 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             setattr(self.placement, name, None)
         self.placement.set_phase("submitting", f"running {Path(cmd[0]).name}")
         self._output.clear()
-        submit_env = {**env, self.bundle_env: bundle.decode().strip(), "KERNEL_ID": self.tag}
+        forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
+        encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
+        submit_env = {**env, self.bundle_env: encoded, "KERNEL_ID": self.tag}
         try:
             self._submitter = await asyncio.create_subprocess_exec(
                 *cmd,

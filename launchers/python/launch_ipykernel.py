@@ -4,9 +4,11 @@
 It runs beside the kernel on the target host (this machine, an SSH host or a YARN
 container) and uses only the standard library plus the kernel's own packages.
 
-1. It reads the launch bundle (the per-kernel authentication key and the kernel's message
-   signing key) from standard input, or from the environment variable named by
-   ``--bundle-env`` (YARN containers). Secrets never appear on the command line.
+1. It reads the launch bundle (the per-kernel authentication key, the kernel's message
+   signing key and, for containers, the request's ``KERNEL_*`` values) from standard input,
+   or from the environment variable named by ``--bundle-env`` (YARN containers). The bundle
+   is base64url-encoded JSON, so it survives a YARN NodeManager's launch script (``export
+   NAME="VALUE"``, unescaped) unchanged. Secrets never appear on the command line.
 2. It picks five kernel ports (inside ``--port-range`` when one is given), binds a sixth
    *communication port* it keeps, writes a private connection file and starts the kernel
    as a child process in its own process group.
@@ -23,6 +25,8 @@ Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) a
 """
 
 import argparse
+import base64
+import binascii
 import collections
 import hashlib
 import hmac
@@ -117,12 +121,17 @@ def read_bundle(options):
     else:
         raw = sys.stdin.readline()
     try:
-        bundle = json.loads(raw)
+        bundle = json.loads(base64.urlsafe_b64decode(raw.strip().encode("ascii")))
         for field in ("auth_key", "key", "signature_scheme"):
             if not isinstance(bundle.get(field), str):
                 raise ValueError(field)
         bytes.fromhex(bundle["auth_key"])
-    except (ValueError, TypeError, AttributeError):
+        env = bundle.get("env") or {}
+        if not isinstance(env, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+        ):
+            raise ValueError("env")
+    except (ValueError, TypeError, AttributeError, UnicodeError, binascii.Error):
         source = ("$" + options.bundle_env) if options.bundle_env else "standard input"
         log(
             "ERROR",
@@ -520,6 +529,7 @@ def main(argv=None):
         + extra
     )
     env = dict(os.environ)
+    env.update(bundle.get("env") or {})  # KERNEL_* values of the request, as sent
     env["KERNEL_ID"] = options.kernel_id
     kernel = Kernel(kernel_argv, env)
     comm = None

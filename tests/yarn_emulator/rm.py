@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -46,6 +47,9 @@ from urllib.parse import parse_qs, urlsplit
 __all__ = ["Fault", "RequestRecord", "YarnApp", "YarnAttempt", "YarnCluster", "YarnRM"]
 
 BASE = "/ws/v1/cluster"
+# The stand-in for the AM's registerApplicationMaster RPC (see am.py); not part of the
+# RM's REST API, so neither counted nor authenticated as REST requests are.
+REGISTER_PATH = "/emulator/v1/register-am"
 HADOOP_VERSION = "3.3.6"
 PUBLIC_STATES = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING",
                  "FINISHED", "FAILED", "KILLED")
@@ -154,6 +158,7 @@ class YarnAttempt:
     exit_seen: bool = False      # leader exited (zombie, not yet reaped)
     stop_deadline: Optional[float] = None  # SIGKILL the group at this time
     sigkilled: bool = False
+    token: str = ""              # stands in for the AMRM token of the attempt
     done: bool = False           # leader reaped, group cleaned up
     finished_time: int = 0
     state: str = "LAUNCHED"
@@ -214,9 +219,11 @@ class YarnCluster:
       max_app_attempts: yarn.resourcemanager.am.max-attempts (default 2). A
         submission's ``max-app-attempts`` <= 0 or above it is replaced by it,
         as RMAppImpl does.
-      register_delay: seconds an AM must be alive before it counts as
-        registered (ACCEPTED -> RUNNING). None: never (stays ACCEPTED until
-        :meth:`register_am`).
+      register_delay: seconds the stand-in AM (:mod:`.am`, which :mod:`.submit` puts in
+        front of every AM command) takes before it registers; only a registration makes
+        an application RUNNING, as on a real RM. None: it never registers (the app stays
+        ACCEPTED until :meth:`register_am`). Passed to the AM as
+        ``EMULATOR_AM_REGISTER_DELAY``; the RM itself has no timer for it.
       kill_delay: seconds between the kill PUT and the start of the kill.
       kill_grace: seconds between SIGTERM and SIGKILL of the AM process group.
       cleanup_delay: after the AM leader exits by itself, leftover processes of
@@ -336,6 +343,9 @@ class YarnCluster:
                 att.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:  # pragma: no cover - uninterruptible sleep
                 pass
+            until = time.monotonic() + 5  # SIGKILL takes effect asynchronously
+            while _group_members(att.pid) and time.monotonic() < until:
+                time.sleep(0.02)
             att.done = True
         with self.lock:
             for app in self.apps.values():
@@ -530,24 +540,40 @@ class YarnCluster:
         att = YarnAttempt(number=number, attempt_id=attempt_id, container_id=container_id,
                           log_dir=log_dir, work_dir=cwd, start_time=_now_ms())
         app.attempts.append(att)
-        env = {k: os.environ[k] for k in self.env_whitelist if k in os.environ}
-        env.update({k: _expand(v, log_dir) for k, v in app.env.items()})
-        # Set by the NodeManager; the submission cannot override these.
-        env.update({
+        # Whitelisted variables of the NodeManager's own environment, unless the app sets them.
+        inherited = {k: os.environ[k] for k in self.env_whitelist
+                     if k in os.environ and k not in app.env}
+        env = dict(inherited)
+        # Set by the NodeManager (before the app's own variables in the script, as in
+        # Hadoop's); the submission cannot override these.
+        nm_env = {
             "CONTAINER_ID": container_id, "NM_HOST": self.nm_host,
             "NM_PORT": str(self.nm_port), "NM_HTTP_PORT": str(self.nm_http_port),
             "LOCAL_DIRS": app_dir, "LOG_DIRS": log_dir, "USER": app.user,
             "LOGNAME": app.user, "PWD": cwd, "APP_SUBMIT_TIME_ENV": str(app.started_time),
             "MAX_APP_ATTEMPTS": str(app.max_attempts),
+        }
+        env.update(nm_env)
+        env.update({k: _expand(v, log_dir) for k, v in app.env.items() if k not in nm_env})
+        att.token = secrets.token_hex(16)
+        rm = self.active
+        env.update({
+            "EMULATOR_AM_REGISTER_URL": f"{rm.url if rm else ''}{REGISTER_PATH}",
+            "EMULATOR_AM_ATTEMPT": attempt_id,
+            "EMULATOR_AM_TOKEN": att.token,
+            "EMULATOR_AM_REGISTER_DELAY": ("never" if self.register_delay is None
+                                           else str(self.register_delay)),
         })
-        # EMULATOR: a real NM writes the environment into launch_container.sh as
-        # `export K="V"`, so `$`/backquotes in values get shell-expanded there;
-        # here values are passed literally.
-        command = _expand(app.command, log_dir)
+        # As a real NodeManager: the environment and the command go into
+        # launch_container.sh unescaped (Hadoop's UnixShellScriptBuilder), so bash
+        # strips quotes and expands `$`, backquotes and backslashes in values.
+        script = os.path.join(cwd, "launch_container.sh")
+        with open(script, "w") as f:
+            f.write(launch_script(env, _expand(app.command, log_dir), log_dir, inherited))
         out = open(os.path.join(log_dir, "launch_container.stdout"), "ab")
         err = open(os.path.join(log_dir, "launch_container.stderr"), "ab")
         try:
-            proc = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env,
+            proc = subprocess.Popen(["bash", script], cwd=cwd, env=inherited,
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     start_new_session=True)
         except OSError as exc:
@@ -589,12 +615,6 @@ class YarnCluster:
                     att.stop_deadline = now + self.cleanup_delay
                 else:
                     att.stop_deadline = min(att.stop_deadline, now + self.cleanup_delay)
-        if (not att.exit_seen and not att.registered and app.state == "ACCEPTED"
-                and self.register_delay is not None
-                and now - att.launched_monotonic >= self.register_delay):
-            # EMULATOR: a real AM calls registerApplicationMaster over the RM's
-            # scheduler RPC; here "alive for register_delay seconds" stands in for it.
-            self._register(app, att)
         if att.stop_deadline is not None and now >= att.stop_deadline and not att.sigkilled:
             _killpg(att.pid, signal.SIGKILL)
             att.sigkilled = True
@@ -653,6 +673,37 @@ class YarnCluster:
         app.activated = False
 
 
+def launch_script(env: dict, command: str, log_dir: str, inherited) -> str:
+    """``launch_container.sh`` as Hadoop's ``UnixShellScriptBuilder`` writes it.
+
+    Every variable is ``export NAME="VALUE"`` and the command ``exec /bin/bash -c
+    "COMMAND"``, neither escaped; variables of the NodeManager's whitelist keep a value the
+    NodeManager's own environment has and the app does not set (``inherited``) are written
+    ``export NAME=${NAME:-"VALUE"}``.
+    """
+    lines = [
+        "#!/bin/bash",
+        "",
+        "set -o pipefail -e",
+        f'export PRELAUNCH_OUT="{log_dir}/prelaunch.out"',
+        'exec >"${PRELAUNCH_OUT}"',
+        f'export PRELAUNCH_ERR="{log_dir}/prelaunch.err"',
+        'exec 2>"${PRELAUNCH_ERR}"',
+        'echo "Setting up env variables"',
+    ]
+    for name, value in env.items():
+        if name in inherited:
+            lines.append(f'export {name}=${{{name}:-"{value}"}}')
+        else:
+            lines.append(f'export {name}="{value}"')
+    lines += [
+        'echo "Launching container"',
+        f'exec /bin/bash -c "{command}"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _expand(text: str, log_dir: str) -> str:
     """NM command/env expansion: <LOG_DIR>, <CPS>, {{VAR}}."""
     text = text.replace("<LOG_DIR>", log_dir).replace("<CPS>", ":")
@@ -667,6 +718,22 @@ def _killpg(pgid: Optional[int], sig: int) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _group_members(pgid: int) -> list:
+    """Live (non-zombie) processes of a process group."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry))
+    return members
 
 
 def _leader_exited(att: YarnAttempt) -> Optional[int]:
@@ -877,6 +944,9 @@ class YarnRM:
     def _handle(self, h: _Handler, method: str) -> None:
         parts = urlsplit(h.path)
         path = parts.path.rstrip("/") or "/"
+        if path == REGISTER_PATH and method == "POST":
+            self._register_am(h)
+            return
         query = parse_qs(parts.query, keep_blank_values=True)
         with self._count_lock:
             self.counts[(method, path)] += 1
@@ -925,6 +995,26 @@ class YarnRM:
         except Exception as exc:  # pragma: no cover - a bug in the emulator
             err = HttpError(500, f"emulator error: {exc!r}")
             self._send_json(h, 500, err.body, extra)
+
+    def _register_am(self, h: _Handler) -> None:
+        """An AM registers (see am.py): its attempt becomes RUNNING, and so its app."""
+        length = int(h.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(h.rfile.read(length) or b"{}")
+            attempt, token = str(body["attempt"]), str(body["token"])
+        except (ValueError, KeyError, TypeError):
+            self._send_json(h, 400, {"error": "want {attempt, token}"})
+            return
+        with self.cluster.lock:
+            for app in self.cluster.apps.values():
+                att = app.current_attempt
+                if att is not None and att.attempt_id == attempt and not att.done:
+                    if not hmac.compare_digest(att.token, token):
+                        break
+                    self.cluster._register(app, att)
+                    self._send_json(h, 200, {"registered": attempt})
+                    return
+        self._send_json(h, 403, {"error": f"no running attempt {attempt} with that token"})
 
     def _send_json(self, h, status, obj, headers=None) -> None:
         self._send(h, status, json.dumps(obj).encode(), "application/json;charset=utf-8",

@@ -22,7 +22,6 @@ import argparse
 import getpass
 import json
 import os
-import shlex
 import sys
 import urllib.error
 import urllib.parse
@@ -59,6 +58,15 @@ def _request(url: str, method: str, body: dict | None, timeout: float):
 
 def _with_user(url: str, user: str) -> str:
     return f"{url}?{urllib.parse.urlencode({'user.name': user})}" if user else url
+
+
+AM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "am.py")
+
+
+def escape_for_shell(word: str) -> str:
+    """One word for a YARN container command, as Spark quotes its AM arguments."""
+    inner = word.replace("$", "\\$").replace('"', '\\"').replace("'", "'\\''")
+    return "'" + inner + "'"
 
 
 def build_context(app_id: str, args, command: str, env: dict) -> dict:
@@ -108,7 +116,10 @@ def submit(args) -> str:
             env[key[len("spark.yarn.appMasterEnv."):]] = value
     args.queue = args.queue or "default"
     args.name = args.name or (os.path.basename(args.command[0]) if args.command else "app")
-    command = shlex.join(args.command)
+    # The stand-in AM registers with the RM and runs the command (see am.py). Every word
+    # is escaped the way Spark's YarnSparkHadoopUtil.escapeForShell does, because the
+    # NodeManager puts the command into `exec /bin/bash -c "..."` unescaped.
+    command = " ".join(escape_for_shell(w) for w in [sys.executable, AM, "--", *args.command])
     if not args.no_log_redirect:
         command += " 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"
 

@@ -13,7 +13,22 @@
 # named by the launcher's --bundle-env option. It reaches the container as
 # spark.yarn.appMasterEnv.<NAME> through a private (0600) properties file, never in argv.
 # The application is tagged with the kernel id (spark.yarn.tags): that is how the server finds it.
+#
+# A YARN NodeManager writes every container variable into launch_container.sh as
+# `export NAME="VALUE"`, unescaped: bash then strips quotes and expands $, backquotes and
+# backslashes. The bundle is base64url (shell-safe) and carries the request's KERNEL_* values
+# itself; a variable this script forwards otherwise (PYSPARK_PYTHON) is refused if bash
+# would change it.
+#
+# Spark's ApplicationMaster registers with YARN (state RUNNING) only once the driver -- the
+# kernel -- creates a SparkContext, and fails after spark.yarn.am.waitTime (100 s) otherwise:
+# the launcher must run with --spark-context-initialization-mode lazy or eager.
 set -euo pipefail
+
+refuse() {
+  echo "run.sh: $*" >&2
+  exit 2
+}
 
 : "${SPARK_HOME:?SPARK_HOME is not set: set it in the kernelspec env or the server environment}"
 : "${KERNEL_ID:?KERNEL_ID is not set: this script is run by the Jupyter server}"
@@ -21,24 +36,46 @@ LAUNCHER="${1:?usage: run.sh LAUNCHER [launcher options]}"
 shift
 
 BUNDLE_ENV=""
+SPARK_CONTEXT_MODE="none"
 previous=""
 for arg in "$@"; do
-  if [ "$previous" = "--bundle-env" ]; then BUNDLE_ENV="$arg"; fi
+  case "$previous" in
+    --bundle-env) BUNDLE_ENV="$arg" ;;
+    --spark-context-initialization-mode|--RemoteProcessProxy.spark-context-initialization-mode)
+      SPARK_CONTEXT_MODE="$arg" ;;
+  esac
   previous="$arg"
 done
 if [ -z "$BUNDLE_ENV" ] || [ -z "${!BUNDLE_ENV:-}" ]; then
-  echo "run.sh: no launch bundle (--bundle-env NAME with NAME set); started by hand?" >&2
-  exit 2
+  refuse "no launch bundle (--bundle-env NAME with NAME set); started by hand?"
 fi
+if [ "$SPARK_CONTEXT_MODE" != "lazy" ] && [ "$SPARK_CONTEXT_MODE" != "eager" ]; then
+  refuse "--spark-context-initialization-mode $SPARK_CONTEXT_MODE cannot run in YARN cluster" \
+    "mode: Spark's ApplicationMaster registers with YARN only once the kernel creates a" \
+    "SparkContext, and fails after spark.yarn.am.waitTime (100 s) otherwise. Set it to lazy" \
+    "or eager in the kernelspec's argv."
+fi
+BUNDLE="${!BUNDLE_ENV}"
+if [[ ! "$BUNDLE" =~ ^[A-Za-z0-9_=-]+$ ]]; then
+  refuse "the launch bundle in \$$BUNDLE_ENV is not base64url; the server and this" \
+    "kernelspec's launcher do not match (reinstall the kernelspec)"
+fi
+# Refuse a value that a NodeManager's launch script would change (see above).
+shell_safe() {
+  local name="$1" value="$2"
+  if [[ "$value" == *[\"\$\`\\]* ]]; then
+    refuse "$name=$value holds a character (\" \$ \` or \\) that YARN's container launch" \
+      "script would expand or drop; use a value without them"
+  fi
+}
 
 PROPS="$(umask 077 && mktemp "${TMPDIR:-/tmp}/jrk-spark-XXXXXX.conf")"
 trap 'rm -f "$PROPS"' EXIT
 # --properties-file replaces spark-defaults.conf: start from it.
 DEFAULTS="${SPARK_CONF_DIR:-${SPARK_HOME}/conf}/spark-defaults.conf"
 if [ -r "$DEFAULTS" ]; then cat "$DEFAULTS" >> "$PROPS"; echo >> "$PROPS"; fi
-BUNDLE="${!BUNDLE_ENV}"
 {
-  printf 'spark.yarn.appMasterEnv.%s %s\n' "$BUNDLE_ENV" "${BUNDLE//\\/\\\\}"
+  printf 'spark.yarn.appMasterEnv.%s %s\n' "$BUNDLE_ENV" "$BUNDLE"
   printf 'spark.redaction.regex (?i)secret|password|token|access[.]key|%s\n' "$BUNDLE_ENV"
 } >> "$PROPS"
 unset "$BUNDLE_ENV"
@@ -49,6 +86,7 @@ if [ "${EG_IMPERSONATION_ENABLED:-False}" = "True" ] && [ -n "${KERNEL_USERNAME:
 fi
 PYTHON_OPTS=()
 if [ -n "${PYSPARK_PYTHON:-}" ]; then
+  shell_safe PYSPARK_PYTHON "$PYSPARK_PYTHON"
   PYTHON_OPTS=(--conf "spark.yarn.appMasterEnv.PYSPARK_PYTHON=${PYSPARK_PYTHON}")
 fi
 
