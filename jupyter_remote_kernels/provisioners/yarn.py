@@ -437,7 +437,12 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     # ------------------------------------------------------------------ stopping
 
     async def launcher_exit_code(self) -> Optional[int]:
-        """From the poller's cached state: 0 when the application finished, else 1."""
+        """From the poller's cached state: 0 when the application finished, else 1.
+
+        An application that ended under a ready kernel (its node lost, killed by an admin,
+        preempted) is reported: phase ``dead`` with YARN's diagnostics, and a warning in
+        the server log, before Jupyter's restarter acts on the exit code.
+        """
         if self._poller is None or self._app_id is None:
             return None
         app = self._poller.app(self.tag, self._app_id)
@@ -445,6 +450,15 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self._show(app)
         if app is None or app.get("state") not in FINAL_STATES:
             return None
+        if self.placement.phase == "ready":
+            reason = (
+                f"Kernel {self.kernel_id} died: YARN application {app.get('id')} ended "
+                f"{app.get('state')}/{app.get('finalStatus')} on {self.placement.host}. "
+                f"YARN diagnostics: {str(app.get('diagnostics') or '(none)').strip()} Logs: "
+                f"{app.get('amContainerLogs') or app.get('trackingUrl') or '-'}"
+            )
+            self.log.warning(reason)
+            self.placement.set_phase("dead", error=reason)
         return 0 if app.get("state") == "FINISHED" else 1
 
     async def shutdown_requested(self, restart: bool = False) -> None:

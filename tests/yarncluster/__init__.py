@@ -11,6 +11,7 @@ from .cluster import (
     ensure_spark_archive,
     hadoop_lib_dir,
     mvn_command,
+    recorded_clusters,
     require,
     spark_home,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "ensure_spark_archive",
     "hadoop_lib_dir",
     "mvn_command",
+    "recorded_clusters",
     "require",
     "spark_home",
 ]

@@ -56,6 +56,7 @@ __all__ = [
     "ensure_spark_archive",
     "hadoop_lib_dir",
     "mvn_command",
+    "recorded_clusters",
     "require",
     "spark_home",
 ]
@@ -342,8 +343,9 @@ class YarnTestCluster:
     def __init__(self, bed: Optional[SSHTestBed] = None, n_hosts: int = 2,
                  workdir: Union[str, Path, None] = None, *, nm_memory_mb: int = 6144,
                  nm_vcores: int = 8, start_timeout: float = 180.0, fetch: bool = True,
-                 jvm_heap: str = "512m"):
+                 jvm_heap: str = "512m", label: str = ""):
         self.id = secrets.token_hex(3)
+        self.label = label
         self._bed, self._own_bed = bed, bed is None
         self.n_hosts = n_hosts
         self._own_workdir = workdir is None
@@ -413,10 +415,23 @@ class YarnTestCluster:
         """The NodeManager's yarn.nodemanager.log-dirs: <app id>/<container id>/stdout..."""
         return self.nm_dir(host) / "userlogs"
 
-    def spark_conf(self, **extra) -> dict:
-        """Spark settings for this cluster: small memory, one executor, prepared archive."""
+    def spark_conf(self, jars: str = "local", **extra) -> dict:
+        """Spark settings for this cluster: small memory, one executor, and Spark's jars
+        without a per-submit upload: ``jars="local"`` (default) points
+        ``spark.yarn.jars`` at pyspark's jars folder with the ``local:`` scheme (the hosts
+        share this disk: nothing is copied or localized); ``jars="archive"`` uses the
+        prepared zip (:func:`ensure_spark_archive`) as ``spark.yarn.archive`` (spark-submit
+        still copies a ``file:`` archive to the staging dir, and each NM unpacks it per
+        application)."""
+        if jars == "local":
+            libs = {"spark.yarn.jars": f"local:{spark_home() / 'jars'}/*"}
+        elif jars == "archive":
+            libs = {"spark.yarn.archive": f"file://{ensure_spark_archive()}"}
+        else:
+            msg = f"jars={jars!r}: use 'local' or 'archive'"
+            raise ValueError(msg)
         conf = {
-            "spark.yarn.archive": f"file://{ensure_spark_archive()}",
+            **libs,
             "spark.yarn.stagingDir": f"file://{self.workdir / 'staging'}",
             "spark.driver.memory": "512m",
             "spark.executor.memory": "512m",
@@ -446,11 +461,12 @@ class YarnTestCluster:
 
     def spark_submit_argv(self, app: Union[str, Path], *app_args: str,
                           name: str = "jrk-test", queue: str = "default",
-                          tags: Iterable[str] = (), conf: Optional[dict] = None) -> list[str]:
+                          tags: Iterable[str] = (), conf: Optional[dict] = None,
+                          jars: str = "local") -> list[str]:
         """argv of ``spark-submit --master yarn --deploy-mode cluster`` for `app`."""
         argv = [str(spark_home() / "bin" / "spark-submit"), "--master", "yarn",
                 "--deploy-mode", "cluster", "--name", name, "--queue", queue]
-        settings = self.spark_conf(**(conf or {}))
+        settings = self.spark_conf(jars, **(conf or {}))
         tags = list(tags)
         if tags:
             settings["spark.yarn.tags"] = ",".join(tags)
@@ -646,7 +662,8 @@ class YarnTestCluster:
                 cleanup_stale()
                 self._state = {"id": self.id, "owner_pid": os.getpid(),
                                "owner_start": _start_time(os.getpid()),
-                               "workdir": str(self.workdir), "jvms": [], "nm_hosts": []}
+                               "workdir": str(self.workdir), "jvms": [], "nm_hosts": [],
+                               "own_workdir": self._own_workdir, "label": self.label}
                 self.workdir.mkdir(parents=True, exist_ok=True)
                 (self.workdir / _MARKER_FILE).write_text(self.id)
                 self._record()
@@ -675,7 +692,17 @@ class YarnTestCluster:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - t0
+        self._state.update(rm_url=self.rm_url, rm_address=self.rm_address,
+                           hadoop_conf_dir=str(self.hadoop_conf_dir),
+                           ssh_config=str(self.bed.ssh_config_path),
+                           hosts=[[h.name, h.hostname, h.address] for h in self.hosts],
+                           startup_seconds=round(self.startup_seconds, 1))
+        self._record()
         return self
+
+    def state(self) -> dict:
+        """What the state file records (read by ``python -m tests.yarncluster status``)."""
+        return dict(self._state)
 
     def _write_confs(self, hosts: list[TestHost]) -> None:
         conf = self.workdir / "conf"
@@ -881,7 +908,7 @@ class YarnTestCluster:
                 self._bed.stop()
             except Exception as exc:
                 errors.append(f"bed: {exc}")
-        if self._own_workdir or (self.workdir / _MARKER_FILE).is_file():
+        if self._own_workdir and (self.workdir / _MARKER_FILE).is_file():
             shutil.rmtree(self.workdir, ignore_errors=True)
         if errors:
             msg = "YARN test cluster teardown incomplete: " + "; ".join(errors)
@@ -904,9 +931,22 @@ def _remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
     if left:
         errors.append(f"processes {sorted(set(left))} survived SIGKILL")
     workdir = Path(state.get("workdir", "/nonexistent"))
-    if remove_workdir and (workdir / _MARKER_FILE).is_file():
+    if remove_workdir and state.get("own_workdir") and (workdir / _MARKER_FILE).is_file():
         shutil.rmtree(workdir, ignore_errors=True)
     return errors
+
+
+def recorded_clusters() -> list[dict]:
+    """The state of every cluster on this machine whose owner is alive."""
+    out = []
+    for f in sorted(_state_dir().glob("*.json")):
+        try:
+            state = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if _running(state.get("owner_pid", 0), state.get("owner_start")):
+            out.append(state)
+    return out
 
 
 def cleanup_stale() -> list[str]:
