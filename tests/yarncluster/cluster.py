@@ -564,10 +564,17 @@ class YarnTestCluster:
                             ) -> list[tuple[int, str]]:
         """(pid, cmdline) of processes of this cluster's containers: on `host` (its
         namespace) or, without it, anywhere on the machine."""
-        pids = _container_pids(self.cluster_timestamp)
-        if host is not None:
-            host = self.bed.host(host) if isinstance(host, str) else host
-            pids &= set(host.pids())
+        if host is None:
+            hosts = self.hosts
+        else:
+            hosts = [self.bed.host(host) if isinstance(host, str) else host]
+        on_hosts = set()
+        for h in hosts:
+            on_hosts |= set(h.pids())
+        # any container process in the hosts' namespaces, and this RM's anywhere else
+        pids = {p for p in on_hosts if _environ(p).get("CONTAINER_ID")}
+        if host is None:
+            pids |= _container_pids(self.cluster_timestamp)
         return [(pid, _cmdline(pid)) for pid in sorted(pids) if _running(pid)]
 
     def nodemanager_pid(self, host: Union[TestHost, str]) -> Optional[int]:
@@ -688,6 +695,12 @@ class YarnTestCluster:
                 self._launch_nm(h)
             self._wait_rm(self.start_timeout)
             self.wait_nodes(max(1.0, self.start_timeout - (time.monotonic() - t0)))
+            # the RM's cluster timestamp (the middle of every application and container id)
+            # is final once it is active; the first /info answers can carry an earlier one
+            _, body = self.rest("info")
+            self.cluster_timestamp = str(body["clusterInfo"]["id"])
+            self._state["cluster_timestamp"] = self.cluster_timestamp
+            self._record()
         except BaseException:
             self.stop()
             raise
