@@ -117,13 +117,13 @@ class Server:
                     raise RuntimeError(msg) from None
                 time.sleep(0.2)
 
-    def start(self, name: str) -> tuple[str, float]:
+    def start(self, name: str, timeout: float = 120) -> tuple[str, float]:
         """Start a kernel; the time runs until it answers an execute request."""
         t = time.monotonic()
         r = requests.post(
             f"{self.url}/api/kernels",
             headers=self.headers,
-            timeout=120,
+            timeout=timeout,
             data=json.dumps({"name": name}),
         )
         if r.status_code != 201:
@@ -132,7 +132,7 @@ class Server:
         kernel_id = r.json()["id"]
         ws = self.channel(kernel_id)
         try:
-            execute(ws, "1")
+            execute(ws, "1", timeout=timeout)
         finally:
             ws.close()
         return kernel_id, time.monotonic() - t

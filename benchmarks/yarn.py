@@ -1,0 +1,281 @@
+"""Benchmark on a real YARN cluster: our Spark template vs gateway_provisioners' YarnProvisioner.
+
+    python -m benchmarks.yarn [--repeat 2] [--idle 10] [--only ours-yarn,gp-yarn]
+
+Needs root (the cluster's NodeManagers live in the SSH test bed's network namespaces), Java
+17, Maven (the Hadoop jars) and pyspark. One real Hadoop YARN cluster (tests/yarncluster) is
+started for the whole run; each configuration gets its own `jupyter server` on loopback and
+the same cluster:
+
+* ``ours-yarn``: this extension and the shipped ``yarn_spark`` template, installed with
+  ``jupyter remote-kernels install yarn --spark-home <pyspark>``;
+* ``gp-yarn``: gateway_provisioners' ``yarn-provisioner`` with the kernelspec its own
+  ``jupyter-yarn-spec install`` writes, served from its venv (``/tmp/gpvenv`` or
+  ``--gp-python``: ``pip install gateway_provisioners jupyter_server ipykernel
+  pycryptodomex``); skipped, saying why, when that venv is missing.
+
+Each server reaches the ResourceManager through a counting proxy on loopback, which is how
+"RM requests per second" is measured: with 1 and with ``--idle`` idle kernels, over a window
+of ``--window`` seconds. Start -> ready runs until the kernel answers an execute request
+(median of ``--repeat``); restart and delete are the REST calls' durations. Writes
+``yarn.md`` and ``yarn.json`` into ``--out``; exits non-zero when a configuration of ours
+fails (its server log is kept and named).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from tests.yarncluster import YarnTestCluster, spark_home
+
+from .run import HERE, Server, execute
+
+CONFIGS = ("ours-yarn", "gp-yarn")
+GP_INSTALL = "pip install gateway_provisioners jupyter_server ipykernel pycryptodomex"
+
+
+class CountingProxy:
+    """A loopback HTTP proxy in front of the RM that counts the requests it forwards."""
+
+    def __init__(self, target: str) -> None:
+        parts = urlsplit(target)
+        self.target = (parts.hostname, parts.port or 80)
+        self.count = 0
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _forward(self) -> None:
+                with proxy.lock:
+                    proxy.count += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(*proxy.target, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    answer = conn.getresponse()
+                    data = answer.read()
+                    self.send_response(answer.status)
+                    for key, value in answer.getheaders():
+                        if key.lower() not in ("transfer-encoding", "connection"):
+                            self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def rate(self, seconds: float) -> float:
+        """Requests per second over the next ``seconds``."""
+        before = self.count
+        time.sleep(seconds)
+        return (self.count - before) / seconds
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def spark_opts(yarn: YarnTestCluster) -> str:
+    conf = yarn.spark_conf()
+    conf.pop("spark.yarn.submit.waitAppCompletion")
+    return " ".join(f"--conf {k}={v}" for k, v in conf.items())
+
+
+def ours_setup(yarn: YarnTestCluster, workdir: Path, endpoint: str) -> Path:
+    """Our kernelspec, installed by our CLI; returns the Jupyter data dir holding it."""
+    prefix = workdir / "prefix"
+    args = [
+        "install", "yarn", "--prefix", str(prefix), "--name", "ours-yarn",
+        "--endpoint", endpoint, "--spark-home", str(spark_home()),
+        "--spark-opts", spark_opts(yarn), "--launch-timeout", "300", "--python", sys.executable,
+        "--env", f"HADOOP_CONF_DIR={yarn.hadoop_conf_dir}",
+        "--env", f"JAVA_HOME={yarn.java_home}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        msg = f"jupyter remote-kernels install yarn failed: {done.stderr.strip()[-400:]}"
+        raise RuntimeError(msg)
+    return prefix / "share" / "jupyter"
+
+
+def gp_setup(yarn: YarnTestCluster, workdir: Path, endpoint: str, gp_python: str) -> Path:
+    """GP's own kernelspec for the cluster; RuntimeError with the reason if impossible."""
+    if not Path(gp_python).exists():
+        msg = f"no {gp_python} (make a venv there: {GP_INSTALL})"
+        raise FileNotFoundError(msg)
+    prefix = workdir / "gpdata"
+    app = Path(gp_python).parent / "jupyter-yarn-spec"
+    root = str(Path(gp_python).parent.parent)
+    done = subprocess.run(
+        [str(app), "install", "--kernel-name", "gp-yarn", "--prefix", str(prefix),
+         "--spark-home", str(spark_home()), "--yarn-endpoint", endpoint,
+         "--python-root", root, "--extra-spark-opts", spark_opts(yarn)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        msg = f"jupyter-yarn-spec install failed: {(done.stderr or done.stdout).strip()[-400:]}"
+        raise RuntimeError(msg)
+    return prefix / "share" / "jupyter"
+
+
+def measure(server: Server, name: str, proxy: CountingProxy, options) -> dict:
+    starts, kernels = [], []
+    for _ in range(options.repeat):
+        kernel_id, took = server.start(name, timeout=600)
+        starts.append(took)
+        kernels.append(kernel_id)
+    out: dict = {"start_s": round(statistics.median(starts), 2)}
+    for kernel_id in kernels[1:]:
+        server.delete(kernel_id)
+    keep = kernels[0]
+    time.sleep(options.window / 2)
+    out["rm_req_per_s_1"] = round(proxy.rate(options.window), 2)
+    t = time.monotonic()
+    r = requests.post(f"{server.url}/api/kernels/{keep}/restart", headers=server.headers,
+                      timeout=600)  # fmt: skip
+    out["restart_s"] = round(time.monotonic() - t, 2)
+    if r.status_code != 200:
+        msg = f"restart: {r.status_code} {r.text[:300]}"
+        raise RuntimeError(msg)
+    ws = server.channel(keep)
+    try:
+        execute(ws, "1", timeout=300)
+    finally:
+        ws.close()
+    idle = [keep]
+    for _ in range(options.idle - 1):
+        idle.append(server.start(name, timeout=600)[0])
+    time.sleep(options.window / 2)
+    out[f"rm_req_per_s_{options.idle}"] = round(proxy.rate(options.window), 2)
+    deletes = [server.delete(k) for k in idle]
+    out["delete_s"] = round(statistics.median(deletes), 2)
+    return out
+
+
+def run_config(name: str, yarn: YarnTestCluster, tmp: Path, options) -> dict:
+    workdir = tmp / name
+    workdir.mkdir()
+    proxy = CountingProxy(yarn.rm_url)
+    env = {"HADOOP_CONF_DIR": str(yarn.hadoop_conf_dir), "JAVA_HOME": str(yarn.java_home)}
+    server = None
+    try:
+        if name == "ours-yarn":
+            data = ours_setup(yarn, workdir, proxy.url)
+            server = Server(workdir, sys.executable, {}, {"jupyter_remote_kernels": True},
+                            env=env, data=data)  # fmt: skip
+        else:
+            try:
+                data = gp_setup(yarn, workdir, proxy.url, options.gp_python)
+            except FileNotFoundError as exc:
+                return {"skipped": str(exc)}
+            server = Server(workdir, options.gp_python, {}, {}, env=env, data=data)
+        return measure(server, name, proxy, options)
+    except Exception as exc:
+        log = options.out / f"{name}-server.log"
+        if server is not None:
+            shutil.copy(server.log_path, log)
+        return {"failed": f"{type(exc).__name__}: {exc}"[:400], "log": str(log)}
+    finally:
+        if server is not None:
+            server.stop()
+        proxy.close()
+        left = yarn.apps(states=["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"])
+        for app in left:
+            yarn.kill(app["id"])
+
+
+COLUMNS = [
+    ("start_s", "start→ready s"),
+    ("restart_s", "restart s"),
+    ("delete_s", "delete s"),
+    ("rm_req_per_s_1", "RM req/s, 1 idle kernel"),
+    ("rm_req_per_s_N", "RM req/s, N idle kernels"),
+]
+
+
+def write(meta: dict, results: dict, out: Path, idle: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "yarn.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    lines = [f"# YARN benchmark ({meta['date']})", "", f"N = {idle}.", ""]
+    lines.append("| config | " + " | ".join(title for _, title in COLUMNS) + " |")
+    lines.append("|---" * (len(COLUMNS) + 1) + "|")
+    for name, res in results.items():
+        if "start_s" not in res:
+            lines.append(f"| {name} | {res.get('skipped') or res.get('failed')} |")
+            continue
+        row = dict(res, rm_req_per_s_N=res.get(f"rm_req_per_s_{idle}"))
+        lines.append(f"| {name} | " + " | ".join(str(row.get(k)) for k, _ in COLUMNS) + " |")
+    ours, peer = results.get("ours-yarn", {}), results.get("gp-yarn", {})
+    if "start_s" in ours and "start_s" in peer:
+        lines += ["", "gp-yarn / ours-yarn:", ""]
+        for column, title in COLUMNS:
+            key = column.replace("_N", f"_{idle}")
+            if ours.get(key):
+                lines.append(f"* {title}: {peer[key] / ours[key]:.2f}x")
+    (out / "yarn.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--idle", type=int, default=10)
+    parser.add_argument("--window", type=float, default=20.0)
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
+    parser.add_argument("--only", default=",".join(CONFIGS))
+    options = parser.parse_args()
+    options.out.mkdir(parents=True, exist_ok=True)
+    names = [n.strip() for n in options.only.split(",") if n.strip()]
+    meta = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": "python -m benchmarks.yarn " + " ".join(sys.argv[1:]),
+        "load_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp, YarnTestCluster() as yarn:
+        meta["cluster"] = f"Hadoop YARN, {len(yarn.hosts)} NodeManagers, pyspark {spark_home()}"
+        for name in names:
+            results[name] = run_config(name, yarn, Path(tmp), options)
+            print(name, results[name], flush=True)
+    meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    write(meta, results, options.out, options.idle)
+    failed = [n for n in names if "failed" in results[n] and n == "ours-yarn"]
+    for name in failed:
+        print(f"{name} failed: {results[name]['failed']}; server log: {results[name]['log']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
