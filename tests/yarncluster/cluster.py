@@ -577,6 +577,18 @@ class YarnTestCluster:
             pids |= _container_pids(self.cluster_timestamp)
         return [(pid, _cmdline(pid)) for pid in sorted(pids) if _running(pid)]
 
+    def kill_container_processes(self, host: Union[TestHost, str, None] = None,
+                                 timeout: float = 15) -> list[tuple[int, str]]:
+        """SIGKILL the container processes on `host` (all hosts without it), as a host that
+        goes down would; e.g. the orphans a SIGKILLed NodeManager leaves (a real NM does
+        not clean them up). Returns what was killed, after it is gone."""
+        procs = self.container_processes(host)
+        left = _kill_and_wait([pid for pid, _ in procs], timeout)
+        if left:
+            msg = f"container processes {left} survived SIGKILL"
+            raise YarnClusterError(msg)
+        return procs
+
     def nodemanager_pid(self, host: Union[TestHost, str]) -> Optional[int]:
         name = host if isinstance(host, str) else host.name
         proc = self._nms.get(name)
@@ -584,14 +596,20 @@ class YarnTestCluster:
 
     def stop_nodemanager(self, host: Union[TestHost, str], sig: int = signal.SIGKILL,
                          timeout: float = 60) -> None:
-        """Stop the NodeManager of `host`: SIGKILL (default: a crashed NM; its containers
-        keep running, the RM marks the node LOST after yarn.nm.liveness-monitor.expiry-
-        interval-ms) or SIGTERM (a clean shutdown: it kills its containers and unregisters).
-        Waits until the JVM is gone."""
+        """Stop the NodeManager of `host` and wait until its JVM is gone.
+
+        SIGKILL (default) is a crashed NM: its containers keep running (orphans, see
+        :meth:`kill_container_processes`), the RM marks the node LOST after
+        yarn.nm.liveness-monitor.expiry-interval-ms (20 s here) and fails the attempts that
+        ran there. SIGTERM is a clean shutdown (~15 s): the NM kills its containers and
+        unregisters, the node is SHUTDOWN at once and its AM attempts fail (exit -100).
+        Bring it back with :meth:`start_nodemanager`."""
         name = host if isinstance(host, str) else host.name
         proc = self._nms.get(name)
         if proc is None or proc.poll() is not None:
             return
+        self._state.setdefault("nm_stopped", []).append(name)
+        self._record()
         proc.send_signal(sig)
         try:
             proc.wait(timeout)
