@@ -11,12 +11,6 @@ import uuid
 
 import pytest
 
-from . import conftest_yarncluster
-
-# until tests/conftest.py lists "tests.conftest_yarncluster" in pytest_plugins
-# (then delete this line, or the module gets a second cluster)
-yarn_cluster = conftest_yarncluster.yarn_cluster
-
 APP = textwrap.dedent("""\
     import json, os, socket, sys, time
     from pyspark.sql import SparkSession
