@@ -14,7 +14,7 @@ the same cluster:
   ``--gp-python``: ``pip install gateway_provisioners jupyter_server ipykernel
   pycryptodomex``); skipped, saying why, when that venv is missing.
 
-Each server reaches the ResourceManager through a counting proxy on loopback, which is how
+Each server reaches the ResourceManager through a counting proxy (on the RM's address), which is how
 "RM requests per second" is measured: with 1 and with ``--idle`` idle kernels, over a window
 of ``--window`` seconds. Start -> ready runs until the kernel answers an execute request
 (median of ``--repeat``); restart and delete are the REST calls' durations. Writes
@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,11 +48,13 @@ from tests.yarncluster import YarnTestCluster, spark_home
 from .run import HERE, Server, execute
 
 CONFIGS = ("ours-yarn", "gp-yarn")
-GP_INSTALL = "pip install gateway_provisioners jupyter_server ipykernel pycryptodomex"
+GP_INSTALL = (
+    "pip install 'gateway_provisioners[yarn]' jupyter_server ipykernel pycryptodomex pyspark"
+)
 
 
 class CountingProxy:
-    """A loopback HTTP proxy in front of the RM that counts the requests it forwards."""
+    """An HTTP proxy in front of the RM that counts the requests it forwards."""
 
     def __init__(self, target: str) -> None:
         parts = urlsplit(target)
@@ -86,9 +89,11 @@ class CountingProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = _forward
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # On the RM's own address (the bed's bridge, this machine): a kernel's callback
+        # address is this machine's address on the route to the RM endpoint.
+        self.server = ThreadingHTTPServer((parts.hostname, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{parts.hostname}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -129,21 +134,35 @@ def ours_setup(yarn: YarnTestCluster, workdir: Path, endpoint: str) -> Path:
     return prefix / "share" / "jupyter"
 
 
-def gp_setup(yarn: YarnTestCluster, workdir: Path, endpoint: str, gp_python: str) -> Path:
-    """GP's own kernelspec for the cluster; RuntimeError with the reason if impossible."""
-    if not Path(gp_python).exists():
-        msg = f"no {gp_python} (make a venv there: {GP_INSTALL})"
+def gp_setup(yarn: YarnTestCluster, workdir: Path, gp_python: str) -> Path:
+    """GP's own kernelspec for the cluster; FileNotFoundError when GP's venv is missing.
+
+    Two things GP 0.5 needs on top of its installer (both found by issue 11's tests): its
+    ``--yarn-endpoint`` option fails and leaves the template unfilled, so the endpoint goes
+    to the server as $GP_YARN_ENDPOINT; its spec ships only ``launch_ipykernel.py`` to the
+    container, so ``server_listener.py`` goes along with ``--py-files``. Its Python (the
+    container's PYSPARK_PYTHON) needs pyspark: Spark's AM waits for a SparkContext.
+    """
+    probe = subprocess.run(
+        [gp_python, "-c", "import gateway_provisioners, yarn_api_client, Cryptodome, pyspark"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if probe.returncode:
+        msg = f"{gp_python} is missing or lacks a package: {GP_INSTALL}"
         raise FileNotFoundError(msg)
     prefix = workdir / "gpdata"
     app = Path(gp_python).parent / "jupyter-yarn-spec"
     root = str(Path(gp_python).parent.parent)
+    spec_dir = prefix / "share" / "jupyter" / "kernels" / "gp-yarn"
+    listener = spec_dir / "scripts" / "server_listener.py"
     done = subprocess.run(
         [str(app), "install", "--kernel-name", "gp-yarn", "--prefix", str(prefix),
-         "--spark-home", str(spark_home()), "--yarn-endpoint", endpoint,
-         "--python-root", root, "--extra-spark-opts", spark_opts(yarn)],
+         "--spark-home", str(spark_home()), "--python-root", root, "--spark-init-mode", "lazy",
+         "--extra-spark-opts", f"{spark_opts(yarn)} --py-files {listener}",
+         "--launch-timeout", "300"],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    if done.returncode:
+    if done.returncode or not listener.exists():
         msg = f"jupyter-yarn-spec install failed: {(done.stderr or done.stdout).strip()[-400:]}"
         raise RuntimeError(msg)
     return prefix / "share" / "jupyter"
@@ -196,9 +215,14 @@ def run_config(name: str, yarn: YarnTestCluster, tmp: Path, options) -> dict:
                             env=env, data=data)  # fmt: skip
         else:
             try:
-                data = gp_setup(yarn, workdir, proxy.url, options.gp_python)
+                data = gp_setup(yarn, workdir, options.gp_python)
             except FileNotFoundError as exc:
                 return {"skipped": str(exc)}
+            env.update(
+                GP_YARN_ENDPOINT=proxy.url,
+                GP_RESPONSE_IP=yarn.rm_host,  # the containers reach this machine there
+                GP_UNAUTHORIZED_USERS="nobody",  # its default (root) refuses a root server
+            )
             server = Server(workdir, options.gp_python, {}, {}, env=env, data=data)
         return measure(server, name, proxy, options)
     except Exception as exc:
@@ -255,6 +279,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
     parser.add_argument("--only", default=",".join(CONFIGS))
+    parser.add_argument(
+        "--nm-memory-mb",
+        type=int,
+        default=12288,
+        help="memory each NodeManager offers (N idle Spark kernels hold 2N containers)",
+    )
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
     names = [n.strip() for n in options.only.split(",") if n.strip()]
@@ -264,7 +294,10 @@ def main() -> int:
         "load_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     results: dict = {}
-    with tempfile.TemporaryDirectory() as tmp, YarnTestCluster() as yarn:
+    # SIGTERM ends the run like Ctrl-C: the cluster and the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    cluster = YarnTestCluster(nm_memory_mb=options.nm_memory_mb)
+    with tempfile.TemporaryDirectory() as tmp, cluster as yarn:
         meta["cluster"] = f"Hadoop YARN, {len(yarn.hosts)} NodeManagers, pyspark {spark_home()}"
         for name in names:
             results[name] = run_config(name, yarn, Path(tmp), options)

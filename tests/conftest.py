@@ -11,6 +11,7 @@ pytest_plugins = [
     "pytest_jupyter.jupyter_server",
     "tests.conftest_sshbed",
     "tests.conftest_yarn",
+    "tests.conftest_yarncluster",
 ]
 
 

@@ -119,14 +119,15 @@ def test_sigkilled_server_reattaches_to_ssh_kernels(tmp_path, ssh_bed_factory):
 
 
 def launcher_pids(kernel_id: str) -> list[int]:
-    """The Python launcher of ``kernel_id`` (not the AM's shell around it)."""
+    """The Python launcher of ``kernel_id`` (not the AM or the shell around it)."""
     found = []
     for pid in pids_mentioning(kernel_id):
         try:
-            argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if Path(argv0.decode()).name.startswith("python"):
+        stand_in_am = len(argv) > 1 and argv[1].endswith(b"/am.py")
+        if Path(argv[0].decode()).name.startswith("python") and not stand_in_am:
             found.append(pid)
     return found
 

@@ -346,7 +346,7 @@ def test_apps_filters(yarn_rm_factory):
         r = requests.get(f"{rm.url}{WS}/apps", params=params, timeout=5)
         assert r.status_code == 200, r.text
         apps = r.json()["apps"]
-        return None if apps is None else sorted(x["id"] for x in apps["app"])
+        return None if not apps else sorted(x["id"] for x in apps["app"])
 
     assert ids() == sorted([a, b, c])
     assert ids(applicationTags="KERNEL-A") == [a]
@@ -367,7 +367,7 @@ def test_apps_filters(yarn_rm_factory):
     r = requests.get(f"{rm.url}{WS}/apps", params={"states": "BOGUS"}, timeout=5)
     assert r.status_code == 400 and "BadRequestException" in r.text
     assert requests.get(f"{rm.url}{WS}/apps", params={"states": "KILLED"}, timeout=5).json() == {
-        "apps": None
+        "apps": {}
     }
 
 
@@ -533,7 +533,7 @@ def test_yarn_api_client_calls(yarn_rm):
     wait_state(yarn_rm, app_id, "RUNNING")
     apps = client.cluster_applications(states=["RUNNING"], application_tags=["k1"]).data
     assert [a["id"] for a in apps["apps"]["app"]] == [app_id]
-    assert client.cluster_applications(states=["KILLED"]).data == {"apps": None}
+    assert client.cluster_applications(states=["KILLED"]).data == {"apps": {}}
     assert client.cluster_application_state(app_id).data == {"state": "RUNNING"}
     assert client.cluster_application(app_id).data["app"]["user"] == "dr.who"
     attempts = client.cluster_application_attempts(app_id).data["appAttempts"]["appAttempt"]

@@ -74,7 +74,7 @@ async def test_lifecycle(yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path, 
     assert placement["kind"] == "yarn"
     assert placement["phase"] == "ready"
     app_id = placement["app_id"]
-    assert app_id and placement["queue"] == "default" and placement["ip"] == "127.0.0.1"
+    assert app_id and placement["queue"] == "root.default" and placement["ip"] == "127.0.0.1"
     assert app_of(yarn_rm, app_id)["state"] == "RUNNING"
 
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
@@ -147,13 +147,13 @@ async def test_queue_full_is_reported_and_killed(yarn_rm_factory, jp_fetch, kern
     queued = [p for p in seen if p["phase"] == "queued"]
     assert queued, seen
     assert "AM resource limit" in queued[-1]["detail"]
-    assert queued[-1]["queue"] == "small" and queued[-1]["state"] == "ACCEPTED"
+    assert queued[-1]["queue"] == "root.small" and queued[-1]["state"] == "ACCEPTED"
     with pytest.raises(HTTPClientError) as info:
         await task
     assert info.value.code == 504
     message = json.loads(info.value.response.body)["message"]
     print(message)
-    assert "queue 'small'" in message and "queue is full" in message
+    assert "queue 'root.small'" in message and "queue is full" in message
     assert "Traceback" not in message
     app_id = queued[-1]["app_id"]
     assert app_of(rm, app_id)["state"] == "KILLED"

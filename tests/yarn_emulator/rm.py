@@ -50,7 +50,7 @@ BASE = "/ws/v1/cluster"
 # The stand-in for the AM's registerApplicationMaster RPC (see am.py); not part of the
 # RM's REST API, so neither counted nor authenticated as REST requests are.
 REGISTER_PATH = "/emulator/v1/register-am"
-HADOOP_VERSION = "3.3.6"
+HADOOP_VERSION = "3.5.0"
 PUBLIC_STATES = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING",
                  "FINISHED", "FAILED", "KILLED")
 FINAL_STATES = frozenset({"FINISHED", "FAILED", "KILLED"})
@@ -673,6 +673,17 @@ class YarnCluster:
         app.activated = False
 
 
+def _resource(memory: int, vcores: int) -> dict:
+    """A resource as the RM's REST API shows one (recorded/app_running.json)."""
+    infos = [
+        {"maximumAllocation": 9223372036854775807, "minimumAllocation": 0, "name": name,
+         "resourceType": "COUNTABLE", "units": units, "value": value}
+        for name, units, value in (("memory-mb", "Mi", memory), ("vcores", "", vcores))
+    ]
+    return {"memory": memory, "vCores": vcores,
+            "resourceInformations": {"resourceInformation": infos}}
+
+
 def launch_script(env: dict, command: str, log_dir: str, inherited) -> str:
     """``launch_container.sh`` as Hadoop's ``UnixShellScriptBuilder`` writes it.
 
@@ -1248,7 +1259,9 @@ class YarnRM:
             now = _now_ms()
             node_http = f"{c.nm_host}:{c.nm_http_port}"
             info = {
-                "id": app.app_id, "user": app.user, "name": app.name, "queue": app.queue,
+                # Hadoop 3.5 names the queue by its path (recorded/app_running.json).
+                "id": app.app_id, "user": app.user, "name": app.name,
+                "queue": f"root.{app.queue}",
                 "state": state, "finalStatus": app.final_status,
                 "progress": 100.0 if final else (10.0 if state == "RUNNING" else 0.0),
                 "trackingUI": "History" if final else
@@ -1258,7 +1271,7 @@ class YarnRM:
                 "diagnostics": app.diagnostics, "clusterId": self.cluster_timestamp,
                 "applicationType": app.app_type,
                 "applicationTags": ",".join(sorted(app.tags)),
-                "priority": app.priority, "applicationPriority": app.priority,
+                "priority": app.priority,
                 "startedTime": app.started_time, "launchTime": app.launch_time,
                 "finishedTime": app.finished_time,
                 "elapsedTime": (app.finished_time or now) - app.started_time,
@@ -1273,10 +1286,46 @@ class YarnRM:
                 "memorySeconds": 0, "vcoreSeconds": 0,
                 "queueUsagePercentage": 0.0, "clusterUsagePercentage": 0.0,
                 "preemptedResourceMB": 0, "preemptedResourceVCores": 0,
+                "preemptedMemorySeconds": 0, "preemptedVcoreSeconds": 0,
+                "reservedMB": 0, "reservedVCores": 0,
+                "resourceInfo": {"resourceUsagesByPartition": [{
+                    "partitionName": "",
+                    "used": _resource(app.memory if alive else 0, app.vcores if alive else 0),
+                    "reserved": _resource(0, 0),
+                    "pending": _resource(0, 0),
+                    "amUsed": _resource(app.memory if alive else 0, app.vcores if alive else 0),
+                    "amLimit": _resource(0, 0),
+                    "userAmLimit": _resource(0, 0),
+                }]},
+                "resourceSecondsMap": {"entry": [{"key": "memory-mb", "value": 0},
+                                                 {"key": "vcores", "value": 0}]},
+                "timeouts": {"timeout": [{"type": "LIFETIME", "expiryTime": "UNLIMITED",
+                                          "remainingTimeInSeconds": -1}]},
                 "numNonAMContainerPreempted": 0, "numAMContainerPreempted": 0,
                 "logAggregationStatus": "DISABLED", "unmanagedApplication": False,
-                "appNodeLabelExpression": "", "amNodeLabelExpression": "",
+                "amNodeLabelExpression": "",
             }
+            # Keys a real RM (3.5) leaves out, as recorded/: no AM address or tracking URL
+            # before the AM registered; no AM container before one is allocated (then the
+            # AM's resource request instead); a killed app keeps neither its AM RPC address
+            # nor its resource usage.
+            registered = bool(att and att.registered)
+            if not registered or state in ("KILLED", "FAILED"):
+                del info["amRPCAddress"]
+            if not registered and not final:
+                del info["trackingUrl"]
+            if att is None:
+                del info["amContainerLogs"], info["amHostHttpAddress"]
+                if not final:
+                    info["resourceRequests"] = [{
+                        "priority": 0, "allocationRequestId": -1, "resourceName": "*",
+                        "capability": _resource(app.memory, app.vcores), "numContainers": 1,
+                        "relaxLocality": True, "nodeLabelExpression": "",
+                        "executionTypeRequest": {"executionType": "GUARANTEED",
+                                                 "enforceExecutionType": False},
+                    }]
+            if state in ("KILLED", "FAILED"):
+                del info["resourceInfo"]
         return info
 
     def _attempts(self, app: YarnApp) -> list:
@@ -1292,7 +1341,7 @@ class YarnRM:
                 "blacklistedNodes": "",
             } for a in app.attempts]
 
-    def _list_apps(self, query: dict) -> Optional[dict]:
+    def _list_apps(self, query: dict) -> dict:
         def one(name):
             vals = query.get(name)
             return vals[0] if vals and vals[0] != "" else None
@@ -1359,7 +1408,7 @@ class YarnRM:
                     continue
                 if user and a.user != user:
                     continue
-                if queue and a.queue != queue:
+                if queue and queue not in (a.queue, f"root.{a.queue}"):
                     continue
                 if name and a.name != name:
                     continue
@@ -1376,5 +1425,5 @@ class YarnRM:
                 if limit is not None and len(out) >= limit:
                     break
         if not out:
-            return None
+            return {}  # Hadoop 3.5: {"apps": {}} when nothing matches (recorded/apps_none)
         return {"app": [self._app_info(a) for a in out]}
