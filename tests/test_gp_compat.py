@@ -1,0 +1,140 @@
+"""gateway_provisioners' kernelspecs and its real launcher, on the SSH test hosts.
+
+GP is not importable by the server under test (see tests/gp.py): its kernelspecs, written
+by GP's own ``jupyter-ssh-spec install``, are placed by this package's ssh provisioner, and
+GP's ``launch_ipykernel.py`` (the installed package's file) runs on the hosts with
+``ResponseListener.allow_legacy_launchers``. Restart and delete are timed against this
+package's launcher on the same hosts in the same test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from .gp import gp_dir, install_spec
+from .kernels import KernelSession, wait_until, write_kernelspec
+from .ssh_helpers import REMOTE_PYTHON, kernel_pids, post_kernel, ssh_spec
+
+#: Restart / delete with GP's launcher may take at most this times ours, plus SLACK seconds
+#: (both are well under a second: the slack keeps scheduler noise on a shared 2-core
+#: machine from failing a comparison of two tiny numbers).
+RATIO = 1.5
+SLACK = 0.3
+
+
+def bed_ssh_config(bed) -> dict:
+    """What an admin sets once in jupyter_server_config.py for the hosts (not per spec)."""
+    return {
+        "remote_user": bed.user,
+        "remote_port": bed.hosts[0].port,
+        "ssh_key_file": str(bed.client_key_path),
+        "allow_agent": False,
+        "known_hosts_file": str(bed.known_hosts_path),
+        "python": REMOTE_PYTHON,
+    }
+
+
+def gp_ssh_spec(tmp_path, bed, name: str = "gp_ssh", hosts=None) -> dict:
+    """A kernelspec made by GP's jupyter-ssh-spec for the bed's hosts.
+
+    The one addition: the hosts get GP's folder (its pycryptodomex) on the launcher's
+    PYTHONPATH through the spec's env, as an admin gives hosts a package.
+    """
+    folder = gp_dir()
+    hosts = bed.hosts if hosts is None else hosts
+    options = [arg for h in hosts for arg in ("--remote-hosts", h.address)]
+    spec_dir = install_spec(folder, "ssh", tmp_path / "gp", name, *options)
+    spec = json.loads((spec_dir / "kernel.json").read_text())
+    assert spec["metadata"]["kernel_provisioner"]["provisioner_name"] == "distributed-provisioner"
+    assert spec["metadata"]["kernel_provisioner"]["config"]["remote_hosts"] == [
+        h.address for h in hosts
+    ]
+    spec["env"] = dict(spec.get("env") or {}, PYTHONPATH=str(folder))
+    return spec
+
+
+def gp_launchers(host) -> list[int]:
+    return [pid for pid, cmd in kernel_pids(host) if "scripts/launch_ipykernel.py" in cmd]
+
+
+async def restart_and_delete(jp_fetch, jp_ws_fetch, kernel_id: str, host) -> dict[str, float]:
+    """Seconds a restart and a delete take, each until the REST call has answered *and*
+    the processes it ended are gone from the host."""
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("x = 1; print(x)"))["stdout"] == "1\n"
+    session.close()
+    before = {pid for pid, _ in kernel_pids(host)}
+    assert before
+    began = time.monotonic()
+    await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
+    assert await wait_until(lambda: not before & {p for p, _ in kernel_pids(host)}, 10, 0.02)
+    restart = time.monotonic() - began
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    reply = await session.execute("print('x' in dir())")
+    assert reply["stdout"] == "False\n"  # a new kernel process
+    session.close()
+    began = time.monotonic()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert await wait_until(lambda: not kernel_pids(host), 10, 0.02), kernel_pids(host)
+    delete = time.monotonic() - began
+    return {"restart": round(restart, 3), "delete": round(delete, 3)}
+
+
+class TestGPLauncherOnSSHHosts:
+    @pytest.fixture
+    def jp_server_config(self, ssh_bed):
+        return {
+            "ServerApp": {"jpserver_extensions": {"jupyter_remote_kernels": True}},
+            "ResponseListener": {"allow_legacy_launchers": True},
+            "SSHProvisioner": bed_ssh_config(ssh_bed),
+        }
+
+    async def test_gp_spec_and_launcher_lifecycle(
+        self, jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking
+    ):
+        host = ssh_bed.hosts[0]
+        write_kernelspec(jp_kernel_dir, "gp_ssh", gp_ssh_spec(tmp_path, ssh_bed, hosts=[host]))
+        write_kernelspec(jp_kernel_dir, "ours", ssh_spec(ssh_bed, hosts=[host]))
+        assert not kernel_pids(host)
+
+        model = await post_kernel(jp_fetch, "gp_ssh")
+        kernel_id = model["id"]
+        placement = model["placement"]
+        assert placement["kind"] == "ssh"
+        assert placement["provisioner"] == "jrk-ssh-provisioner"
+        assert placement["phase"] == "ready"
+        assert len(gp_launchers(host)) == 2  # GP's launcher *is* the kernel, + its listener
+        session = await KernelSession.open(jp_ws_fetch, kernel_id)
+        reply = await session.execute("import socket; print(socket.gethostname())")
+        assert reply["stdout"].strip() == host.hostname
+        msg_id = await session.send_execute("import time; time.sleep(60)")
+        await session.wait_started(msg_id)
+        await jp_fetch("api", "kernels", kernel_id, "interrupt", method="POST", body="")
+        assert (await session.wait_reply(msg_id, timeout=20))["ename"] == "KeyboardInterrupt"
+        session.close()
+        legacy = await restart_and_delete(jp_fetch, jp_ws_fetch, kernel_id, host)
+
+        model = await post_kernel(jp_fetch, "ours")
+        ours = await restart_and_delete(jp_fetch, jp_ws_fetch, model["id"], host)
+        print(f"restart/delete s: GP launcher {legacy}, ours {ours}")
+        for step in ("restart", "delete"):
+            assert legacy[step] <= RATIO * ours[step] + SLACK, (step, legacy, ours)
+
+    async def test_same_host_name_for_legacy_and_migrated_kernels(
+        self, jp_fetch, jp_kernel_dir, ssh_bed, tmp_path
+    ):
+        host = ssh_bed.hosts[1]
+        write_kernelspec(jp_kernel_dir, "gp_ssh", gp_ssh_spec(tmp_path, ssh_bed, hosts=[host]))
+        write_kernelspec(jp_kernel_dir, "ours", ssh_spec(ssh_bed, hosts=[host]))
+        ids = [(await post_kernel(jp_fetch, name))["id"] for name in ("gp_ssh", "ours")]
+        listed = json.loads((await jp_fetch("api", "remote-kernels")).body)
+        placements = {k["kernel_id"]: k["placement"] for k in listed}
+        # The configured name (the remote_hosts entry) for both, the host's own name beside it.
+        assert [placements[i]["host"] for i in ids] == [host.address, host.address]
+        assert host.hostname in placements[ids[1]]["detail"]
+        for kernel_id in ids:
+            await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+        assert await wait_until(lambda: not kernel_pids(host), 5), kernel_pids(host)
