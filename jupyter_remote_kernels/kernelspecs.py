@@ -95,8 +95,8 @@ def _check_config(kernel_name: str, where: str, cls: type, config: dict[str, Any
             raise KernelspecError(msg) from exc
 
 
-def _eg_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Enterprise Gateway's spellings: comma-separated ``remote_hosts``, renamed keys."""
+def eg_config(config: dict[str, Any]) -> dict[str, Any]:
+    """EG's and GP's spellings as ours: comma-separated lists, renamed keys and values."""
     result = {}
     for key, value in config.items():
         converted = value
@@ -172,7 +172,7 @@ def translate_kernelspec(
             )
             raise KernelspecError(msg)
         _refuse_keys(kernel_name, where, config)
-        config = _eg_config(config)
+        config = eg_config(config)
         if kind == "local" and not _uses_launcher(spec.argv):
             # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
             # run unchanged under jupyter_client's own local provisioner.
@@ -188,7 +188,7 @@ def translate_kernelspec(
             if defer_to_gateway_provisioners and gp_installed(provisioner_name):
                 return spec
             _refuse_keys(kernel_name, where, config)
-            config = _eg_config(config)
+            config = eg_config(config)
             provisioner_name = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[provisioner_name]]
 
     cls = _provisioner_class(kernel_name, provisioner_name)

@@ -10,6 +10,7 @@ package's launcher on the same hosts in the same test.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from .gp import gp_dir, install_spec
 from .kernels import KernelSession, wait_until, write_kernelspec
 from .ssh_helpers import REMOTE_PYTHON, kernel_pids, post_kernel, ssh_spec
+from .test_cli import cli as run_cli
 
 #: Restart / delete with GP's launcher may take at most this times ours, plus SLACK seconds
 #: (both are well under a second: the slack keeps scheduler noise on a shared 2-core
@@ -123,18 +125,52 @@ class TestGPLauncherOnSSHHosts:
         for step in ("restart", "delete"):
             assert legacy[step] <= RATIO * ours[step] + SLACK, (step, legacy, ours)
 
-    async def test_same_host_name_for_legacy_and_migrated_kernels(
-        self, jp_fetch, jp_kernel_dir, ssh_bed, tmp_path
+    async def test_migrated_gp_spec_and_same_host_name(
+        self, jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, tmp_path
     ):
+        """``migrate`` rewrites a GP-written spec; ``host`` is the same for both kernels."""
         host = ssh_bed.hosts[1]
-        write_kernelspec(jp_kernel_dir, "gp_ssh", gp_ssh_spec(tmp_path, ssh_bed, hosts=[host]))
-        write_kernelspec(jp_kernel_dir, "ours", ssh_spec(ssh_bed, hosts=[host]))
-        ids = [(await post_kernel(jp_fetch, name))["id"] for name in ("gp_ssh", "ours")]
+        spec = gp_ssh_spec(tmp_path, ssh_bed, hosts=[host])
+        write_kernelspec(jp_kernel_dir, "gp_legacy", spec)
+        write_kernelspec(jp_kernel_dir, "gp_migrated", spec)
+        env = dict(os.environ, JUPYTER_PATH=str(jp_kernel_dir.parent))
+        dry = run_cli("migrate", "--dry-run", "gp_migrated", env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert "provisioner_name distributed-provisioner -> jrk-ssh-provisioner" in dry.stdout
+        diff = {line[0] + line[1:].strip() for line in dry.stdout.splitlines() if line}
+        assert '-"provisioner_name": "distributed-provisioner",' in diff
+        assert '+"provisioner_name": "jrk-ssh-provisioner",' in diff
+        assert '+"{launcher}",' in diff
+        assert '-"{public_key}",' in diff
+        assert json.loads((jp_kernel_dir / "gp_migrated" / "kernel.json").read_text()) == dict(
+            json.loads((jp_kernel_dir / "gp_legacy" / "kernel.json").read_text())
+        )  # a dry run writes nothing
+        done = run_cli("migrate", "gp_migrated", env=env)
+        assert done.returncode == 0, done.stderr
+        migrated = json.loads((jp_kernel_dir / "gp_migrated" / "kernel.json").read_text())
+        assert migrated["argv"][:2] == ["python", "{launcher}"]
+        assert not {"--public-key", "{public_key}", "--transport-encryption"} & set(
+            migrated["argv"]
+        )
+        assert migrated["metadata"]["kernel_provisioner"] == {
+            "provisioner_name": "jrk-ssh-provisioner",
+            "config": spec["metadata"]["kernel_provisioner"]["config"],
+        }
+        ids = []
+        for name in ("gp_legacy", "gp_migrated"):
+            model = await post_kernel(jp_fetch, name)
+            ids.append(model["id"])
+            session = await KernelSession.open(jp_ws_fetch, model["id"])
+            reply = await session.execute("import socket; print(socket.gethostname())")
+            assert reply["stdout"].strip() == host.hostname
+            session.close()
+        assert len(gp_launchers(host)) == 2  # only the legacy kernel runs GP's launcher
         listed = json.loads((await jp_fetch("api", "remote-kernels")).body)
         placements = {k["kernel_id"]: k["placement"] for k in listed}
-        # The configured name (the remote_hosts entry) for both, the host's own name beside it.
+        # The configured name (the remote_hosts entry) for both, the host's own name beside
+        # it where the launcher reports it (ours does, GP's does not).
         assert [placements[i]["host"] for i in ids] == [host.address, host.address]
-        assert host.hostname in placements[ids[1]]["detail"]
+        assert placements[ids[1]]["detail"] == f"hostname {host.hostname}"
         for kernel_id in ids:
             await jp_fetch("api", "kernels", kernel_id, method="DELETE")
         assert await wait_until(lambda: not kernel_pids(host), 5), kernel_pids(host)
