@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 
 import pytest
 
 from .gp import gp_dir, install_spec
 from .kernels import KernelSession, wait_until, write_kernelspec
+from .server_process import ServerProcess
 from .ssh_helpers import REMOTE_PYTHON, kernel_pids, post_kernel, ssh_spec
 from .test_cli import cli as run_cli
 
@@ -174,3 +176,29 @@ class TestGPLauncherOnSSHHosts:
         for kernel_id in ids:
             await jp_fetch("api", "kernels", kernel_id, method="DELETE")
         assert await wait_until(lambda: not kernel_pids(host), 5), kernel_pids(host)
+
+
+def test_server_stop_ends_gp_launchers_on_the_hosts(tmp_path, ssh_bed_factory):
+    """A real server stopped with SIGTERM leaves no GP launcher, kernel or listener."""
+    bed = ssh_bed_factory(2)
+    write_kernelspec(tmp_path / "data" / "kernels", "gp_ssh", gp_ssh_spec(tmp_path, bed))
+    options = [f"--SSHProvisioner.{k}={v}" for k, v in bed_ssh_config(bed).items()]
+    server = ServerProcess(
+        tmp_path,
+        token="gp-stop-token",
+        extra_args=["--ResponseListener.allow_legacy_launchers=True", *options],
+    ).start()
+    try:
+        for _ in range(2):
+            r = server.request("POST", "/api/kernels", {"name": "gp_ssh"})
+            assert r.status_code == 201, r.text
+        # round-robin: one kernel on each host, each GP's launcher and its listener
+        assert [len(gp_launchers(h)) for h in bed.hosts] == [2, 2]
+        server.stop(signal.SIGTERM, timeout=30)
+        assert server.process.returncode is not None
+        deadline = time.monotonic() + 5
+        while any(kernel_pids(h) for h in bed.hosts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(kernel_pids(h) for h in bed.hosts), [kernel_pids(h) for h in bed.hosts]
+    finally:
+        server.stop(signal.SIGKILL, timeout=10)
