@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -202,3 +204,34 @@ def test_server_stop_ends_gp_launchers_on_the_hosts(tmp_path, ssh_bed_factory):
         assert not any(kernel_pids(h) for h in bed.hosts), [kernel_pids(h) for h in bed.hosts]
     finally:
         server.stop(signal.SIGKILL, timeout=10)
+
+
+DEFER_PROBE = """
+import json, sys
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_remote_kernels.kernelspecs import translate_kernelspec
+spec = KernelSpec(resource_dir=sys.argv[1], **json.load(open(sys.argv[1] + "/kernel.json")))
+for defer in (False, True):
+    out = translate_kernelspec("gp_ssh", spec, defer).metadata["kernel_provisioner"]
+    print(defer, out["provisioner_name"], sorted(out["config"]))
+"""
+
+
+@pytest.mark.parametrize("gp_importable", [False, True])
+def test_defer_to_gateway_provisioners(tmp_path, gp_importable):
+    """GP's specs go to GP only when the admin says so and GP is installed."""
+    folder = gp_dir()
+    spec_dir = install_spec(folder, "ssh", tmp_path / "gp", "gp_ssh", "--remote-hosts", "h1")
+    paths = [os.environ.get("PYTHONPATH", "")] + ([str(folder)] if gp_importable else [])
+    path = os.pathsep.join(p for p in paths if p)
+    out = subprocess.run(
+        [sys.executable, "-c", DEFER_PROBE, str(spec_dir)],
+        env=dict(os.environ, PYTHONPATH=path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    ours = "jrk-ssh-provisioner ['launch_timeout', 'remote_hosts']"
+    gp = "distributed-provisioner ['launch_timeout', 'remote_hosts']"
+    assert out == [f"False {ours}", f"True {gp if gp_importable else ours}"]
