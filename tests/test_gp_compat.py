@@ -17,6 +17,7 @@ import sys
 import time
 
 import pytest
+from tornado.httpclient import HTTPClientError
 
 from .gp import gp_dir, install_spec
 from .kernels import KernelSession, wait_until, write_kernelspec
@@ -235,3 +236,73 @@ def test_defer_to_gateway_provisioners(tmp_path, gp_importable):
     ours = "jrk-ssh-provisioner ['launch_timeout', 'remote_hosts']"
     gp = "distributed-provisioner ['launch_timeout', 'remote_hosts']"
     assert out == [f"False {ours}", f"True {gp if gp_importable else ours}"]
+
+
+GP_YARN_CONFIG = {
+    "yarn_endpoint": "http://rm1:8088/ws/v1/cluster",
+    "alt_yarn_endpoint": "http://rm2:8088/ws/v1/cluster",
+    "yarn_endpoint_security_enabled": True,
+    "launch_timeout": 30,
+    "port_range": "40000..41000",
+    "authorized_users": ["alice"],
+}
+
+
+def test_gp_config_keys_carried_over_or_renamed(monkeypatch):
+    """GP's config keys as this package's traits (the README's migration guide)."""
+    from jupyter_client.kernelspec import KernelSpec
+
+    from jupyter_remote_kernels.kernelspecs import translate_kernelspec
+    from jupyter_remote_kernels.provisioners.yarn import YarnProvisioner
+
+    def translated(name, config):
+        spec = KernelSpec(
+            argv=["run.sh", "{kernel_id}"],
+            metadata={"kernel_provisioner": {"provisioner_name": name, "config": config}},
+        )
+        return translate_kernelspec("gp", spec).metadata["kernel_provisioner"]
+
+    yarn = translated("yarn-provisioner", GP_YARN_CONFIG)
+    assert yarn["provisioner_name"] == "jrk-yarn-provisioner"
+    assert yarn["config"] == {
+        **{k: v for k, v in GP_YARN_CONFIG.items() if k != "alt_yarn_endpoint"},
+        "alt_yarn_endpoints": ["http://rm2:8088/ws/v1/cluster"],
+    }
+    ssh = translated(
+        "distributed-provisioner",
+        {"remote_hosts": ["h1", "h2"], "load_balancing_algorithm": "least-connection"},
+    )
+    assert ssh == {
+        "provisioner_name": "jrk-ssh-provisioner",
+        "config": {"remote_hosts": ["h1", "h2"], "load_balancing": "least-loaded"},
+    }
+    # The server-side environment variables GP users set for the RM carry over.
+    monkeypatch.delenv("EG_YARN_ENDPOINT", raising=False)
+    monkeypatch.delenv("EG_ALT_YARN_ENDPOINT", raising=False)
+    monkeypatch.setenv("GP_YARN_ENDPOINT", "http://rm1:8088")
+    monkeypatch.setenv("GP_ALT_YARN_ENDPOINT", "http://rm2:8088")
+    provisioner = YarnProvisioner()
+    assert provisioner.yarn_endpoint == "http://rm1:8088"
+    assert provisioner.alt_yarn_endpoints == ["http://rm2:8088"]
+
+
+async def test_gp_impersonation_refused_with_the_reason(jp_fetch, jp_kernel_dir):
+    write_kernelspec(
+        jp_kernel_dir,
+        "gp_imp",
+        {
+            "argv": ["run.sh", "--kernel-id", "{kernel_id}"],
+            "metadata": {
+                "kernel_provisioner": {
+                    "provisioner_name": "yarn-provisioner",
+                    "config": {"yarn_endpoint": "http://rm1:8088", "impersonation_enabled": True},
+                }
+            },
+        },
+    )
+    with pytest.raises(HTTPClientError) as info:
+        await post_kernel(jp_fetch, "gp_imp")
+    assert info.value.code == 400
+    message = json.loads(info.value.response.body)["message"]
+    assert "'metadata.kernel_provisioner.config.impersonation_enabled' is not supported" in message
+    assert "kernel_user_mapping" in message
