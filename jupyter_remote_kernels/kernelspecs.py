@@ -26,7 +26,13 @@ from traitlets import TraitError
 
 from .errors import KernelspecError
 
-__all__ = ["EG_CLASS_NAMES", "GP_PROVISIONER_NAMES", "PROVISIONER_NAMES", "translate_kernelspec"]
+__all__ = [
+    "EG_CLASS_NAMES",
+    "GP_PROVISIONER_NAMES",
+    "PROVISIONER_NAMES",
+    "RemoteKernelSpec",
+    "translate_kernelspec",
+]
 
 #: Enterprise Gateway process-proxy class names and the placement each one means.
 EG_CLASS_NAMES = {
@@ -187,9 +193,9 @@ def translate_kernelspec(
         if provisioner_name in GP_PROVISIONER_NAMES:
             if defer_to_gateway_provisioners and gp_installed(provisioner_name):
                 return spec
-            _refuse_keys(kernel_name, where, config)
             config = eg_config(config)
             provisioner_name = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[provisioner_name]]
+        _refuse_keys(kernel_name, where, config)
 
     cls = _provisioner_class(kernel_name, provisioner_name)
     _check_config(kernel_name, where, cls, config)
@@ -203,3 +209,29 @@ def translate_kernelspec(
         "config": config,
     }
     return translated
+
+
+class RemoteKernelSpec(KernelSpec):
+    """A kernelspec whose gateway_provisioners stanza names this package's provisioner
+    when GP's is not installed.
+
+    jupyter_client hides a kernelspec whose provisioner is not installed, so GP's specs
+    would be missing from ``/api/kernelspecs`` (JupyterLab's launcher) although they start.
+    The server extension makes it the server's ``KernelSpecManager.kernel_spec_class``
+    (unless one is configured); the KernelSpecManager makes one per kernelspec it reads.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        native = (self.metadata or {}).get("kernel_provisioner")
+        if not isinstance(native, dict):
+            return
+        name = native.get("provisioner_name")
+        if name in GP_PROVISIONER_NAMES and not gp_installed(name):
+            config = native.get("config")
+            metadata = copy.deepcopy(self.metadata)
+            metadata["kernel_provisioner"] = {
+                "provisioner_name": PROVISIONER_NAMES[GP_PROVISIONER_NAMES[name]],
+                "config": eg_config(config) if isinstance(config, dict) else config,
+            }
+            self.metadata = metadata

@@ -161,6 +161,9 @@ class TestGPLauncherOnSSHHosts:
             "provisioner_name": "jrk-ssh-provisioner",
             "config": spec["metadata"]["kernel_provisioner"]["config"],
         }
+        # Both are listed for JupyterLab's launcher although GP's provisioner is missing.
+        specs = json.loads((await jp_fetch("api", "kernelspecs")).body)["kernelspecs"]
+        assert {"gp_legacy", "gp_migrated"} <= set(specs)
         ids = []
         for name in ("gp_legacy", "gp_migrated"):
             model = await post_kernel(jp_fetch, name)
