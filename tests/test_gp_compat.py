@@ -82,6 +82,12 @@ async def restart_and_delete(jp_fetch, jp_ws_fetch, kernel_id: str, host) -> dic
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     reply = await session.execute("print('x' in dir())")
     assert reply["stdout"] == "False\n"  # a new kernel process
+    # An interrupt after the restart interrupts (it does not stop the kernel).
+    msg_id = await session.send_execute("import time; time.sleep(60)")
+    await session.wait_started(msg_id)
+    await jp_fetch("api", "kernels", kernel_id, "interrupt", method="POST", body="")
+    assert (await session.wait_reply(msg_id, timeout=20))["ename"] == "KeyboardInterrupt"
+    assert (await session.execute("print('alive')"))["stdout"] == "alive\n"
     session.close()
     began = time.monotonic()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
