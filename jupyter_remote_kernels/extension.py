@@ -39,6 +39,11 @@ class RemoteKernelsApp(ExtensionApp):
                 configured,
                 "jupyter_remote_kernels.RemoteMappingKernelManager",
             )
+        # gateway_provisioners' kernelspecs stay listed when GP is not installed.
+        if "kernel_spec_class" not in serverapp.config.get("KernelSpecManager", {}):
+            serverapp.config.KernelSpecManager.kernel_spec_class = (
+                "jupyter_remote_kernels.kernelspecs.RemoteKernelSpec"
+            )
         super()._link_jupyter_server_extension(serverapp)
 
     def initialize_handlers(self) -> None:

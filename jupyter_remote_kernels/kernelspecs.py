@@ -4,7 +4,12 @@ Two formats are accepted in ``kernel.json``'s ``metadata``:
 
 * Enterprise Gateway's ``process_proxy``: ``{"class_name": ..., "config": {...}}`` where
   ``class_name`` is an EG class name or one of the short names ``local``, ``ssh``, ``yarn``;
-* jupyter_client's ``kernel_provisioner``: ``{"provisioner_name": ..., "config": {...}}``.
+* jupyter_client's ``kernel_provisioner``: ``{"provisioner_name": ..., "config": {...}}``,
+  including gateway_provisioners' (GP) ``distributed-provisioner`` and ``yarn-provisioner``
+  stanzas as GP's ``jupyter-ssh-spec`` / ``jupyter-yarn-spec`` write them: they are placed
+  by this package's ssh / yarn provisioner (GP's config keys translated as EG's are),
+  unless the admin defers them to an installed GP
+  (``RemoteMappingKernelManager.defer_to_gateway_provisioners``).
 
 Either way ``config`` overrides the provisioner's traits for that one kernelspec. Errors
 name the kernelspec and the field, and say what would be valid.
@@ -21,7 +26,13 @@ from traitlets import TraitError
 
 from .errors import KernelspecError
 
-__all__ = ["EG_CLASS_NAMES", "PROVISIONER_NAMES", "translate_kernelspec"]
+__all__ = [
+    "EG_CLASS_NAMES",
+    "GP_PROVISIONER_NAMES",
+    "PROVISIONER_NAMES",
+    "RemoteKernelSpec",
+    "translate_kernelspec",
+]
 
 #: Enterprise Gateway process-proxy class names and the placement each one means.
 EG_CLASS_NAMES = {
@@ -37,8 +48,26 @@ PROVISIONER_NAMES = {
     "yarn": "jrk-yarn-provisioner",
 }
 
-#: Enterprise Gateway ``config`` keys that are not trait names of ours.
-_EG_KEY_ALIASES = {"alt_yarn_endpoint": "alt_yarn_endpoints"}
+#: gateway_provisioners' provisioner names and the placement each one means.
+GP_PROVISIONER_NAMES = {"distributed-provisioner": "ssh", "yarn-provisioner": "yarn"}
+
+#: Enterprise Gateway / gateway_provisioners ``config`` keys that are not trait names of ours.
+_EG_KEY_ALIASES = {
+    "alt_yarn_endpoint": "alt_yarn_endpoints",
+    "load_balancing_algorithm": "load_balancing",
+}
+
+#: Their values of ``load_balancing_algorithm`` that are spelled differently here.
+_BALANCING = {"least-connection": "least-loaded"}
+
+#: Their ``config`` keys refused here, and why (the error message says it).
+_REFUSED_KEYS = {
+    "impersonation_enabled": (
+        "this package does not run spark-submit --proxy-user for you; kernels run as the "
+        "requester's mapped user (RemoteMappingKernelManager.kernel_user_mapping), which a "
+        "submitter script may pass on as --proxy-user ${KERNEL_USERNAME}"
+    ),
+}
 
 _GROUP = "jupyter_client.kernel_provisioners"
 
@@ -72,11 +101,13 @@ def _check_config(kernel_name: str, where: str, cls: type, config: dict[str, Any
             raise KernelspecError(msg) from exc
 
 
-def _eg_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Enterprise Gateway's spellings: comma-separated ``remote_hosts``, renamed keys."""
+def eg_config(config: dict[str, Any]) -> dict[str, Any]:
+    """EG's and GP's spellings as ours: comma-separated lists, renamed keys and values."""
     result = {}
     for key, value in config.items():
         converted = value
+        if key == "load_balancing_algorithm" and isinstance(value, str):
+            converted = _BALANCING.get(value, value)
         if key in ("remote_hosts", "authorized_users", "unauthorized_users") and isinstance(
             value, str
         ):
@@ -91,11 +122,29 @@ def _uses_launcher(argv: list[str]) -> bool:
     return any("{response_address}" in arg for arg in argv)
 
 
-def translate_kernelspec(kernel_name: str, spec: KernelSpec) -> KernelSpec:
+def _refuse_keys(kernel_name: str, where: str, config: dict[str, Any]) -> None:
+    for key, reason in _REFUSED_KEYS.items():
+        if key in config:
+            msg = f"Kernelspec '{kernel_name}': '{where}.config.{key}' is not supported: {reason}."
+            raise KernelspecError(msg)
+
+
+def gp_installed(provisioner_name: str) -> bool:
+    """True when gateway_provisioners' provisioner of this name is installed here."""
+    return any(
+        ep.value.startswith("gateway_provisioners")
+        for ep in entry_points(group=_GROUP, name=provisioner_name)
+    )
+
+
+def translate_kernelspec(
+    kernel_name: str, spec: KernelSpec, defer_to_gateway_provisioners: bool = False
+) -> KernelSpec:
     """Return ``spec`` with a validated ``kernel_provisioner`` stanza.
 
     Called by :class:`~jupyter_remote_kernels.manager.RemoteKernelManager` before each
-    launch. A spec without placement metadata is returned unchanged.
+    launch. A spec without placement metadata is returned unchanged, and so is a GP
+    stanza when ``defer_to_gateway_provisioners`` is True and GP's provisioner is installed.
     """
     metadata = spec.metadata or {}
     process_proxy = metadata.get("process_proxy")
@@ -128,7 +177,8 @@ def translate_kernelspec(kernel_name: str, spec: KernelSpec) -> KernelSpec:
                 f"({', '.join(EG_CLASS_NAMES)})."
             )
             raise KernelspecError(msg)
-        config = _eg_config(config)
+        _refuse_keys(kernel_name, where, config)
+        config = eg_config(config)
         if kind == "local" and not _uses_launcher(spec.argv):
             # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
             # run unchanged under jupyter_client's own local provisioner.
@@ -140,6 +190,12 @@ def translate_kernelspec(kernel_name: str, spec: KernelSpec) -> KernelSpec:
         if not isinstance(provisioner_name, str) or not provisioner_name:
             msg = f"Kernelspec '{kernel_name}': {where}.provisioner_name is missing."
             raise KernelspecError(msg)
+        if provisioner_name in GP_PROVISIONER_NAMES:
+            if defer_to_gateway_provisioners and gp_installed(provisioner_name):
+                return spec
+            config = eg_config(config)
+            provisioner_name = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[provisioner_name]]
+        _refuse_keys(kernel_name, where, config)
 
     cls = _provisioner_class(kernel_name, provisioner_name)
     _check_config(kernel_name, where, cls, config)
@@ -153,3 +209,29 @@ def translate_kernelspec(kernel_name: str, spec: KernelSpec) -> KernelSpec:
         "config": config,
     }
     return translated
+
+
+class RemoteKernelSpec(KernelSpec):
+    """A kernelspec whose gateway_provisioners stanza names this package's provisioner
+    when GP's is not installed.
+
+    jupyter_client hides a kernelspec whose provisioner is not installed, so GP's specs
+    would be missing from ``/api/kernelspecs`` (JupyterLab's launcher) although they start.
+    The server extension makes it the server's ``KernelSpecManager.kernel_spec_class``
+    (unless one is configured); the KernelSpecManager makes one per kernelspec it reads.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        native = (self.metadata or {}).get("kernel_provisioner")
+        if not isinstance(native, dict):
+            return
+        name = native.get("provisioner_name")
+        if name in GP_PROVISIONER_NAMES and not gp_installed(name):
+            config = native.get("config")
+            metadata = copy.deepcopy(self.metadata)
+            metadata["kernel_provisioner"] = {
+                "provisioner_name": PROVISIONER_NAMES[GP_PROVISIONER_NAMES[name]],
+                "config": eg_config(config) if isinstance(config, dict) else config,
+            }
+            self.metadata = metadata

@@ -51,7 +51,8 @@ class RemoteKernelManager(ServerKernelManager):
             spec = super().kernel_spec
             if spec is None:
                 return None
-            self._translated_spec = translate_kernelspec(self.kernel_name, spec)
+            defer = bool(getattr(self.parent, "defer_to_gateway_provisioners", False))
+            self._translated_spec = translate_kernelspec(self.kernel_name, spec, defer)
         return self._translated_spec
 
     def use_kernel_spec(self, spec: KernelSpec) -> None:
@@ -99,6 +100,15 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         "user's kernels run as, given to provisioners as KERNEL_USERNAME (SSH login, YARN "
         "user.name / proxy user). Users not listed run as the server's own OS user. A start "
         "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
+    )
+
+    defer_to_gateway_provisioners = Bool(
+        False,
+        config=True,
+        help="Leave kernelspecs of gateway_provisioners (provisioner_name "
+        "distributed-provisioner / yarn-provisioner) to gateway_provisioners when it is "
+        "installed. False (and whenever it is not installed): this package's ssh / yarn "
+        "provisioner places them, with their config translated.",
     )
 
     def effective_kernel_user(self, identity_username: str) -> str:
@@ -155,7 +165,7 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
                     break
             else:
                 raise web.HTTPError(404, f"No such kernelspec: {kernel_name}") from None
-        return translate_kernelspec(kernel_name, spec)
+        return translate_kernelspec(kernel_name, spec, self.defer_to_gateway_provisioners)
 
     async def start_kernel(self, *, kernel_id: Optional[str] = None, **kwargs: Any) -> str:
         """Start a kernel; a launch failure becomes an HTTP error with a readable message.

@@ -1,15 +1,20 @@
-"""``jupyter remote-kernels migrate``: rewrite Enterprise Gateway kernelspecs to this package.
+"""``jupyter remote-kernels migrate``: rewrite EG and GP kernelspecs to this package.
 
-EG's launcher (``.../scripts/launch_ipykernel.py``) calls back without authentication and
-takes unauthenticated commands; this package's launcher does both with a per-kernel key.
-Migration points argv at ``{launcher}``, drops EG's ``--RemoteProcessProxy.public-key``,
-turns EG class names into short ones and EG's comma-separated ``remote_hosts`` into a list.
-The original file is kept beside it as ``kernel.json.eg-backup``. A spec whose launcher is
-started from a script (YARN ``run.sh``) is reported for a manual edit, not guessed at.
+The launcher of Enterprise Gateway (EG) and gateway_provisioners (GP)
+(``.../scripts/launch_ipykernel.py``) calls back without authentication and takes
+unauthenticated commands; this package's launcher does both with a per-kernel key.
+Migration points argv at ``{launcher}``, drops ``--public-key`` (either spelling) and GP's
+``--transport-encryption``, turns EG class names into short ones, GP's provisioner names
+(``distributed-provisioner``, ``yarn-provisioner``) into this package's, renamed config
+keys into ours and EG's comma-separated ``remote_hosts`` into a list. The original file is
+kept beside it as ``kernel.json.eg-backup``; ``--dry-run`` prints the diff instead. A spec
+whose launcher is started from a script (YARN ``run.sh``) is reported for a manual edit,
+not guessed at.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import shutil
 import sys
@@ -21,15 +26,49 @@ from jupyter_core.application import JupyterApp
 from traitlets import Bool
 
 from .errors import KernelspecError
-from .kernelspecs import EG_CLASS_NAMES, translate_kernelspec
+from .kernelspecs import (
+    EG_CLASS_NAMES,
+    GP_PROVISIONER_NAMES,
+    PROVISIONER_NAMES,
+    eg_config,
+    translate_kernelspec,
+)
 
 __all__ = ["MigrateApp", "migrate_spec"]
 
-_EG_KEY_OPTIONS = ("--RemoteProcessProxy.public-key", "--public-key")
+_DROPPED_OPTIONS = (
+    "--RemoteProcessProxy.public-key",
+    "--public-key",
+    "--transport-encryption",  # GP's; ours takes CurveZMQ keys from the server's bundle
+)
 
 
 def _is_eg_launcher(arg: str) -> bool:
     return arg.endswith("launch_ipykernel.py") and "jupyter_remote_kernels" not in arg
+
+
+def is_legacy_spec(spec: dict[str, Any]) -> bool:
+    """True for a kernelspec of Enterprise Gateway or gateway_provisioners."""
+    metadata = spec.get("metadata") or {}
+    proxy = metadata.get("process_proxy") or {}
+    native = metadata.get("kernel_provisioner") or {}
+    return (
+        proxy.get("class_name") in EG_CLASS_NAMES
+        or native.get("provisioner_name") in GP_PROVISIONER_NAMES
+        or any(map(_is_eg_launcher, spec.get("argv") or []))
+    )
+
+
+def spec_diff(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
+    """A unified diff of the two kernel.json texts."""
+    return "".join(
+        difflib.unified_diff(
+            (json.dumps(old, indent=2) + "\n").splitlines(keepends=True),
+            (json.dumps(new, indent=2) + "\n").splitlines(keepends=True),
+            f"{name}/kernel.json",
+            f"{name}/kernel.json (migrated)",
+        )
+    )
 
 
 def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -45,6 +84,18 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if isinstance(config, dict) and isinstance(config.get("remote_hosts"), str):
         config["remote_hosts"] = [h.strip() for h in config["remote_hosts"].split(",") if h.strip()]
         changes.append("remote_hosts -> list")
+    native = metadata.get("kernel_provisioner")
+    if isinstance(native, dict) and native.get("provisioner_name") in GP_PROVISIONER_NAMES:
+        old_name = native["provisioner_name"]
+        native["provisioner_name"] = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[old_name]]
+        changes.append(f"provisioner_name {old_name} -> {native['provisioner_name']}")
+        old_config = native.get("config") or {}
+        native["config"] = eg_config(old_config)
+        changes.extend(
+            f"config.{key} -> {new}"
+            for key, new in zip(old_config, native["config"])
+            if key != new
+        )
     argv = list(new.get("argv") or [])
     if any(arg.endswith(".sh") for arg in argv) and not any(map(_is_eg_launcher, argv)):
         msg = (
@@ -57,7 +108,7 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if skip:
             skip = False
             continue
-        if arg in _EG_KEY_OPTIONS:
+        if arg in _DROPPED_OPTIONS:
             skip = True
             changes.append(f"dropped {arg}")
             continue
@@ -71,12 +122,15 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 class MigrateApp(JupyterApp):
-    """Rewrite Enterprise Gateway kernelspecs: ``migrate [NAME ...]`` (all EG specs if none)."""
+    """Rewrite EG / GP kernelspecs: ``migrate [NAME ...]`` (all such specs if none)."""
 
     name = "jupyter-remote-kernels-migrate"
-    description = "Rewrite Enterprise Gateway kernelspecs to use this package's launcher"
-    dry_run = Bool(False, config=True, help="Show what would change; write nothing.")
-    flags = {"dry-run": ({"MigrateApp": {"dry_run": True}}, "Show changes, write nothing.")}
+    description = (
+        "Rewrite Enterprise Gateway and gateway_provisioners kernelspecs to use this "
+        "package's launcher and provisioners"
+    )
+    dry_run = Bool(False, config=True, help="Show the diff of each change; write nothing.")
+    flags = {"dry-run": ({"MigrateApp": {"dry_run": True}}, "Show the diffs, write nothing.")}
 
     def start(self) -> None:
         specs = KernelSpecManager().find_kernel_specs()
@@ -89,13 +143,12 @@ class MigrateApp(JupyterApp):
                 continue
             path = Path(specs[name]) / "kernel.json"
             spec = json.loads(path.read_text())
-            proxy = (spec.get("metadata") or {}).get("process_proxy") or {}
-            is_eg = proxy.get("class_name") in EG_CLASS_NAMES or any(
-                map(_is_eg_launcher, spec.get("argv") or [])
-            )
-            if not is_eg:
+            if not is_legacy_spec(spec):
                 if self.extra_args:
-                    print(f"{name}: not an Enterprise Gateway kernelspec, left as is")
+                    print(
+                        f"{name}: not an Enterprise Gateway or gateway_provisioners "
+                        "kernelspec, left as is"
+                    )
                 continue
             try:
                 new, changes = migrate_spec(spec)
@@ -110,6 +163,7 @@ class MigrateApp(JupyterApp):
                 continue
             if self.dry_run:
                 print(f"{name}: would change: {'; '.join(changes) or 'nothing'}")
+                print(spec_diff(name, spec, new), end="")
                 continue
             if changes:
                 shutil.copy2(path, path.with_name("kernel.json.eg-backup"))

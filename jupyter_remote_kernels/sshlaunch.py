@@ -76,9 +76,11 @@ if pid==0:
         os.setsid(); os.dup2(r,0); os.dup2(fd,1); os.dup2(fd,2); os.close(r); os.close(fd)
         sys.stdin=os.fdopen(0,"r"); sys.stdout=os.fdopen(1,"w",1); sys.stderr=os.fdopen(2,"w",1)
         os.environ.update(h["env"]); sys.argv=[sys.argv[1]]+sys.argv[2:]
+        pp=[x for x in h["env"].get("PYTHONPATH","").split(os.pathsep) if x]; sys.path[1:1]=pp
         try:
             if src is None:
-                import runpy; runpy.run_path(sys.argv[0],run_name="__main__")
+                import runpy; sys.path[0]=os.path.dirname(os.path.abspath(sys.argv[0]))
+                runpy.run_path(sys.argv[0],run_name="__main__")
             else:
                 sys.argv[0]="launch_ipykernel.py"
                 exec(compile(src,"launch_ipykernel.py","exec"),{"__name__":"__main__","__file__":sys.argv[0]})

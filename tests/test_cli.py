@@ -116,4 +116,4 @@ def test_migrate_rewrites_enterprise_gateway_specs(tmp_path):
     assert (kernels / "eg_local" / "kernel.json.eg-backup").exists()
     assert json.loads((kernels / "eg_yarn" / "kernel.json").read_text()) == specs["eg_yarn"]
     again = cli("migrate", "eg_local", env=env)
-    assert "eg_local: not an Enterprise Gateway kernelspec, left as is" in again.stdout
+    assert "eg_local: not an Enterprise Gateway or gateway_provisioners kernelspec" in again.stdout

@@ -50,17 +50,19 @@ async def test_two_hosts_execute_interrupt_restart_shutdown(
         assert placement["kind"] == "ssh"
         assert placement["phase"] == "ready"
         name, pid = await where(jp_ws_fetch, model["id"])
-        assert name == placement["host"]
         host = hostnames[name]
+        # The configured name (the remote_hosts entry); the host's own name in detail.
+        assert placement["host"] == host.address
+        assert placement["detail"] == f"hostname {name}"
         assert placement["ip"] == host.address
         assert pid in [p for p, _ in kernel_pids(host)]
         placed.add(name)
         response = await jp_fetch("api", "remote-kernels", model["id"])
-        assert json.loads(response.body)["placement"]["host"] == name
+        assert json.loads(response.body)["placement"]["host"] == host.address
     assert placed == set(hostnames)  # round-robin: one kernel on each host
 
     kernel_id = models[0]["id"]
-    host = hostnames[models[0]["placement"]["host"]]
+    host = next(h for h in ssh_bed.hosts if h.address == models[0]["placement"]["host"])
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("x = 6 * 7; print(x)"))["stdout"] == "42\n"
     msg_id = await session.send_execute("import time; time.sleep(60)")

@@ -70,11 +70,22 @@ def decode_legacy_payload(raw: bytes, keys: Optional[LegacyKeyPair]) -> Optional
 
 
 class LegacyCommClient:
-    """EG's communication port: unauthenticated JSON, one message per connection.
+    """EG's / GP's communication port: unauthenticated JSON, one message per connection.
 
-    It has :class:`~jupyter_remote_kernels.launch.comm.CommClient`'s interface. EG's
-    listener is a child of the kernel and may outlive it, so liveness is the kernel's own
-    ZMQ heartbeat, not the listener.
+    It has :class:`~jupyter_remote_kernels.launch.comm.CommClient`'s interface. What the
+    launcher (EG 3.3, gateway_provisioners 0.5) does with each message, read from its source
+    and seen in the tests:
+
+    * ``{"signum": N}``: ``os.kill(kernel_pid, N)``; the launcher process *is* the kernel
+      (ipykernel runs in it), and the listener is a forked child of it.
+    * ``{"shutdown": 1}``: the listener leaves its loop and exits; the kernel runs on.
+    * The listener also leaves its loop on SIGTERM, which ipykernel sends its children when
+      it gets a shutdown request. Nobody reaps it, and ipykernel then waits for that child
+      for ~29 s before it exits. So such a kernel is stopped with SIGTERM (ipykernel has no
+      handler for it: it dies at once), as EG does, and the listener told to stop as well.
+
+    Liveness is the kernel's own heartbeat port (a refused connection: the kernel process
+    is gone), not the listener, which may have exited before the kernel or outlive it.
     """
 
     _SIGNALS = {"interrupt": 2, "terminate": 15, "kill": 9}
@@ -91,40 +102,60 @@ class LegacyCommClient:
         return f"{self.host}:{self.port}"
 
     async def send(self, cmd: str, signum: Optional[int] = None) -> dict[str, Any]:
+        """Deliver ``cmd``; raises CommPortError when it cannot and the kernel still runs."""
         if cmd == "ping":
-            return {"ok": True, "alive": await self._heartbeat()}
+            return {"ok": True, "alive": await self.kernel_alive()}
         if cmd == "shutdown":
             message: dict[str, int] = {"shutdown": 1}
         else:
             message = {"signum": signum if cmd == "signal" else self._SIGNALS[cmd]}
         try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout
-            )
-            writer.write(json.dumps(message).encode())
-            writer.write_eof()
-            await writer.drain()
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            await self._deliver(message)
+            if cmd in ("terminate", "kill"):
+                # The kernel is ending: end its listener too, or it would outlive it.
+                await self._deliver({"shutdown": 1})
         except (OSError, asyncio.TimeoutError) as exc:
-            if cmd in ("terminate", "kill", "shutdown") and not await self._heartbeat():
+            if cmd in ("terminate", "kill", "shutdown") and not await self.kernel_alive():
                 return {"ok": True, "alive": False}
-            msg = f"EG launcher of kernel {self.kernel_id} at {self.address} did not take {cmd!r}"
+            msg = (
+                f"the launcher of kernel {self.kernel_id} at {self.address} did not take "
+                f"{cmd!r} ({exc.__class__.__name__})"
+            )
             raise CommPortError(msg) from exc
         return {"ok": True, "alive": True}
 
-    async def _heartbeat(self) -> bool:
-        """True when the kernel echoes a heartbeat within the timeout."""
-        import zmq
-        import zmq.asyncio
-
-        context = zmq.asyncio.Context.instance()
-        sock = context.socket(zmq.REQ)
-        sock.linger = 0
+    async def _deliver(self, message: dict[str, int]) -> None:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), self.timeout
+        )
         try:
-            sock.connect(f"tcp://{self.host}:{self.hb_port}")
-            await sock.send(b"ping")
-            return bool(await sock.poll(int(self.timeout * 1000)))
+            writer.write(json.dumps(message).encode())
+            writer.write_eof()
+            await asyncio.wait_for(writer.drain(), self.timeout)
         finally:
-            sock.close()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), self.timeout)
+
+    async def kernel_alive(self) -> bool:
+        """True while the kernel's heartbeat port takes connections.
+
+        Refused means the kernel process is gone; no answer at all within the timeout
+        (the host unreachable) raises CommPortError, like an unanswered ping.
+        """
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.hb_port), self.timeout
+            )
+        except ConnectionRefusedError:
+            return False
+        except (OSError, asyncio.TimeoutError) as exc:
+            msg = (
+                f"the heartbeat port of kernel {self.kernel_id} at {self.host}:{self.hb_port} "
+                f"did not answer ({exc.__class__.__name__}); check that the host is up"
+            )
+            raise CommPortError(msg) from exc
+        writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer.wait_closed(), self.timeout)
+        return True

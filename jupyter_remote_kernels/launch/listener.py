@@ -253,6 +253,9 @@ class ResponseListener(LoggingConfigurable):
             key=str(info.get("key", "")),
             signature_scheme=str(info.get("signature_scheme", "hmac-sha256")),
         )
+        for name in ("curve_publickey", "curve_secretkey"):
+            if isinstance(info.get(name), str):
+                result[name] = info[name]
         self.log.warning("Accepted an unauthenticated EG launcher callback for %s", kernel_id)
         pending.future.set_result(result)
 

@@ -101,6 +101,15 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         help="Users never allowed to start this kernel (checked before authorized_users).",
     )
 
+    legacy_shutdown_grace = Float(
+        0.2,
+        config=True,
+        help="Seconds a kernel on Enterprise Gateway's or gateway_provisioners' launcher "
+        "(allow_legacy_launchers) gets to handle its shutdown request before it is sent "
+        "SIGTERM, as EG does: such a kernel does not exit by itself within the shutdown "
+        "wait time (ipykernel waits ~29 s for the launcher's exited listener process).",
+    )
+
     @validate("port_range")
     def _validate_port_range(self, proposal: dict) -> str:
         value = str(proposal["value"]).strip()
@@ -111,7 +120,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             raise ValueError(msg)
         return value
 
-    @validate("launch_timeout", "comm_timeout")
+    @validate("launch_timeout", "comm_timeout", "legacy_shutdown_grace")
     def _validate_positive(self, proposal: dict) -> float:
         return positive_seconds(proposal)
 
@@ -127,6 +136,7 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         self._reattach: Optional[dict[str, Any]] = None
         self._reattach_used = False
         self.kernel_pgid: Optional[int] = None
+        self._curve_wanted = False
 
     # ------------------------------------------------------------------ subclass hooks
 
@@ -185,6 +195,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             "port_range": self.port_range,
             "kernel_class_name": self.kernel_class_name,
             "launcher": self.launcher_location(),
+            # gateway_provisioners' launcher makes its own CurveZMQ keys when asked to.
+            "transport_encryption": "required" if self._curve_wanted else "disabled",
         }
 
     def launcher_location(self) -> str:
@@ -252,7 +264,8 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         if isinstance(supported, str):
             supported = [supported]
         declared = "curve" in {str(item).strip().lower() for item in supported}
-        if policy == "required" or (policy == "auto" and declared):
+        self._curve_wanted = policy == "required" or (policy == "auto" and declared)
+        if self._curve_wanted:
             if km.curve_publickey is None or km.curve_secretkey is None:
                 km.curve_publickey, km.curve_secretkey = zmq.curve_keypair()
         else:
@@ -306,7 +319,10 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
         except Exception as exc:
             error = exc
         else:
-            return self._ready(info)
+            try:
+                return self._ready(info)
+            except LaunchError as exc:
+                error = exc
         await self._abort_launch(str(error))
         if isinstance(error, RemoteKernelError):
             raise error  # already says what, where and what to do (and its HTTP status)
@@ -414,6 +430,18 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             )
             km.session.key = info["key"].encode()
             km.session.signature_scheme = info["signature_scheme"]
+            # Its own CurveZMQ keys, if it made them ({transport_encryption}); else none.
+            curve = info.get("curve_publickey"), info.get("curve_secretkey")
+            if self._curve_wanted and not all(curve):
+                msg = (
+                    f"Kernel {self.kernel_id}: transport encryption is required but the "
+                    "legacy launcher set up no CurveZMQ keys; migrate the kernelspec "
+                    "(jupyter remote-kernels migrate)"
+                )
+                raise LaunchError(msg)
+            km.curve_publickey, km.curve_secretkey = (
+                (curve[0].encode(), curve[1].encode()) if all(curve) else (None, None)
+            )
         else:
             self._comm = CommClient(
                 ip,
@@ -423,11 +451,18 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
                 timeout=self.comm_timeout,
             )
         self._unanswered_pings = 0
-        self.placement.host = info.get("host") or self.placement.host
+        # ``host`` stays the name the provisioner placed the kernel on (a remote_hosts
+        # entry, the YARN node, this machine), whichever launcher runs there; the host's
+        # own name, when the launcher reports it, goes in ``detail``.
+        reported = str(info.get("host") or "")
+        self.placement.host = self.placement.host or reported or None
         self.placement.ip = ip
         self.placement.pid = info["pid"]
         self.kernel_pgid = info.get("pgid")
-        self.placement.set_phase("ready")
+        self.placement.set_phase(
+            "ready",
+            f"hostname {reported}" if reported and reported != self.placement.host else "",
+        )
         if self._listener is not None:
             self._listener.forget(str(self.kernel_id))
         self.connection_info = {
@@ -523,6 +558,17 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             return
         if self._unreachable:
             return
+        if (
+            signum == signal.SIGINT
+            and isinstance(self._comm, LegacyCommClient)
+            and getattr(self.parent, "shutting_down", False)
+        ):
+            # jupyter_client interrupts a kernel right before it sends the shutdown request.
+            # A kernel on EG's / GP's launcher would answer the request by stopping the
+            # launcher's listener and then wait ~29 s for it: SIGTERM it now, through the
+            # listener while it still listens (as EG stops such kernels).
+            await self._stop_command("terminate")
+            return
         cmd = "interrupt" if signum == signal.SIGINT else "signal"
         try:
             await self._comm.send(cmd, signum)
@@ -532,6 +578,17 @@ class LauncherProvisionerBase(KernelProvisionerBase):  # type:ignore[misc]
             # An unreachable host (down, cut off): jupyter_client interrupts before every
             # shutdown and restart, which must go on; poll() reports the kernel dead.
             self.log.warning("Signal %d not delivered: %s", signum, exc)
+
+    def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
+        """Seconds ``KernelManager.finish_shutdown`` waits in all (half, then SIGTERM).
+
+        Called by jupyter_client during a graceful shutdown or restart. A legacy launcher's
+        kernel never exits by itself in time (see LegacyCommClient), so it gets
+        ``legacy_shutdown_grace`` before the SIGTERM instead of half the recommended time.
+        """
+        if isinstance(self._comm, LegacyCommClient):
+            return min(recommended, 2 * self.legacy_shutdown_grace)
+        return recommended
 
     async def terminate(self, restart: bool = False) -> None:
         """Ask the kernel to stop (SIGTERM to its group); called during shutdown."""

@@ -73,14 +73,15 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         "",
         config=True,
         help="Web address of the YARN ResourceManager, e.g. http://rm1:8088 (Enterprise "
-        "Gateway's .../ws/v1/cluster form is accepted). Default: $EG_YARN_ENDPOINT.",
+        "Gateway's .../ws/v1/cluster form is accepted). Default: $EG_YARN_ENDPOINT, else "
+        "gateway_provisioners' $GP_YARN_ENDPOINT.",
     )
     alt_yarn_endpoints = List(
         Unicode(),
         config=True,
         help="Further ResourceManagers of an HA cluster; the active one is found and "
         "followed. Enterprise Gateway's alt_yarn_endpoint (one string) is accepted. "
-        "Default: $EG_ALT_YARN_ENDPOINT.",
+        "Default: $EG_ALT_YARN_ENDPOINT, else $GP_ALT_YARN_ENDPOINT.",
     )
     yarn_auth = Enum(
         ["simple", "kerberos", "none"],
@@ -131,11 +132,11 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
 
     @default("yarn_endpoint")
     def _default_endpoint(self) -> str:
-        return os.environ.get("EG_YARN_ENDPOINT", "")
+        return os.environ.get("EG_YARN_ENDPOINT") or os.environ.get("GP_YARN_ENDPOINT", "")
 
     @default("alt_yarn_endpoints")
     def _default_alt(self) -> list[str]:
-        alt = os.environ.get("EG_ALT_YARN_ENDPOINT", "")
+        alt = os.environ.get("EG_ALT_YARN_ENDPOINT") or os.environ.get("GP_ALT_YARN_ENDPOINT", "")
         return [alt] if alt else []
 
     @validate("yarn_endpoint")
@@ -266,6 +267,10 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
         submit_env = {**env, self.bundle_env: encoded, "KERNEL_ID": self.tag}
+        # EG's and GP's run.sh pass ${KERNEL_EXTRA_SPARK_OPTS} on to spark-submit but tag
+        # nothing (they find the application by name): the tag it is found by here.
+        extra = env.get("KERNEL_EXTRA_SPARK_OPTS", "")
+        submit_env["KERNEL_EXTRA_SPARK_OPTS"] = f"{extra} --conf spark.yarn.tags={self.tag}".strip()
         try:
             self._submitter = await asyncio.create_subprocess_exec(
                 *cmd,
