@@ -142,6 +142,35 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         # The latest checked kernelspec of each name, read in a thread by start_kernel.
         self._checked_specs: dict[str, KernelSpec] = {}
         self._yarn_pollers: Any = None
+        # The ports the server's activity watch of each kernel listens to.
+        self._watched_ports: dict[str, list[int]] = {}
+
+    def start_watching_activity(self, kernel_id: str) -> None:
+        """Watch the kernel's iopub (Jupyter Server's execution_state, culling)."""
+        super().start_watching_activity(kernel_id)
+        self._watched_ports[kernel_id] = list(self.get_kernel(kernel_id).ports)
+
+    def stop_watching_activity(self, kernel_id: str) -> None:
+        super().stop_watching_activity(kernel_id)
+        self._watched_ports.pop(kernel_id, None)
+
+    def _follow_new_ports(self, km: Any) -> None:
+        """Watch a kernel again that a restart moved to other ports.
+
+        Jupyter Server does so itself only for a restart through its REST API. A restart
+        by Jupyter's restarter (the kernel died) does not, and a remote kernel's new
+        launch has new ports: the watch would stay on the dead ones, the kernel's
+        execution_state stuck at "starting", and every new websocket would wait for it in
+        vain. A kernel_info request then makes the new kernel report its state.
+        """
+        watched = self._watched_ports.get(km.kernel_id)
+        if watched is None or watched == list(km.ports):
+            return
+        self.stop_watching_activity(km.kernel_id)
+        self.start_watching_activity(km.kernel_id)
+        shell = km.connect_shell()
+        km.session.send(shell, "kernel_info_request")
+        asyncio.get_running_loop().call_later(10, shell.close)
 
     def pre_start_kernel(self, kernel_name: Optional[str], kwargs: Any) -> tuple[Any, str, str]:
         """Remember kernels while they launch, so ``/api/remote-kernels`` can show them."""
@@ -236,7 +265,11 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         return models
 
     async def remember_kernel(self, km: Any) -> None:
-        """Record a started (or restarted) kernel; called by provisioners after a launch."""
+        """Follow a started (or restarted) kernel and record it for reattach.
+
+        Called by provisioners after every launch, restarts included.
+        """
+        self._follow_new_ports(km)
         if not self.reattach_kernels_on_start or km.provisioner is None:
             return
         info = await km.provisioner.get_provisioner_info()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 
 from .kernels import KernelSession, pids_mentioning, wait_until
 
@@ -45,4 +48,35 @@ async def test_execute_interrupt_restart_shutdown(jp_fetch, jp_ws_fetch, kernels
 
     response = await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert response.code == 204
+    assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+
+
+async def test_kernel_that_died_is_restarted_and_a_new_notebook_tab_talks_to_it(
+    jp_fetch, jp_ws_fetch, kernels_dir
+):
+    """The kernel dies (its process killed); Jupyter's restarter starts it again on new
+    ports; a websocket opened afterwards (the notebook reloaded) gets answers.
+
+    Jupyter Server follows new ports itself only for a REST restart: without the manager
+    watching the restarted kernel again, the new websocket waited for a state that never
+    came and was closed after a minute.
+    """
+    model = await start(jp_fetch)
+    kernel_id, kernel_pid = model["id"], model["placement"]["pid"]
+    os.kill(kernel_pid, signal.SIGKILL)
+
+    async def restarted() -> bool:
+        response = await jp_fetch("api", "remote-kernels", kernel_id, method="GET")
+        placement = json.loads(response.body)["placement"]
+        return placement["phase"] == "ready" and placement["pid"] != kernel_pid
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await restarted():
+        assert asyncio.get_running_loop().time() < deadline, "not restarted"
+        await asyncio.sleep(0.3)
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    reply = await session.execute("print(6 * 7)", timeout=30)
+    assert reply["stdout"] == "42\n"
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
