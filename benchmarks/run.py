@@ -68,6 +68,7 @@ class Server:
         extensions: dict,
         env: dict | None = None,
         data: Path | None = None,
+        prefix: list[str] | None = None,
     ) -> None:
         data = data or workdir / "data"
         for name, spec in specs.items():
@@ -87,6 +88,7 @@ class Server:
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
                 [
+                    *(prefix or []),
                     python,
                     "-m",
                     "jupyter_server",

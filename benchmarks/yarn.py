@@ -11,8 +11,9 @@ the same cluster:
   ``jupyter remote-kernels install yarn --spark-home <pyspark>``;
 * ``gp-yarn``: gateway_provisioners' ``yarn-provisioner`` with the kernelspec its own
   ``jupyter-yarn-spec install`` writes, served from its venv (``/tmp/gpvenv`` or
-  ``--gp-python``: ``pip install gateway_provisioners jupyter_server ipykernel
-  pycryptodomex``); skipped, saying why, when that venv is missing.
+  ``--gp-python``: see ``GP_INSTALL``); skipped, saying why, when that venv is missing.
+  Its server loads :mod:`benchmarks.gp_env` (kernel starts get an ``env``, as Enterprise
+  Gateway gives them: GP's YarnProvisioner asserts one).
 
 Each server reaches the ResourceManager through a counting proxy (on the RM's address), which is how
 "RM requests per second" is measured: with 1 and with ``--idle`` idle kernels, over a window
@@ -168,75 +169,122 @@ def gp_setup(yarn: YarnTestCluster, workdir: Path, gp_python: str) -> Path:
     return prefix / "share" / "jupyter"
 
 
-def measure(server: Server, name: str, proxy: CountingProxy, options) -> dict:
-    starts, kernels = [], []
-    for _ in range(options.repeat):
-        kernel_id, took = server.start(name, timeout=600)
-        starts.append(took)
-        kernels.append(kernel_id)
-    out: dict = {"start_s": round(statistics.median(starts), 2)}
-    for kernel_id in kernels[1:]:
-        server.delete(kernel_id)
-    keep = kernels[0]
-    time.sleep(options.window / 2)
-    out["rm_req_per_s_1"] = round(proxy.rate(options.window), 2)
-    t = time.monotonic()
-    r = requests.post(f"{server.url}/api/kernels/{keep}/restart", headers=server.headers,
-                      timeout=600)  # fmt: skip
-    out["restart_s"] = round(time.monotonic() - t, 2)
-    if r.status_code != 200:
-        msg = f"restart: {r.status_code} {r.text[:300]}"
-        raise RuntimeError(msg)
-    ws = server.channel(keep)
-    try:
-        execute(ws, "1", timeout=300)
-    finally:
-        ws.close()
-    idle = [keep]
-    for _ in range(options.idle - 1):
-        idle.append(server.start(name, timeout=600)[0])
-    time.sleep(options.window / 2)
-    out[f"rm_req_per_s_{options.idle}"] = round(proxy.rate(options.window), 2)
-    deletes = [server.delete(k) for k in idle]
-    out["delete_s"] = round(statistics.median(deletes), 2)
-    return out
+class Config:
+    """One configuration's server, its RM proxy and its kernels, for the whole run."""
 
-
-def run_config(name: str, yarn: YarnTestCluster, tmp: Path, options) -> dict:
-    workdir = tmp / name
-    workdir.mkdir()
-    proxy = CountingProxy(yarn.rm_url)
-    env = {"HADOOP_CONF_DIR": str(yarn.hadoop_conf_dir), "JAVA_HOME": str(yarn.java_home)}
-    server = None
-    try:
+    def __init__(self, name: str, yarn: YarnTestCluster, tmp: Path, options) -> None:
+        self.name, self.options = name, options
+        self.result: dict = {}
+        self.kernels: list[str] = []
+        workdir = tmp / name
+        workdir.mkdir()
+        self.proxy = CountingProxy(yarn.rm_url)
+        env = {"HADOOP_CONF_DIR": str(yarn.hadoop_conf_dir), "JAVA_HOME": str(yarn.java_home)}
         if name == "ours-yarn":
-            data = ours_setup(yarn, workdir, proxy.url)
-            server = Server(workdir, sys.executable, {}, {"jupyter_remote_kernels": True},
-                            env=env, data=data)  # fmt: skip
-        else:
-            try:
-                data = gp_setup(yarn, workdir, options.gp_python)
-            except FileNotFoundError as exc:
-                return {"skipped": str(exc)}
-            env.update(
-                GP_YARN_ENDPOINT=proxy.url,
-                GP_RESPONSE_IP=yarn.rm_host,  # the containers reach this machine there
-                GP_UNAUTHORIZED_USERS="nobody",  # its default (root) refuses a root server
-            )
-            server = Server(workdir, options.gp_python, {}, {}, env=env, data=data)
-        return measure(server, name, proxy, options)
-    except Exception as exc:
-        log = options.out / f"{name}-server.log"
-        if server is not None:
-            shutil.copy(server.log_path, log)
-        return {"failed": f"{type(exc).__name__}: {exc}"[:400], "log": str(log)}
-    finally:
-        if server is not None:
-            server.stop()
-        proxy.close()
-        left = yarn.apps(states=["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"])
-        for app in left:
+            data = ours_setup(yarn, workdir, self.proxy.url)
+            self.server = Server(workdir, sys.executable, {}, {"jupyter_remote_kernels": True},
+                                 env=env, data=data)  # fmt: skip
+            return
+        data = gp_setup(yarn, workdir, options.gp_python)
+        env.update(
+            GP_YARN_ENDPOINT=self.proxy.url,
+            GP_RESPONSE_IP=yarn.rm_host,  # the containers reach this machine there
+            GP_UNAUTHORIZED_USERS="nobody",  # its default (root) refuses a root server
+        )
+        # GP resolves the AM's host name (jrk-hostN) on the server: through the test bed's
+        # hosts file in a mount namespace, so no lookup leaves this machine.
+        hosts = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 'mount --bind "$0" /etc/hosts && exec "$@"', str(yarn.bed.etc_hosts_path)]
+        self.server = Server(workdir, options.gp_python, {}, {"benchmarks.gp_env": True},
+                             env=env, data=data, prefix=hosts)  # fmt: skip
+
+    def step(self, what, *args) -> None:
+        """Run one measurement step unless an earlier one failed (then keep the log)."""
+        if "failed" in self.result:
+            return
+        try:
+            what(self, *args)
+        except Exception as exc:
+            log = self.options.out / f"{self.name}-server.log"
+            shutil.copy(self.server.log_path, log)
+            self.result = {"failed": f"{type(exc).__name__}: {exc}"[:400], "log": str(log)}
+
+    def start(self, timed: bool = True) -> None:
+        kernel_id, took = self.server.start(self.name, timeout=600)
+        self.kernels.append(kernel_id)
+        if timed:
+            self.result.setdefault("starts", []).append(round(took, 2))
+
+    def keep_one(self) -> None:
+        for kernel_id in self.kernels[1:]:
+            self.server.delete(kernel_id)
+        del self.kernels[1:]
+
+    def restart(self) -> None:
+        t = time.monotonic()
+        r = requests.post(f"{self.server.url}/api/kernels/{self.kernels[0]}/restart",
+                          headers=self.server.headers, timeout=600)  # fmt: skip
+        if r.status_code != 200:
+            msg = f"restart: {r.status_code} {r.text[:300]}"
+            raise RuntimeError(msg)
+        ws = self.server.channel(self.kernels[0])
+        try:
+            execute(ws, "1", timeout=300)
+        finally:
+            ws.close()
+        self.result.setdefault("restarts", []).append(round(time.monotonic() - t, 2))
+
+    def delete_all(self) -> None:
+        times = [self.server.delete(k) for k in self.kernels]
+        self.kernels.clear()
+        self.result.setdefault("deletes", []).extend(round(t, 2) for t in times)
+
+    def close(self, yarn: YarnTestCluster) -> None:
+        self.server.stop()
+        self.proxy.close()
+        for app in yarn.apps(states=["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"]):
             yarn.kill(app["id"])
+
+
+def rates(configs: list[Config], seconds: float, key: str) -> None:
+    """RM requests per second of each configuration (each has its own proxy), one window."""
+    configs = [c for c in configs if "failed" not in c.result]
+    before = {c.name: c.proxy.count for c in configs}
+    time.sleep(seconds)
+    for c in configs:
+        c.result[key] = round((c.proxy.count - before[c.name]) / seconds, 2)
+
+
+def run(configs: list[Config], options) -> None:
+    """The timed steps of the configurations take turns in a rotating order, so that none
+    always meets the machine's load first or last. N idle kernels are held by one
+    configuration at a time (the cluster's memory)."""
+
+    def turns(i: int) -> list[Config]:
+        k = i % max(1, len(configs))
+        return configs[k:] + configs[:k]
+
+    for i in range(options.repeat):
+        for c in turns(i):
+            c.step(Config.start)
+    for c in configs:
+        c.step(Config.keep_one)
+    time.sleep(options.window / 2)
+    rates(configs, options.window, "rm_req_per_s_1")
+    for i in range(options.repeat):
+        for c in turns(i):
+            c.step(Config.restart)
+    for c in configs:
+        for _ in range(options.idle - 1):
+            c.step(Config.start, False)
+        time.sleep(options.window / 2)
+        rates([c], options.window, f"rm_req_per_s_{options.idle}")
+        c.step(Config.delete_all)
+    for c in configs:
+        for key, values in (("start_s", "starts"), ("restart_s", "restarts"),
+                            ("delete_s", "deletes")):  # fmt: skip
+            if values in c.result:
+                c.result[key] = round(statistics.median(c.result.pop(values)), 2)
 
 
 COLUMNS = [
@@ -299,9 +347,22 @@ def main() -> int:
     cluster = YarnTestCluster(nm_memory_mb=options.nm_memory_mb)
     with tempfile.TemporaryDirectory() as tmp, cluster as yarn:
         meta["cluster"] = f"Hadoop YARN, {len(yarn.hosts)} NodeManagers, pyspark {spark_home()}"
-        for name in names:
-            results[name] = run_config(name, yarn, Path(tmp), options)
-            print(name, results[name], flush=True)
+        configs = []
+        try:
+            for name in names:
+                try:
+                    configs.append(Config(name, yarn, Path(tmp), options))
+                except FileNotFoundError as exc:  # the optional peer is not installed
+                    results[name] = {"skipped": str(exc)}
+                except Exception as exc:
+                    results[name] = {"failed": f"{type(exc).__name__}: {exc}"[:400],
+                                     "log": "-"}  # fmt: skip
+            run(configs, options)
+        finally:
+            for c in configs:
+                c.close(yarn)
+                results[c.name] = c.result
+                print(c.name, c.result, flush=True)
     meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write(meta, results, options.out, options.idle)
     failed = [n for n in names if "failed" in results[n] and n == "ours-yarn"]
