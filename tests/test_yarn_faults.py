@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import statistics
 import time
 
 import pytest
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from .abuse import COUNTS
 from .kernels import KernelSession, pids_mentioning, wait_until
 from .test_yarn_provisioner import WS, app_of, install_yarn_spec, start, submitter_script
 
 APPS = WS + "/apps"
+FINAL = ("KILLED", "FINISHED", "FAILED")
 
 
 @pytest.fixture
@@ -168,5 +171,107 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
     # through the failing RM: either way YARN has it in a final state.
     assert app_of(yarn_rm, app_id)["state"] in ("KILLED", "FINISHED")
     leaked = await nothing_left(yarn_rm, [kernel_id])
+    COUNTS["leaked"] += len(leaked)
+    assert not leaked
+
+
+async def _local_start_seconds(jp_fetch) -> float:
+    """Seconds for one local kernel (the shipped spec) to start and answer; then delete it."""
+    started = time.monotonic()
+    model = await start(jp_fetch, "remote-python")
+    elapsed = time.monotonic() - started
+    assert model["placement"]["phase"] == "ready"
+    await jp_fetch("api", "kernels", model["id"], method="DELETE")
+    return elapsed
+
+
+@pytest.mark.timeout(600)
+async def test_hung_rm_delays_only_yarn_work(
+    yarn_rm,
+    kernels_dir,
+    tmp_path,
+    jp_fetch,
+    jp_serverapp,
+    jp_http_port,
+    jp_base_url,
+    jp_auth_header,
+):
+    """An RM that hangs while 10 YARN kernels are deleted does not slow a local start.
+
+    The kills wait on the RM in the YARN client's own threads; a local kernel started
+    meanwhile needs threads of the event loop's default executor (kernelspec loading,
+    command formatting) and must not queue behind them. Each kill's outcome is logged.
+    """
+    await asyncio.to_thread(
+        install_yarn_spec,
+        kernels_dir,
+        "yarn-hang",
+        yarn_rm.url,
+        submitter_script(tmp_path),
+        yarn_request_timeout=8,
+        kill_timeout=30,
+    )
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    handler = Collect(level=logging.INFO)
+    jp_serverapp.log.addHandler(handler)
+    old_level = jp_serverapp.log.level
+    jp_serverapp.log.setLevel(logging.INFO)
+    try:
+        kernels = await asyncio.gather(*(start(jp_fetch, "yarn-hang") for _ in range(10)))
+        app_ids = [m["placement"]["app_id"] for m in kernels]
+        assert len(set(app_ids)) == 10
+
+        # Without RM trouble: the same local start, 5 times (the first warms caches).
+        await _local_start_seconds(jp_fetch)
+        calm = [await _local_start_seconds(jp_fetch) for _ in range(5)]
+
+        # Every RM request now hangs 40 s (the client gives up after 8 s and retries).
+        fault = yarn_rm.inject_fault(status=None, hang=40, count=100_000, path=WS + "/*")
+        # The deletes go through their own HTTP client: jp_fetch's serves 10 requests at once.
+        client = AsyncHTTPClient(force_instance=True, max_clients=20)
+        base = f"http://127.0.0.1:{jp_http_port}{jp_base_url}api/kernels/"
+        deletes = [
+            asyncio.ensure_future(
+                client.fetch(
+                    base + m["id"], method="DELETE", headers=jp_auth_header, request_timeout=300
+                )
+            )
+            for m in kernels
+        ]
+        assert await wait_until(lambda: fault.hits >= 1, timeout=10)  # the RM hangs
+        # The kernels end on their shutdown request (the kills are what hangs): let their
+        # exits, a burst of CPU, pass before measuring.
+        ids = [m["id"] for m in kernels]
+        assert await wait_until(lambda: not any(pids_mentioning(k) for k in ids), timeout=30)
+        await asyncio.sleep(0.5)
+        hung = [await _local_start_seconds(jp_fetch) for _ in range(5)]
+        # The RM was still hung and no delete done while the local kernels started.
+        assert not any(task.done() for task in deletes), hung
+        hits = fault.hits
+        yarn_rm.clear_faults()
+        COUNTS["faults"] += hits
+
+        calm_median, hung_median = statistics.median(calm), statistics.median(hung)
+        print(f"local start: {calm_median:.3f} s calm {calm}, {hung_median:.3f} s hung {hung}")
+        # 1.2x, plus 50 ms for scheduling noise of a shared 2-core machine.
+        assert hung_median <= 1.2 * calm_median + 0.05, (calm, hung)
+
+        responses = await asyncio.gather(*deletes)
+        assert [r.code for r in responses] == [204] * 10
+        client.close()
+    finally:
+        jp_serverapp.log.removeHandler(handler)
+        jp_serverapp.log.setLevel(old_level)
+    for app_id in app_ids:
+        assert app_of(yarn_rm, app_id)["state"] in FINAL, app_id
+        # The outcome of every kill is in the log: ended (and how), or still alive.
+        outcome = [r for r in records if app_id in r and ("ended" in r or "still" in r)]
+        assert outcome, (app_id, [r for r in records if app_id in r])
+    leaked = await nothing_left(yarn_rm, [m["id"] for m in kernels])
     COUNTS["leaked"] += len(leaked)
     assert not leaked
