@@ -165,8 +165,8 @@ class YarnClient:
         """What to do about a 401 (or a failed Kerberos exchange), for error messages."""
         if self.auth_kind == "kerberos":
             return (
-                ". The RM did not accept the server's Kerberos (SPNEGO) credentials: get a "
-                "valid ticket for the user running Jupyter Server with `kinit` (see `klist`; "
+                ". Get a valid Kerberos ticket for the user running Jupyter Server with "
+                "`kinit` (see `klist`; "
                 "KRB5CCNAME says which ticket cache is used), or a keytab with "
                 "`kinit -kt FILE PRINCIPAL`"
             )
@@ -208,6 +208,13 @@ class YarnClient:
             raise
         if response.status_code != 200:
             msg = f"{endpoint} answered GET /info with HTTP {response.status_code}"
+            if response.status_code == 401 and self.auth_kind == "kerberos":
+                sent = "Authorization" in response.request.headers
+                msg += (
+                    ": the RM refused the server's Kerberos ticket"
+                    if sent
+                    else ": the server has no valid Kerberos ticket (none, or it expired)"
+                )
             if response.status_code == 401:
                 msg += self._auth_advice()
             raise YarnRequestError(msg, response.status_code)
