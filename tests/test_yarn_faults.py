@@ -127,8 +127,15 @@ async def test_submit_refused_by_the_rm_fails_clearly(yarn_rm, yarn_spec, jp_fet
 
 
 async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_the_app(
-    yarn_rm, yarn_spec, jp_fetch, jp_ws_fetch, jp_serverapp
+    yarn_rm, yarn_spec, jp_fetch, jp_ws_fetch, jp_serverapp, kernels_dir
 ):
+    # The AM outlives its kernel (as a Spark driver with non-daemon threads would): only
+    # the RM kill, through the faults below, can end the application.
+    spec_file = kernels_dir / yarn_spec / "kernel.json"
+    spec = json.loads(spec_file.read_text())
+    at = spec["argv"].index("--") + 1
+    spec["argv"][at:at] = ["/bin/sh", "-c", '"$0" "$@"; exec sleep 300']
+    spec_file.write_text(json.dumps(spec))
     model = await start(jp_fetch, yarn_spec)
     kernel_id, app_id = model["id"], model["placement"]["app_id"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
@@ -146,6 +153,7 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
         assert await km.is_alive()  # what the restarter asks
         await asyncio.sleep(0.3)
     assert jp_serverapp.kernel_manager.yarn_pollers.all()[0].rounds > rounds + 5
+    assert [f.hits for f in faults] == [8, 2]  # the kernel lived through all of them
     COUNTS["faults"] += sum(f.hits for f in faults)
     models = json.loads((await jp_fetch("api", "kernels")).body)
     assert [(m["id"], m["execution_state"]) for m in models] in (
@@ -167,9 +175,10 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
     response = await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     COUNTS["faults"] += sum(f.hits for f in faults)
     assert response.code == 204
-    # KILLED, or FINISHED when the kernel's own shutdown ended the AM before a kill got
-    # through the failing RM: either way YARN has it in a final state.
-    assert app_of(yarn_rm, app_id)["state"] in ("KILLED", "FINISHED")
+    # Every fault was met on the way (the kill and its confirmation went through them all)
+    # and the RM's kill is what ended the application.
+    assert [f.hits for f in faults] == [3, 2, 1]
+    assert app_of(yarn_rm, app_id)["state"] == "KILLED"
     leaked = await nothing_left(yarn_rm, [kernel_id])
     COUNTS["leaked"] += len(leaked)
     assert not leaked
