@@ -97,6 +97,7 @@ async def test_launch_during_lasting_rm_errors_fails_clearly_and_kills_the_app(
     with pytest.raises(HTTPClientError) as info:
         await start(jp_fetch, "yarn-down")
     COUNTS["faults"] += fault.hits
+    assert fault.hits >= 3  # the polls during the launch met the errors
     message = json.loads(info.value.response.body)["message"]
     print(message)
     assert time.monotonic() - started < 5 + 20 + 5
@@ -117,6 +118,7 @@ async def test_submit_refused_by_the_rm_fails_clearly(yarn_rm, yarn_spec, jp_fet
     with pytest.raises(HTTPClientError) as info:
         await start(jp_fetch, yarn_spec)
     COUNTS["faults"] += fault.hits
+    assert fault.hits == 1
     message = json.loads(info.value.response.body)["message"]
     print(message)
     assert "submit command" in message and "500" in message and yarn_rm.url in message
