@@ -237,9 +237,9 @@ async def test_hung_rm_delays_only_yarn_work(
         app_ids = [m["placement"]["app_id"] for m in kernels]
         assert len(set(app_ids)) == 10
 
-        # Without RM trouble: the same local start, 5 times (the first warms caches).
+        # Without RM trouble: the same local start, 7 times (the first warms caches).
         await _local_start_seconds(jp_fetch)
-        calm = [await _local_start_seconds(jp_fetch) for _ in range(5)]
+        calm = [await _local_start_seconds(jp_fetch) for _ in range(7)]
 
         # Every RM request now hangs 40 s (the client gives up after 8 s and retries).
         fault = yarn_rm.inject_fault(status=None, hang=40, count=100_000, path=WS + "/*")
@@ -260,17 +260,22 @@ async def test_hung_rm_delays_only_yarn_work(
         ids = [m["id"] for m in kernels]
         assert await wait_until(lambda: not any(pids_mentioning(k) for k in ids), timeout=30)
         await asyncio.sleep(0.5)
-        hung = [await _local_start_seconds(jp_fetch) for _ in range(5)]
+        hung = [await _local_start_seconds(jp_fetch) for _ in range(7)]
         # The RM was still hung and no delete done while the local kernels started.
         assert not any(task.done() for task in deletes), hung
         hits = fault.hits
         yarn_rm.clear_faults()
         COUNTS["faults"] += hits
 
-        calm_median, hung_median = statistics.median(calm), statistics.median(hung)
-        print(f"local start: {calm_median:.3f} s calm {calm}, {hung_median:.3f} s hung {hung}")
-        # 1.2x, plus 50 ms for scheduling noise of a shared 2-core machine.
-        assert hung_median <= 1.2 * calm_median + 0.05, (calm, hung)
+        print(
+            f"local start: calm min {min(calm):.3f} median {statistics.median(calm):.3f} s "
+            f"{calm}; hung min {min(hung):.3f} median {statistics.median(hung):.3f} s {hung}"
+        )
+        # The fastest of 7 starts: other processes on a shared machine only ever add time
+        # to a sample, so the fastest is the start's own cost. An RM hang that reached the
+        # local start (a starved thread pool, a blocked event loop, a shared lock) slows
+        # every start, the fastest included: that fails here.
+        assert min(hung) <= 1.2 * min(calm), (calm, hung)
 
         responses = await asyncio.gather(*deletes)
         assert [r.code for r in responses] == [204] * 10
