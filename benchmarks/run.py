@@ -645,12 +645,12 @@ def main() -> None:
         parser.error(f"unknown configurations: {', '.join(sorted(unknown))}")
     if options.trials < 1 or options.repeat < 1:
         parser.error("--trials and --repeat must be at least 1")
+    preflight(names)
     if options.failed_logs is None:
         options.failed_logs = Path(tempfile.mkdtemp(prefix="jrk-bench-failed-"))
         made_failed_logs = True
     else:
         made_failed_logs = False
-    preflight(names)
     meta = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}",
