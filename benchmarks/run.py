@@ -15,7 +15,20 @@ loopback:
   same hosts; skipped, with the reason, when that venv is missing or incomplete.
 
 Every server also loads :mod:`benchmarks.lagprobe` (event-loop lag probe). Every wait is
-bounded; writes ``results.md`` and ``results.json`` into ``--out``.
+bounded; writes ``results.md`` and ``results.json`` into ``--out``, with the versions run
+(Python, jupyter_server, jupyter_client, ipykernel, this package's git revision, GP's).
+
+``--trials N`` runs every configuration N times, rotating their order (trial 1: a, b, c;
+trial 2: b, c, a; ...) so that no configuration always meets the same load; each trial is
+a fresh server with the sequential measurements and one burst of 10 and of 20 concurrent
+starts, and the table shows medians over the trials.
+
+Exit status: 1 when ``plain`` or a configuration of this project failed (a server that
+did not start, a start, execute, interrupt or restart that failed, a failed concurrent
+start): its server log is kept and its path printed. Only the optional peer (``gp-ssh``)
+is skipped, saying why, when its venv is missing; a failure of the peer once it runs is
+reported, not fatal. Before anything runs, the Python the kernels use must import
+ipykernel, else the run stops at once (exit 1) saying what to install.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -48,6 +62,7 @@ from tests.sshbed import SSHTestBed
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CONFIGS = ("plain", "ours-local", "ours-ssh", "gp-ssh")
+OPTIONAL = ("gp-ssh",)  # peers that may be absent; everything else must run
 GP_INSTALL = "pip install gateway_provisioners jupyter_server ipykernel pycryptodomex"
 
 
@@ -384,14 +399,19 @@ def stop_check(server: Server, name: str, n: int = 4) -> dict:
     return {"stop_left_5s": alive(ids)}
 
 
+class PeerAbsent(RuntimeError):
+    """The optional peer (gateway_provisioners' venv) is not installed: skip it, saying so."""
+
+
 def gp_setup(workdir: Path, gp_python: str, bed: SSHTestBed) -> tuple[dict, Path]:
     """gateway_provisioners' ssh kernelspec for the bed hosts, and its server's env.
 
-    Raises RuntimeError with the reason when it cannot be made.
+    Raises PeerAbsent when its venv is missing or incomplete, RuntimeError when it is there
+    but cannot be set up.
     """
     if not Path(gp_python).exists():
         msg = f"no {gp_python} (make a venv there: {GP_INSTALL})"
-        raise RuntimeError(msg)
+        raise PeerAbsent(msg)
     probe = subprocess.run(
         [gp_python, "-c", "import gateway_provisioners, jupyter_server, ipykernel, Cryptodome"],
         capture_output=True,
@@ -401,10 +421,10 @@ def gp_setup(workdir: Path, gp_python: str, bed: SSHTestBed) -> tuple[dict, Path
     )
     if probe.returncode:
         msg = f"{gp_python} lacks a package ({probe.stderr.strip().splitlines()[-1]}): {GP_INSTALL}"
-        raise RuntimeError(msg)
+        raise PeerAbsent(msg)
     if bed.mode != "netns" or len({h.port for h in bed.hosts}) != 1:
         msg = "GP has one SSH port for all hosts (GP_SSH_PORT): needs the bed's netns mode (root)"
-        raise RuntimeError(msg)
+        raise PeerAbsent(msg)
     prefix = workdir / "gpdata"
     spec_app = Path(gp_python).parent / "jupyter-ssh-spec"
     hosts = [arg for h in bed.hosts for arg in ("--remote-hosts", h.address)]
@@ -442,41 +462,156 @@ def gp_setup(workdir: Path, gp_python: str, bed: SSHTestBed) -> tuple[dict, Path
     return env, prefix / "share" / "jupyter"
 
 
-def run_config(name: str, tmp: Path, bed: SSHTestBed, options) -> dict:
-    workdir = tmp / name
-    workdir.mkdir()
+def make_server(name: str, workdir: Path, bed: SSHTestBed, options) -> Server:
     ours = {"jupyter_remote_kernels": True}
     plain = {
         "argv": [REMOTE_PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "plain",
         "language": "python",
     }
+    if name == "plain":
+        return Server(workdir, sys.executable, {name: plain}, {})
+    if name == "ours-local":
+        return Server(workdir, sys.executable, {name: shipped_local_spec()}, ours)
+    if name == "ours-ssh":
+        return Server(workdir, sys.executable, {name: ssh_spec(bed)}, ours)
+    env, data = gp_setup(workdir, options.gp_python, bed)
+    return Server(workdir, options.gp_python, {}, {}, env=env, data=data)
+
+
+def run_trial(name: str, trial: int, tmp: Path, bed: SSHTestBed, options) -> dict:
+    """One trial of one configuration on a fresh server.
+
+    Returns its measurements, ``{"absent": reason}`` for a missing optional peer, or
+    ``{"error": ..., "log": ...}`` when something failed (the log is kept).
+    """
+    workdir = tmp / f"{name}-trial{trial + 1}"
+    workdir.mkdir()
     load = os.getloadavg()[0]
+    server = None
     try:
-        if name == "plain":
-            server = Server(workdir, sys.executable, {name: plain}, {})
-        elif name == "ours-local":
-            server = Server(workdir, sys.executable, {name: shipped_local_spec()}, ours)
-        elif name == "ours-ssh":
-            server = Server(workdir, sys.executable, {name: ssh_spec(bed)}, ours)
-        else:
-            env, data = gp_setup(workdir, options.gp_python, bed)
-            server = Server(workdir, options.gp_python, {}, {}, env=env, data=data)
+        server = make_server(name, workdir, bed, options)
+        kernel = "gp-ssh" if name == "gp-ssh" else name
+        res = measure(server, kernel, options.repeat, trials=1)
+        if trial == options.trials - 1:
+            res.update(stop_check(server, kernel))
+        failed = {k: v for k, v in res.items() if k.endswith("_error")}
+        if failed:
+            raise RuntimeError("; ".join(f"{k}: {v}" for k, v in failed.items()))
+    except PeerAbsent as exc:
+        return {"absent": str(exc)}
     except Exception as exc:
-        return {"skipped": str(exc)}
-    kernel = "gp-ssh" if name == "gp-ssh" else name
-    try:
-        res = measure(server, kernel, options.repeat, options.trials)
-        res.update(stop_check(server, kernel))
-    except Exception as exc:
-        res = {"skipped": f"{type(exc).__name__}: {exc}"[:400], "log": str(server.log_path)}
+        log = keep_log(workdir, name, trial, options)
+        return {"error": f"{type(exc).__name__}: {exc}"[:600], "log": log}
     finally:
-        server.stop()
-        if options.keep_logs:
+        if server is not None:
+            server.stop()
+        if options.keep_logs and server is not None:
             options.keep_logs.mkdir(parents=True, exist_ok=True)
-            shutil.copy(server.log_path, options.keep_logs / f"{name}.log")
+            shutil.copy(server.log_path, options.keep_logs / f"{name}-trial{trial + 1}.log")
     res["load_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     return res
+
+
+def keep_log(workdir: Path, name: str, trial: int, options) -> str:
+    """Copy a failed run's server log out of the temporary folder; its new path."""
+    folder = options.failed_logs
+    folder.mkdir(parents=True, exist_ok=True)
+    source = workdir / "server.log"
+    target = folder / f"{name}-trial{trial + 1}.log"
+    if source.exists():
+        shutil.copy(source, target)
+        return str(target)
+    return f"(no server log: the server was not started; workdir {workdir})"
+
+
+def combine(trials: list[dict]) -> dict:
+    """Medians over the trials of one configuration (worst bursts kept), or its failure."""
+    errors = [t for t in trials if "error" in t]
+    if errors:
+        return {"error": errors[0]["error"], "log": errors[0]["log"], "trials": trials}
+    if any("absent" in t for t in trials):
+        return {"skipped": next(t["absent"] for t in trials if "absent" in t)}
+    out: dict = {"trials": trials}
+    keys = {k for t in trials for k, v in t.items() if isinstance(v, (int, float))}
+    for key in sorted(keys):
+        values = [t[key] for t in trials if isinstance(t.get(key), (int, float))]
+        if key.endswith(("_left_5s", "_failed", "_worst")):
+            out[key] = max(values)  # the worst trial
+        else:
+            out[key] = statistics.median(values)
+    return out
+
+
+def python_versions(python: str) -> dict:
+    """Versions of the packages a server runs with, as ``python`` sees them."""
+    code = (
+        "import json, platform, importlib.metadata as m\n"
+        "v = {'python': platform.python_version()}\n"
+        "for p in ('jupyter_server', 'jupyter_client', 'ipykernel', 'gateway_provisioners'):\n"
+        "    try:\n        v[p] = m.version(p)\n    except m.PackageNotFoundError:\n"
+        "        pass\n"
+        "print(json.dumps(v))"
+    )
+    try:
+        done = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        return json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return {"error": str(exc)[:200]}
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return rev + ("+local changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        try:
+            return "not a git checkout; version " + importlib.metadata.version(
+                "jupyter_remote_kernels"
+            )
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+
+def preflight(names: list[str]) -> None:
+    """Stop at once, with what to do, when the kernels' Python cannot run ipykernel.
+
+    ``plain`` and ``ours-ssh`` run kernels with :data:`REMOTE_PYTHON` (this interpreter; the
+    bed's hosts share this machine's files), ``ours-local`` with the shipped spec's python.
+    """
+    if not {"plain", "ours-local", "ours-ssh"} & set(names):
+        return
+    probe = subprocess.run(
+        [REMOTE_PYTHON, "-c", "import ipykernel"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode:
+        last = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        print(
+            f"benchmark cannot run: the kernels' Python {REMOTE_PYTHON} cannot import "
+            f"ipykernel ({last}). Install this package with its dependencies into that "
+            f"Python: {REMOTE_PYTHON} -m pip install -e '.[test]'",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def main() -> None:
@@ -486,8 +621,8 @@ def main() -> None:
         "--trials",
         type=int,
         default=3,
-        help="bursts of 10 and of 20 concurrent starts per configuration; the "
-        "table shows their median",
+        help="runs of every configuration, in rotating order (each with one burst of 10 "
+        "and of 20 concurrent starts); the table shows their median",
     )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
@@ -499,12 +634,25 @@ def main() -> None:
     parser.add_argument(
         "--keep-logs", type=Path, default=None, help="copy each server's log into this folder"
     )
+    parser.add_argument(
+        "--failed-logs",
+        type=Path,
+        default=None,
+        help="where the logs of failed runs are kept (default: a new /tmp/jrk-bench-failed-*)",
+    )
     options = parser.parse_args()
     names = [n.strip() for n in options.only.split(",") if n.strip()]
     unknown = set(names) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configurations: {', '.join(sorted(unknown))}")
-    results: dict = {}
+    if options.trials < 1 or options.repeat < 1:
+        parser.error("--trials and --repeat must be at least 1")
+    preflight(names)
+    if options.failed_logs is None:
+        options.failed_logs = Path(tempfile.mkdtemp(prefix="jrk-bench-failed-"))
+        made_failed_logs = True
+    else:
+        made_failed_logs = False
     meta = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}",
@@ -512,14 +660,42 @@ def main() -> None:
         "repeat": options.repeat,
         "trials": options.trials,
         "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
+        "versions": {
+            "server": python_versions(sys.executable),
+            "kernels": python_versions(REMOTE_PYTHON),
+            "jupyter_remote_kernels": git_revision(),
+        },
     }
+    if "gp-ssh" in names and Path(options.gp_python).exists():
+        meta["versions"]["gp-ssh"] = python_versions(options.gp_python)
+    per_trial: dict = {name: [] for name in names}
+    order_log = []
     with tempfile.TemporaryDirectory() as tmp, SSHTestBed(2, Path(tmp) / "bed") as bed:
         meta["hosts"] = f"{len(bed.hosts)} sshd hosts ({bed.mode})"
-        for name in names:
-            results[name] = run_config(name, Path(tmp), bed, options)
-            print(name, results[name], flush=True)
+        for trial in range(options.trials):
+            order = names[trial % len(names) :] + names[: trial % len(names)]
+            order_log.append(order)
+            for name in order:
+                if per_trial[name] and "absent" in per_trial[name][-1]:
+                    continue  # an absent peer stays absent
+                result = run_trial(name, trial, Path(tmp), bed, options)
+                per_trial[name].append(result)
+                print(f"trial {trial + 1} {name}", result, flush=True)
+    meta["order"] = order_log
     meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results = {name: combine(per_trial[name]) for name in names}
     write(meta, results, Path(options.out))
+    failed = [n for n, r in results.items() if "error" in r and n not in OPTIONAL]
+    for name, res in results.items():
+        if "error" in res:
+            print(f"FAILED {name}: {res['error']}\n  server log: {res['log']}", file=sys.stderr)
+        elif "skipped" in res:
+            print(f"skipped {name} (optional peer): {res['skipped']}", file=sys.stderr)
+    if made_failed_logs and not any("error" in r for r in results.values()):
+        shutil.rmtree(options.failed_logs, ignore_errors=True)
+    if failed:
+        print(f"benchmark FAILED: {', '.join(failed)}", file=sys.stderr)
+        sys.exit(1)
 
 
 COLUMNS = [
@@ -587,6 +763,15 @@ def ratios(results: dict) -> list[str]:
     ]
 
 
+def versions_line(versions: dict) -> str:
+    parts = [f"jupyter_remote_kernels {versions.get('jupyter_remote_kernels', '?')}"]
+    for role in ("server", "kernels", "gp-ssh"):
+        found = versions.get(role)
+        if found:
+            parts.append(role + ": " + ", ".join(f"{k} {v}" for k, v in found.items()))
+    return "; ".join(parts)
+
+
 def write(meta: dict, results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
@@ -598,7 +783,11 @@ def write(meta: dict, results: dict, out: Path) -> None:
     for name, res in results.items():
         if "skipped" in res:
             lines.append(f"| {name} | skipped | " + " | ".join("" for _ in COLUMNS[1:]) + " |")
-            notes.append(f"- {name} skipped: {res['skipped']}")
+            notes.append(f"- {name} skipped (optional peer absent): {res['skipped']}")
+            continue
+        if "error" in res:
+            lines.append(f"| {name} | FAILED | " + " | ".join("" for _ in COLUMNS[1:]) + " |")
+            notes.append(f"- {name} FAILED: {res['error']} (server log: {res['log']})")
             continue
         lines.append(f"| {name} | " + " | ".join(_cell(res.get(k)) for k, _ in COLUMNS) + " |")
         for n in (10, 20):
@@ -614,8 +803,9 @@ def write(meta: dict, results: dict, out: Path) -> None:
                 )
     lines += [
         "",
-        f"\\* median of {meta.get('trials', 1)} bursts of concurrent starts; the "
-        "worst burst of each is in results.json (`..._worst`).",
+        f"\\* median of {meta.get('trials', 1)} bursts of concurrent starts (one per "
+        "trial, configurations in rotating order); the worst burst of each is in "
+        "results.json (`..._worst`).",
     ]
     lines += ratios(results)
     lines += [
@@ -623,6 +813,8 @@ def write(meta: dict, results: dict, out: Path) -> None:
         f"{meta['date']}; {meta['machine']}; {meta.get('hosts', '')}; "
         f"load average (1/5/15 min) {meta['load_1_5_15_at_start']} at start, "
         f"{meta.get('load_1_5_15_at_end')} at end; `{meta['command']}`",
+        "",
+        "Versions: " + versions_line(meta.get("versions", {})),
     ]
     if notes:
         lines += ["", *notes]

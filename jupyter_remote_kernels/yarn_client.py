@@ -1,9 +1,12 @@
 """A thin, blocking client of the YARN ResourceManager REST API, built on yarn-api-client.
 
-Every method blocks (HTTP), so callers on the event loop run them in a thread
-(``await asyncio.to_thread(client.method, ...)``); :class:`~.yarn_poller.YarnPoller` and the
-YARN provisioner do. One lock serialises the calls of one client, because a
-``requests.Session`` is not thread safe.
+Every method blocks (HTTP), so callers on the event loop run them through
+:meth:`YarnClient.run`, which uses the client's own small thread pool
+(:data:`WORKERS_PER_CLUSTER` threads), never the event loop's default executor: a hung
+ResourceManager then delays only YARN work, not Jupyter Server's other thread work.
+:class:`~.yarn_poller.YarnPoller` and the YARN provisioner do. A ``requests.Session`` is not
+thread safe, so each worker thread has its own; the lock guards only which RM is active and
+is never held across a network call.
 
 yarn-api-client 1.0.3 has traps, handled here (see ``reference/yarn-rm-rest.md``):
 
@@ -25,9 +28,12 @@ strings: the sequence grows past 9999 (``..._9999`` < ``..._10000``).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import getpass
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -40,6 +46,7 @@ from .errors import YarnError
 __all__ = [
     "ACTIVE_STATES",
     "FINAL_STATES",
+    "WORKERS_PER_CLUSTER",
     "YarnClient",
     "YarnRequestError",
     "app_id_key",
@@ -51,6 +58,9 @@ ACTIVE_STATES = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING")
 _APP_ID = re.compile(r"^application_(\d+)_(\d+)$")
 _STATUS = re.compile(r"status: (\d+)\. Details: (.*)$", re.S)
 _WS = "/ws/v1/cluster"
+#: Threads per cluster for RM requests (poller, submissions' lookups, kills): enough for
+#: the poller and a few kills at once, small enough that a hung RM ties up no more.
+WORKERS_PER_CLUSTER = 4
 
 
 def app_id_key(app_id: str) -> tuple[int, int]:
@@ -114,9 +124,26 @@ class YarnClient:
         self.timeout = timeout
         self.log = log
         self.active: Optional[str] = None
-        self._rm: Optional[ResourceManager] = None
         self._stale = False
-        self._lock = threading.Lock()
+        self._generation = 0  # grows whenever a new active RM was found
+        self._lock = threading.Lock()  # guards active/_stale/_generation, no network call
+        self._local = threading.local()  # each worker thread's own ResourceManager session
+        self._sessions: list[ResourceManager] = []
+        self._executor: Optional[ThreadPoolExecutor] = None
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` (a blocking method of this client) in the client's own threads.
+
+        Called from the event loop by the YARN poller and provisioner.
+        """
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=WORKERS_PER_CLUSTER, thread_name_prefix="jrk-yarn"
+                )
+            executor = self._executor
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, functools.partial(fn, *args))
 
     # ------------------------------------------------------------------ connection
 
@@ -134,19 +161,62 @@ class YarnClient:
             raise YarnError(msg) from None
         return HTTPKerberosAuth(mutual_authentication=OPTIONAL)
 
+    def _auth_advice(self) -> str:
+        """What to do about a 401 (or a failed Kerberos exchange), for error messages."""
+        if self.auth_kind == "kerberos":
+            return (
+                ". Get a valid Kerberos ticket for the user running Jupyter Server with "
+                "`kinit` (see `klist`; "
+                "KRB5CCNAME says which ticket cache is used), or a keytab with "
+                "`kinit -kt FILE PRINCIPAL`"
+            )
+        return (
+            f". Check the YARN authentication settings (yarn_auth={self.auth_kind}, user "
+            f"{self.user})."
+        )
+
+    def _kerberos_failure(self, endpoint: str, exc: BaseException) -> Optional[YarnError]:
+        """A clear error when ``exc`` is requests-kerberos failing to make a token, else None.
+
+        An expired or missing ticket makes it raise ``KerberosExchangeError`` (a
+        ``requests.RequestException``); that is not an RM failure to fail over from.
+        """
+        if self.auth_kind != "kerberos" or "Kerberos" not in type(exc).__name__:
+            return None
+        msg = (
+            f"Kerberos authentication to the YARN ResourceManager {endpoint} failed: no valid "
+            f"ticket ({exc})" + self._auth_advice() + "."
+        )
+        return YarnError(msg)
+
     def probe(self, endpoint: str) -> dict[str, Any]:
         """``GET /info`` of one RM without following redirects: its ``clusterInfo``."""
-        response = requests.get(
-            f"{endpoint}{_WS}/info",
-            params={"user.name": self.user} if self.auth_kind == "simple" else None,
-            timeout=self.timeout,
-            verify=self.verify,
-            auth=self._auth(),
-            allow_redirects=False,
-            headers={"Accept": "application/json"},
-        )
+        try:
+            response = requests.get(
+                f"{endpoint}{_WS}/info",
+                params={"user.name": self.user} if self.auth_kind == "simple" else None,
+                timeout=self.timeout,
+                verify=self.verify,
+                auth=self._auth(),
+                allow_redirects=False,
+                headers={"Accept": "application/json"},
+            )
+        except requests.RequestException as exc:
+            failure = self._kerberos_failure(endpoint, exc)
+            if failure is not None:
+                raise failure from None
+            raise
         if response.status_code != 200:
             msg = f"{endpoint} answered GET /info with HTTP {response.status_code}"
+            if response.status_code == 401 and self.auth_kind == "kerberos":
+                sent = "Authorization" in response.request.headers
+                msg += (
+                    ": the RM refused the server's Kerberos ticket"
+                    if sent
+                    else ": the server has no valid Kerberos ticket (none, or it expired)"
+                )
+            if response.status_code == 401:
+                msg += self._auth_advice()
             raise YarnRequestError(msg, response.status_code)
         return response.json().get("clusterInfo") or {}
 
@@ -155,7 +225,12 @@ class YarnClient:
         for endpoint in self.endpoints:
             try:
                 info = self.probe(endpoint)
-            except (requests.RequestException, ValueError, YarnRequestError) as exc:
+            except YarnRequestError as exc:
+                if exc.status == 401:  # not an HA problem: every RM will refuse us alike
+                    raise
+                problems.append(f"{endpoint}: {exc.__class__.__name__}: {exc}")
+                continue
+            except (requests.RequestException, ValueError) as exc:
                 problems.append(f"{endpoint}: {exc.__class__.__name__}: {exc}")
                 continue
             state = str(info.get("haState") or "ACTIVE").upper()
@@ -172,13 +247,34 @@ class YarnClient:
         raise YarnError(msg)
 
     def _connect(self) -> ResourceManager:
-        if self._rm is not None and not self._stale:
-            return self._rm
-        active = self._find_active()
+        """This thread's session to the active RM, finding the active RM when needed.
+
+        The probes run without the lock: threads that find the RM stale at once may each
+        probe, which costs a request but never makes one thread wait for another's network
+        call.
+        """
+        with self._lock:
+            known, stale, generation = self.active, self._stale, self._generation
+        if known is None or stale:
+            active = self._find_active()
+            with self._lock:
+                if self._generation == generation:  # no other thread got here first
+                    previous, self.active = self.active, active
+                    self._stale = False
+                    self._generation += 1
+                    if previous and previous != active and self.log:
+                        self.log.warning(
+                            "YARN ResourceManager failover: %s -> %s", previous, active
+                        )
+                known, generation = self.active, self._generation
+        mine = getattr(self._local, "rm", None)
+        if mine is not None and self._local.generation == generation:
+            return mine
+        assert known is not None
         try:
             # Given only the endpoint we know is active, yarn-api-client's own probe is harmless.
             rm = ResourceManager(
-                service_endpoints=[active],
+                service_endpoints=[known],
                 timeout=self.timeout,
                 auth=self._auth(),
                 verify=self.verify,
@@ -186,55 +282,59 @@ class YarnClient:
         except YarnError:
             raise
         except Exception as exc:  # it raises a bare Exception("No active RMs found")
-            msg = f"cannot use the YARN ResourceManager at {active}: {exc}"
+            msg = f"cannot use the YARN ResourceManager at {known}: {exc}"
             raise YarnError(msg) from exc
         if self.auth_kind == "simple":
             rm.session.params = {"user.name": self.user}
         rm.session.hooks["response"].append(self._on_response)
-        if self.active and self.active != active and self.log:
-            self.log.warning("YARN ResourceManager failover: %s -> %s", self.active, active)
-        self._rm, self.active, self._stale = rm, active, False
+        if mine is not None:
+            mine.session.close()
+        self._local.rm, self._local.generation = rm, generation
+        with self._lock:
+            self._sessions = [r for r in self._sessions if r is not mine] + [rm]
         return rm
 
     def connect(self) -> str:
         """Find the active RM now (no request when already connected); its address."""
-        with self._lock:
-            self._connect()
-            return str(self.active)
+        self._connect()
+        return str(self.active)
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         # A 307 means the RM we talk to is a standby now: find the active one next time.
         if response.status_code in (307, 308):
+            self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        with self._lock:
             self._stale = True
 
     def _call(self, what: str, fn: Callable[[ResourceManager], Any]) -> Any:
         """Run ``fn(rm)`` on the active RM; on a connection failure, fail over once."""
-        with self._lock:
-            for attempt in (1, 2):
-                rm = self._connect()
-                try:
-                    return fn(rm).data
-                except requests.RequestException as exc:
-                    self._stale = True
-                    if attempt == 2:
-                        msg = f"YARN ResourceManager {self.active} failed {what}: {exc}"
-                        raise YarnError(msg) from exc
-                except APIError as exc:
-                    match = _STATUS.search(str(exc))
-                    status = int(match.group(1)) if match else 0
-                    detail = _remote_message(match.group(2)) if match else str(exc)
-                    if status in (503,) and attempt == 1:  # a standby without a redirect
-                        self._stale = True
-                        continue
-                    msg = f"YARN ResourceManager {self.active} refused {what} (HTTP {status}): "
-                    msg += detail
-                    if status == 401:
-                        msg += (
-                            f". Check the YARN authentication settings (yarn_auth="
-                            f"{self.auth_kind}, user {self.user})."
-                        )
-                    raise YarnRequestError(msg, status) from None
-            raise AssertionError("unreachable")
+        for attempt in (1, 2):
+            rm = self._connect()
+            try:
+                return fn(rm).data
+            except requests.RequestException as exc:
+                failure = self._kerberos_failure(str(self.active), exc)
+                if failure is not None:
+                    raise failure from None
+                self._mark_stale()
+                if attempt == 2:
+                    msg = f"YARN ResourceManager {self.active} failed {what}: {exc}"
+                    raise YarnError(msg) from exc
+            except APIError as exc:
+                match = _STATUS.search(str(exc))
+                status = int(match.group(1)) if match else 0
+                detail = _remote_message(match.group(2)) if match else str(exc)
+                if status in (503,) and attempt == 1:  # a standby without a redirect
+                    self._mark_stale()
+                    continue
+                msg = f"YARN ResourceManager {self.active} refused {what} (HTTP {status}): "
+                msg += detail
+                if status == 401:
+                    msg += self._auth_advice()
+                raise YarnRequestError(msg, status) from None
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ API
 
@@ -281,8 +381,7 @@ class YarnClient:
         ) or {}
 
     def queue(self, name: str) -> Optional[dict[str, Any]]:
-        with self._lock:
-            rm = self._connect()
+        rm = self._connect()
         try:
             return rm.cluster_scheduler_queue(name)
         except (APIError, KeyError, requests.RequestException) as exc:
@@ -298,7 +397,16 @@ class YarnClient:
         return urlsplit(endpoint or self.active or self.endpoints[0]).hostname or ""
 
     def close(self) -> None:
+        """Close every session and stop the worker threads (queued calls are cancelled).
+
+        Called (in a thread) by :meth:`YarnPoller.close` when the server stops.
+        """
         with self._lock:
-            if self._rm is not None:
-                self._rm.session.close()
-            self._rm = None
+            sessions, self._sessions = self._sessions, []
+            executor, self._executor = self._executor, None
+            self.active, self._stale = None, False
+            self._generation += 1
+        for rm in sessions:
+            rm.session.close()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)

@@ -31,7 +31,7 @@ class YarnPoller:
     Public API: :meth:`watch` / :meth:`unwatch` a tag (reference counted), :meth:`apps`
     (the cached applications of a tag, newest first), :meth:`next_round` (wait for fresh
     data), :attr:`rounds`, :attr:`requests`, :attr:`last_error`; :attr:`client` for direct
-    calls (kill, state) run in a thread.
+    calls (kill, state) run in its threads (``await poller.client.run(...)``).
     """
 
     def __init__(self, client: YarnClient, interval: float, log: Any) -> None:
@@ -114,7 +114,7 @@ class YarnPoller:
             chunk = tags[start : start + TAGS_PER_REQUEST]
             self.requests += 1
             try:
-                apps = await asyncio.to_thread(self.client.apps_by_tags, chunk)
+                apps = await self.client.run(self.client.apps_by_tags, chunk)
             except YarnError as exc:
                 error = str(exc)
                 break

@@ -48,5 +48,6 @@ def pytest_terminal_summary(terminalreporter):
     if COUNTS:
         terminalreporter.write_line(
             f"abuse suite: {COUNTS['inputs']} hostile inputs tried, "
-            f"{COUNTS['faults']} faults injected, {COUNTS['leaked']} processes leaked"
+            f"{COUNTS['faults']} faults injected, {COUNTS['cycles']} ordinary start/stop "
+            f"cycles, {COUNTS['leaked']} processes leaked"
         )

@@ -12,14 +12,18 @@ import shutil
 
 import pytest
 
+from .requirements import require
 from .sshbed import SSHD, SSHTestBed
 
 __all__ = ["ssh_bed", "ssh_bed_factory"]
 
 
 def _require_sshd() -> None:
-    if not (shutil.which("sshd") or os.access(SSHD, os.X_OK)):
-        pytest.skip("sshd is not installed (Debian: apt-get install openssh-server)")
+    require(
+        shutil.which("sshd") or os.access(SSHD, os.X_OK),
+        "sshd",
+        "Debian: apt-get install openssh-server",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -122,9 +122,53 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1) ->
     return predicate()
 
 
-def argv_with(text: str) -> list[int]:
-    """Every live process whose argv holds ``text``; used to look for leaked secrets."""
-    return pids_mentioning(text)
+def secrets_in_argv(secrets: dict[str, bytes]) -> list[str]:
+    """``"<name> in argv of pid N: <argv>"`` for every live process whose argv holds a secret.
+
+    Every process on this machine is looked at; the SSH bed's and the YARN emulator's hosts
+    share its PID space, so their launchers and kernels are included.
+    """
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        for name, secret in secrets.items():
+            if secret and secret in cmdline:
+                argv = cmdline.replace(b"\0", b" ").decode(errors="replace")[:200]
+                found.append(f"{name} in argv of pid {entry}: {argv}")
+    return found
+
+
+def files_containing(secrets: dict[str, bytes], roots: list[Path]) -> list[str]:
+    """``"<name> in <path>"`` for every file under ``roots`` holding one of ``secrets``.
+
+    Files of other sessions may vanish while we look: those are passed over.
+    """
+    hits = []
+    for root in roots:
+        for folder, _dirs, files in os.walk(root):
+            for file in files:
+                path = os.path.join(folder, file)
+                try:
+                    if os.path.getsize(path) >= 5_000_000:
+                        continue
+                    data = Path(path).read_bytes()
+                except OSError:
+                    continue
+                hits += [f"{name} in {path}" for name, s in secrets.items() if s and s in data]
+    return hits
+
+
+async def launch_secrets(km) -> dict[str, bytes]:
+    """The secrets of a kernel's current launch: its signing key and its launch secret."""
+    info = await km.provisioner.get_provisioner_info()
+    auth_key = info["auth_key"].encode()
+    assert len(km.session.key) >= 32 and len(auth_key) == 64
+    return {"signing key": bytes(km.session.key), "launch secret": auth_key}
 
 
 class KernelSession:

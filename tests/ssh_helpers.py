@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 #: The hosts share this machine's file system: the test Python (with ipykernel) is there too.
-REMOTE_PYTHON = os.path.realpath(sys.executable)
+#: Not resolved through symlinks: a virtualenv's ``bin/python`` is a symlink to the base
+#: interpreter, which would not see the venv's packages (ipykernel) from there.
+REMOTE_PYTHON = os.path.abspath(sys.executable)
 EG_DISTRIBUTED = "enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy"
 
 SSH_ARGV = [

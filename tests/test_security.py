@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import sys
 import tempfile
@@ -15,9 +14,12 @@ import pytest
 from .kernels import (
     LAUNCHER,
     KernelSession,
+    files_containing,
+    launch_secrets,
     launcher_argv,
     local_spec,
     pids_mentioning,
+    secrets_in_argv,
     wait_until,
     write_kernelspec,
 )
@@ -115,21 +117,6 @@ async def test_unauthenticated_comm_port_messages_do_nothing(
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
 
 
-def files_containing(secret: bytes, roots: list[Path]) -> list[str]:
-    """Files under ``roots`` holding ``secret`` (others' temporary files may vanish meanwhile)."""
-    hits = []
-    for root in roots:
-        for folder, _dirs, files in os.walk(root):
-            for name in files:
-                path = os.path.join(folder, name)
-                try:
-                    if os.path.getsize(path) < 1_000_000 and secret in Path(path).read_bytes():
-                        hits.append(path)
-                except OSError:
-                    continue
-    return hits
-
-
 @pytest.fixture
 def jp_server_config():
     return {
@@ -143,6 +130,7 @@ def jp_server_config():
 async def test_secrets_in_no_argv_log_or_leftover_file(
     jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, jp_runtime_dir, caplog, capfd
 ):
+    """Both launches' secrets (start, then restart) in no argv, log line or leftover file."""
     caplog.set_level(logging.DEBUG)
     write_kernelspec(
         jp_kernel_dir,
@@ -152,28 +140,29 @@ async def test_secrets_in_no_argv_log_or_leftover_file(
     model = await start(jp_fetch, "debuggy")
     kernel_id = model["id"]
     km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
-    signing_key = km.session.key
-    auth_key = (await km.provisioner.get_provisioner_info())["auth_key"].encode()
-    assert len(signing_key) >= 32 and len(auth_key) == 64
+    first = await launch_secrets(km)
+    assert pids_mentioning(kernel_id)  # the launch's processes are there to look at
+    assert secrets_in_argv(first) == []
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     await session.execute("print('work')")
     await jp_fetch("api", "kernels", kernel_id, "interrupt", method="POST", body="")
     await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
     session.close()
-    for secret in (signing_key, auth_key):
-        for pid in pids_mentioning(""):
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            assert secret not in cmdline, f"secret in argv of pid {pid}"
+    # The restart is a new launch with a new launch secret: look for that one too.
+    second = await launch_secrets(km)
+    assert second["launch secret"] != first["launch secret"]
+    secrets = {
+        **{f"first {k}": v for k, v in first.items()},
+        **{f"restart's {k}": v for k, v in second.items()},
+    }
+    assert pids_mentioning(kernel_id)
+    assert secrets_in_argv(secrets) == []
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(kernel_id))
     out, err = capfd.readouterr()
     logs = caplog.text + out + err
     assert "[launcher DEBUG]" in logs  # the launcher logged at DEBUG, and...
     assert "Kernel args" in logs  # ...so did the server
-    assert signing_key.decode() not in logs
-    assert auth_key.decode() not in logs
-    leftovers = files_containing(signing_key, [Path(jp_runtime_dir), Path(tempfile.gettempdir())])
-    assert not leftovers, leftovers
+    assert [name for name, value in secrets.items() if value.decode() in logs] == []
+    roots = [Path(jp_runtime_dir), Path(tempfile.gettempdir())]
+    assert files_containing(secrets, roots) == []

@@ -13,6 +13,7 @@ from tornado.httpclient import HTTPClientError
 from jupyter_remote_kernels.sshpool import POOL
 
 from .kernels import KernelSession, wait_until, write_kernelspec
+from .requirements import require
 from .ssh_helpers import kernel_pids, post_kernel, ssh_spec, sshd_sessions
 
 WHERE = "import socket, os; print(socket.gethostname(), os.getpid())"
@@ -39,8 +40,11 @@ async def where(jp_ws_fetch, kernel_id: str) -> tuple[str, int]:
 async def test_two_hosts_execute_interrupt_restart_shutdown(
     jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, no_blocking
 ):
-    if not ssh_bed.distinct_hostnames:
-        pytest.skip("hosts share this machine's hostname (not root)")
+    require(
+        ssh_bed.distinct_hostnames,
+        "SSH hosts with hostnames of their own (network namespaces)",
+        "run the tests as root on Linux with iproute2 (`ip netns`)",
+    )
     write_kernelspec(jp_kernel_dir, "ssh2", ssh_spec(ssh_bed))
     models = [await post_kernel(jp_fetch, "ssh2") for _ in range(2)]
     hostnames = {h.hostname: h for h in ssh_bed.hosts}

@@ -13,6 +13,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from tests.requirements import require
 from tests.sshbed import SSHTestBed, _netns_available, _state_dir, cleanup_stale
 
 # fixtures ssh_bed / ssh_bed_factory, unless tests/conftest.py (or -p) already provides them
@@ -383,10 +384,12 @@ def test_loopback_mode(ssh_bed_factory):
         client.close()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="netns mode needs root")
 def test_two_beds_do_not_clash(ssh_bed, ssh_bed_factory):
-    if not _netns_available():
-        pytest.skip("ip netns does not work here")
+    require(
+        os.geteuid() == 0 and _netns_available(),
+        "network namespaces (root and a working `ip netns`)",
+        "run the tests as root on Linux with iproute2",
+    )
     other = ssh_bed_factory(1)
     assert other.subnet != ssh_bed.subnet
     assert other.bridge != ssh_bed.bridge

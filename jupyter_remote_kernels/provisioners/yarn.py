@@ -162,6 +162,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._submitter: Optional[asyncio.subprocess.Process] = None
         self._pump: Optional[asyncio.Task] = None
         self._output: collections.deque[str] = collections.deque(maxlen=30)
+        self._kill_tasks: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ settings
 
@@ -254,7 +255,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._poller = self._find_poller()
         # Before anything is submitted: an RM we cannot reach or authenticate to would
         # leave an application we could neither follow nor kill.
-        await asyncio.to_thread(self._poller.client.connect)
+        await self._poller.client.run(self._poller.client.connect)
         if not self._watching:
             self._poller.watch(self.tag, self._on_poll)
             self._watching = True
@@ -319,8 +320,23 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self.log.warning("Kernel %s: several applications tagged; killing %s", self.tag, extra)
             self._past_apps.update(a["id"] for a in apps[1:])
             for app_id in extra:
-                asyncio.create_task(self._kill_app(app_id))  # noqa: RUF006
+                task = asyncio.create_task(self._kill_app(app_id))
+                self._kill_tasks.add(task)
+                task.add_done_callback(self._kill_done)
         return apps[0] if apps else None
+
+    def _kill_done(self, task: asyncio.Task) -> None:
+        """A background kill (of an extra application) ended: log what went wrong, if anything.
+
+        :meth:`_kill_app` logs the kill's own outcome; this catches what it did not expect.
+        """
+        self._kill_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error(
+                "Kernel %s: killing an extra YARN application failed: %r",
+                self.tag,
+                task.exception(),
+            )
 
     async def _pump_output(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -504,7 +520,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         delay = 0.2
         while True:
             try:
-                apps = await asyncio.to_thread(self._poller.client.apps_by_tags, [self.tag])
+                apps = await self._poller.client.run(self._poller.client.apps_by_tags, [self.tag])
             except YarnError as exc:
                 lasting = isinstance(exc, YarnRequestError) and 400 <= exc.status < 500
                 if lasting or time.monotonic() + delay > deadline:
@@ -531,6 +547,8 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     async def release(self, restart: bool) -> None:
         """Make sure the application ended (kill + confirm), stop the submit command."""
         await self._stop_submitter()
+        if self._kill_tasks:
+            await asyncio.gather(*list(self._kill_tasks), return_exceptions=True)
         if self._app_id is not None:
             await self._kill_app(self._app_id)
             self._past_apps.add(self._app_id)
@@ -545,43 +563,63 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     async def _send_kill(self, app_id: str) -> Optional[str]:
         assert self._poller is not None
         try:
-            return await asyncio.to_thread(self._poller.client.kill, app_id)
+            state = await self._poller.client.run(self._poller.client.kill, app_id)
         except YarnError as exc:
-            self.log.warning("Kernel %s: killing YARN application failed: %s", self.tag, exc)
+            self.log.warning(
+                "Kernel %s: asking YARN to kill application %s failed: %s", self.tag, app_id, exc
+            )
             return None
+        self.log.info(
+            "Kernel %s: YARN accepted the kill of application %s (state %s)",
+            self.tag,
+            app_id,
+            state or "?",
+        )
+        return state
 
     async def _kill_app(self, app_id: str) -> None:
-        """``PUT /apps/{id}/state KILLED`` unless it ended, then wait for a final state."""
+        """``PUT /apps/{id}/state KILLED`` unless it ended, then wait for a final state.
+
+        Its outcome is logged: confirmed ended (INFO) or still alive at ``kill_timeout``
+        (ERROR, with the command that kills it).
+        """
         if self._poller is None:
             return
         client = self._poller.client
         deadline = time.monotonic() + self.kill_timeout
         state: Optional[str] = None
         sent = False
-        delay, warned = 0.1, False
+        delay, last_error = 0.1, None
         while time.monotonic() < deadline:
             try:
-                state = await asyncio.to_thread(client.app_state, app_id)
+                state = await client.run(client.app_state, app_id)
                 if state is None or state in FINAL_STATES:
                     self.placement.state = state or self.placement.state
+                    self.log.info(
+                        "Kernel %s: YARN application %s ended (%s)",
+                        self.tag,
+                        app_id,
+                        state or "unknown to the RM",
+                    )
                     return
                 if not sent:
-                    await asyncio.to_thread(client.kill, app_id)
+                    await client.run(client.kill, app_id)
                     sent = True
                 delay = 0.1
             except YarnError as exc:
-                if not warned:
+                if last_error is None:
                     self.log.warning("Kernel %s: %s; retrying until confirmed", self.tag, exc)
-                    warned = True
+                last_error = exc
                 delay = min(delay * 2, 2.0)
             await asyncio.sleep(delay)
         self.log.error(
-            "YARN application %s of kernel %s is still %s %.0f s after it was killed; kill it "
-            "with `yarn application -kill %s`",
+            "YARN application %s of kernel %s is still %s %.0f s after it was killed%s; kill "
+            "it with `yarn application -kill %s`",
             app_id,
             self.kernel_id,
-            state,
+            state or "in an unknown state",
             self.kill_timeout,
+            f" (last RM error: {last_error})" if last_error else "",
             app_id,
         )
 

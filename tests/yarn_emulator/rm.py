@@ -826,7 +826,10 @@ class YarnRM:
     sequence number), cluster_timestamp, require_user_name (POST/PUT without
     ``?user.name=`` or a valid hadoop.auth cookie -> 401), set_auth_cookie
     (answer requests carrying ``user.name`` with a signed ``hadoop.auth``
-    cookie, as Hadoop's PseudoAuthenticationHandler does), verbose.
+    cookie, as Hadoop's PseudoAuthenticationHandler does), spnego_keytab (Kerberos:
+    every request must carry ``Authorization: Negotiate <token>`` that GSSAPI accepts with
+    this service keytab, as Hadoop's KerberosAuthenticationHandler does; ``user.name`` is
+    then ignored; the principals it accepted are in ``spnego_principals``), verbose.
     """
 
     _last_ts = 0
@@ -835,7 +838,8 @@ class YarnRM:
     def __init__(self, *, cluster: Optional[YarnCluster] = None, standby: bool = False,
                  standby_of: Optional[str] = None, port: int = 0, start_seq: int = 1,
                  cluster_timestamp: Optional[int] = None, require_user_name: bool = False,
-                 set_auth_cookie: bool = False, verbose: bool = False, **cluster_options: Any):
+                 set_auth_cookie: bool = False, spnego_keytab: Optional[str] = None,
+                 verbose: bool = False, **cluster_options: Any):
         if cluster is not None and cluster_options:
             raise TypeError("pass cluster options to YarnCluster, not to a YarnRM sharing it")
         self.cluster = cluster if cluster is not None else YarnCluster(**cluster_options)
@@ -846,6 +850,9 @@ class YarnRM:
         self._seq = itertools.count(start_seq)
         self.require_user_name = require_user_name
         self.set_auth_cookie = set_auth_cookie
+        self.spnego_keytab = spnego_keytab
+        self.spnego_principals: list = []  # (method, path, principal) of accepted tokens
+        self.spnego_refused = 0
         self.verbose = verbose
         self.started_on = 0
         self._server: Optional[_Server] = None
@@ -1064,7 +1071,38 @@ class YarnRM:
             return fields.get("u") or None
         return None
 
+    def _spnego_user(self, h, method: str, path: str, extra: dict) -> str:
+        """The short name of the Kerberos principal whose SPNEGO token the request carries."""
+        import gssapi  # only for an RM made with spnego_keytab
+
+        scheme, _, token = (h.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "negotiate" or not token.strip():
+            extra["WWW-Authenticate"] = "Negotiate"
+            raise HttpError(401, "Authentication required")
+        try:
+            creds = gssapi.Credentials(usage="accept", store={"keytab": self.spnego_keytab})
+            ctx = gssapi.SecurityContext(creds=creds, usage="accept")
+            answer = ctx.step(base64.b64decode(token.strip(), validate=True))
+        except (gssapi.exceptions.GSSError, ValueError) as exc:
+            with self._count_lock:
+                self.spnego_refused += 1
+            extra["WWW-Authenticate"] = "Negotiate"
+            raise HttpError(401, f"GSSException: {exc}") from None
+        if not ctx.complete:
+            with self._count_lock:
+                self.spnego_refused += 1
+            extra["WWW-Authenticate"] = "Negotiate"
+            raise HttpError(401, "GSSException: SPNEGO needs more than one round")
+        if answer:  # mutual authentication
+            extra["WWW-Authenticate"] = "Negotiate " + base64.b64encode(answer).decode()
+        principal = str(ctx.initiator_name)
+        with self._count_lock:
+            self.spnego_principals.append((method, path, principal))
+        return principal.split("@", maxsplit=1)[0].split("/", maxsplit=1)[0]
+
     def _authenticate(self, h, method: str, query: dict, extra: dict) -> str:
+        if self.spnego_keytab:
+            return self._spnego_user(h, method, urlsplit(h.path).path, extra)
         name = (query.get("user.name") or [""])[0]
         if name and self.set_auth_cookie:
             payload = f"u={name}&p={name}&t=simple&e={_now_ms() + 36_000_000}"

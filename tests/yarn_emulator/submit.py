@@ -34,12 +34,35 @@ class SubmitError(Exception):
     pass
 
 
+def _negotiate(url: str) -> str:
+    """An ``Authorization: Negotiate`` value for the RM at ``url`` from the ticket cache.
+
+    A Kerberos-secured RM answers 401 with ``WWW-Authenticate: Negotiate``; spark-submit
+    then authenticates with the user's ticket (``kinit``), as this does (python-gssapi).
+    """
+    import base64
+
+    import gssapi
+
+    host = urllib.parse.urlsplit(url).hostname
+    name = gssapi.Name(f"HTTP@{host}", gssapi.NameType.hostbased_service)
+    spnego = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
+    try:
+        token = gssapi.SecurityContext(name=name, usage="initiate", mech=spnego).step()
+    except gssapi.exceptions.GSSError as exc:
+        raise SubmitError(f"Kerberos: no valid ticket for HTTP@{host} (kinit?): {exc}") from None
+    return "Negotiate " + base64.b64encode(token).decode()
+
+
 def _request(url: str, method: str, body: dict | None, timeout: float):
-    """One REST call, following 307/308 (urllib will not for POST/PUT)."""
+    """One REST call, following 307/308 (urllib will not for POST/PUT); SPNEGO on demand."""
     data = json.dumps(body).encode() if body is not None else None
-    for _ in range(MAX_REDIRECTS + 1):
+    auth = None
+    for _ in range(MAX_REDIRECTS + 2):
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Accept", "application/json")
+        if auth:
+            req.add_header("Authorization", auth)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -50,6 +73,11 @@ def _request(url: str, method: str, body: dict | None, timeout: float):
             if exc.code in (307, 308) and exc.headers.get("Location"):
                 url = urllib.parse.urljoin(url, exc.headers["Location"])
                 exc.close()
+                continue
+            negotiate = (exc.headers.get("WWW-Authenticate") or "").startswith("Negotiate")
+            if exc.code == 401 and negotiate and auth is None:
+                exc.close()
+                auth = _negotiate(url)
                 continue
             detail = exc.read().decode(errors="replace")
             raise SubmitError(f"{method} {url} answered {exc.code}: {detail}") from None

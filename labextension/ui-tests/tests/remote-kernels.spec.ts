@@ -189,9 +189,16 @@ test.describe('Remote kernels', () => {
     tmpPath
   }, testInfo) => {
     const info = await setup(request);
-    // Skipped only where there is no SSH provisioner or no sshd; a bed that did
+    // Skipped only where there is no SSH provisioner or no sshd, and never with
+    // JRK_REQUIRE_REAL=1 (.ci/run): there a missing sshd fails. A bed that did
     // not start is a failure.
     expect(info.ssh_error).toBeUndefined();
+    const requireReal = ['1', 'true', 'yes'].includes(
+      (process.env.JRK_REQUIRE_REAL ?? '').toLowerCase()
+    );
+    if (requireReal) {
+      expect(info.ssh, `JRK_REQUIRE_REAL=1: ${info.ssh_skipped}`).toBeTruthy();
+    }
     test.skip(!info.ssh, info.ssh_skipped ?? 'no SSH test hosts');
     const hosts = info.ssh!.hosts.flatMap(h => [h.hostname, h.address]);
     await placementShownThenShutDown(
