@@ -118,20 +118,7 @@ def spark_opts(yarn: YarnTestCluster) -> str:
 def ours_setup(yarn: YarnTestCluster, workdir: Path, endpoint: str) -> Path:
     """Our kernelspec, installed by our CLI; returns the Jupyter data dir holding it."""
     prefix = workdir / "prefix"
-    args = [
-        "install", "yarn", "--prefix", str(prefix), "--name", "ours-yarn",
-        "--endpoint", endpoint, "--spark-home", str(spark_home()),
-        "--spark-opts", spark_opts(yarn), "--launch-timeout", "300", "--python", sys.executable,
-        "--env", f"HADOOP_CONF_DIR={yarn.hadoop_conf_dir}",
-        "--env", f"JAVA_HOME={yarn.java_home}",
-    ]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    if done.returncode:
-        msg = f"jupyter remote-kernels install yarn failed: {done.stderr.strip()[-400:]}"
-        raise RuntimeError(msg)
+    yarn.install_spark_kernelspec(prefix, "ours-yarn", endpoint=endpoint)
     return prefix / "share" / "jupyter"
 
 

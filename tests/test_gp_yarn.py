@@ -17,13 +17,11 @@ import sys
 
 import pytest
 
-from jupyter_remote_kernels.cli import fill_template
-
 from .gp import gp_dir, install_spec
 from .kernels import KernelSession, pids_mentioning, wait_until, write_kernelspec
 from .test_gp_compat import RATIO, SLACK
 from .test_yarn_provisioner import REPO, app_of, start
-from .yarn_emulator.spark_submit import install_fake_spark
+from .yarn_emulator.spark_submit import install_fake_spark, install_spark_kernelspec
 
 
 def gp_yarn_spec(tmp_path, spark_home) -> dict:
@@ -85,16 +83,9 @@ class TestGPLauncherInYarn:
         spark = install_fake_spark(tmp_path, yarn_rm.url, REPO)
         spec = await asyncio.to_thread(gp_yarn_spec, tmp_path, spark)
         write_kernelspec(jp_kernel_dir, "gp_yarn", spec)
-        fields = {
-            "DISPLAY_NAME": "ours",
-            "ENDPOINT": yarn_rm.url,
-            "ALT_ENDPOINTS": [],
-            "QUEUE": "default",
-            "REMOTE_PYTHON": sys.executable,
-            "SPARK_HOME": str(spark),
-            "SPARK_OPTS": "",
-        }
-        await asyncio.to_thread(fill_template, "yarn_spark", fields, jp_kernel_dir / "ours")
+        await asyncio.to_thread(
+            install_spark_kernelspec, jp_kernel_dir, "ours", yarn_rm.url, spark
+        )
 
         timings = {}
         for name in ("gp_yarn", "ours"):

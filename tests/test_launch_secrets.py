@@ -11,12 +11,8 @@ the kernel is shut down. ``tests/test_security.py`` does the same for local laun
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import tempfile
 from pathlib import Path
-
-from jupyter_remote_kernels.cli import fill_template
 
 from .kernels import (
     KernelSession,
@@ -29,7 +25,7 @@ from .kernels import (
 )
 from .ssh_helpers import post_kernel, ssh_spec
 from .test_yarn_provisioner import POLL, app_of, start
-from .yarn_emulator.spark_submit import install_fake_spark
+from .yarn_emulator.spark_submit import install_fake_spark, install_spark_kernelspec
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,19 +73,9 @@ async def test_yarn_spark_launch_secrets(
 ):
     """The yarn_spark template: run.sh, spark-submit, the RM, the AM container."""
     spark = install_fake_spark(tmp_path, yarn_rm.url, REPO)
-    fields = {
-        "DISPLAY_NAME": "spark",
-        "ENDPOINT": yarn_rm.url,
-        "ALT_ENDPOINTS": [],
-        "QUEUE": "default",
-        "REMOTE_PYTHON": sys.executable,
-        "SPARK_HOME": str(spark),
-        "SPARK_OPTS": "",
-    }
-    folder = kernels_dir / "yarn-spark"
-    spec = await asyncio.to_thread(fill_template, "yarn_spark", fields, folder)
-    spec["metadata"]["process_proxy"]["config"]["yarn_poll_interval"] = POLL
-    (folder / "kernel.json").write_text(json.dumps(spec))
+    await asyncio.to_thread(
+        install_spark_kernelspec, kernels_dir, "yarn-spark", yarn_rm.url, spark, POLL
+    )
     model = await start(jp_fetch, "yarn-spark")
     kernel_id, app_id = model["id"], model["placement"]["app_id"]
     km = jp_serverapp.kernel_manager.get_kernel(kernel_id)

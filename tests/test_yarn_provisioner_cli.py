@@ -9,11 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jupyter_remote_kernels.cli import fill_template
-
 from .kernels import KernelSession, pids_mentioning, wait_until
 from .test_yarn_provisioner import POLL, app_of, start
-from .yarn_emulator.spark_submit import install_fake_spark
+from .yarn_emulator.spark_submit import install_fake_spark, install_spark_kernelspec
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -118,19 +116,9 @@ async def test_spark_template_runs_the_shipped_launcher(
 ):
     """The yarn_spark template through a spark-submit that ships only what it is given."""
     spark = install_fake_spark(tmp_path, yarn_rm.url, REPO)
-    fields = {
-        "DISPLAY_NAME": "spark",
-        "ENDPOINT": yarn_rm.url,
-        "ALT_ENDPOINTS": [],
-        "QUEUE": "default",
-        "REMOTE_PYTHON": sys.executable,
-        "SPARK_HOME": str(spark),
-        "SPARK_OPTS": "",
-    }
-    folder = kernels_dir / "yarn-spark"
-    spec = await asyncio.to_thread(fill_template, "yarn_spark", fields, folder)
-    spec["metadata"]["process_proxy"]["config"]["yarn_poll_interval"] = POLL
-    (folder / "kernel.json").write_text(json.dumps(spec))
+    await asyncio.to_thread(
+        install_spark_kernelspec, kernels_dir, "yarn-spark", yarn_rm.url, spark, POLL
+    )
     model = await start(jp_fetch, "yarn-spark")
     kernel_id, app_id = model["id"], model["placement"]["app_id"]
     app = app_of(yarn_rm, app_id)

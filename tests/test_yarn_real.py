@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,7 +24,6 @@ import websocket
 from .abuse import COUNTS
 from .server_process import ServerProcess
 from .test_reattach import ws_execute
-from .yarncluster import spark_home
 
 FINAL = ("FINISHED", "KILLED", "FAILED")
 WEIRD = 'a "quoted" $HOME `id` \\back slash'
@@ -53,24 +51,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.5):
 
 def install_spark_spec(yarn, base: Path, name: str, *, mode: str = "lazy", **options) -> Path:
     """``jupyter remote-kernels install yarn`` as an admin runs it, into the server's path."""
-    conf = yarn.spark_conf()
-    conf.pop("spark.yarn.submit.waitAppCompletion")  # run.sh sets it
-    opts = " ".join(f"--conf {k}={v}" for k, v in conf.items())
-    args = [
-        "install", "yarn", "--prefix", str(base / "prefix"), "--name", name,
-        "--endpoint", yarn.rm_url, "--spark-home", str(spark_home()),
-        "--spark-opts", opts, "--python", options.pop("python", sys.executable),
-        "--queue", options.pop("queue", "default"),
-        "--launch-timeout", str(options.pop("launch_timeout", LAUNCH_TIMEOUT)),
-        "--env", f"HADOOP_CONF_DIR={yarn.hadoop_conf_dir}",
-        "--env", f"JAVA_HOME={yarn.java_home}",
-    ]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    source = base / "prefix" / "share" / "jupyter" / "kernels" / name
+    source = yarn.install_spark_kernelspec(
+        base / "prefix",
+        name,
+        queue=options.pop("queue", "default"),
+        python=options.pop("python", sys.executable),
+        launch_timeout=options.pop("launch_timeout", LAUNCH_TIMEOUT),
+    )
     target = base / "data" / "kernels" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     source.rename(target)

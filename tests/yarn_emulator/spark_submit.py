@@ -13,6 +13,7 @@ launcher that needs any other file of the server fails here as it would on a rea
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -107,3 +108,26 @@ def install_fake_spark(folder: Path, rm_urls: str, repo: Path) -> Path:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def install_spark_kernelspec(
+    kernels_dir: Path, name: str, rm_url: str, spark_home: Path, poll_interval: float = 0.3
+) -> Path:
+    """The shipped ``yarn_spark`` template filled for the emulator's RM and this fake
+    SPARK_HOME (as ``jupyter remote-kernels install yarn`` would); returns its folder."""
+    from jupyter_remote_kernels.cli import fill_template
+
+    fields = {
+        "DISPLAY_NAME": name,
+        "ENDPOINT": rm_url,
+        "ALT_ENDPOINTS": [],
+        "QUEUE": "default",
+        "REMOTE_PYTHON": sys.executable,
+        "SPARK_HOME": str(spark_home),
+        "SPARK_OPTS": "",
+    }
+    folder = kernels_dir / name
+    spec = fill_template("yarn_spark", fields, folder)
+    spec["metadata"]["process_proxy"]["config"]["yarn_poll_interval"] = poll_interval
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    return folder

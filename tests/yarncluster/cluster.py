@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -458,6 +459,31 @@ class YarnTestCluster:
         env.pop("SPARK_CONF_DIR", None)
         env.update(extra)
         return env
+
+    def install_spark_kernelspec(self, prefix: Path, name: str, *,
+                                 endpoint: Optional[str] = None, queue: str = "default",
+                                 python: str = sys.executable,
+                                 launch_timeout: float = 300) -> Path:
+        """``jupyter remote-kernels install yarn`` for this cluster, as an admin runs it
+        (the shipped Spark template, this cluster's Spark settings); returns the installed
+        kernelspec's folder under ``prefix``. ``endpoint``: the RM web address the server
+        uses (default: the RM's own)."""
+        conf = self.spark_conf()
+        conf.pop("spark.yarn.submit.waitAppCompletion")  # the template's run.sh sets it
+        args = [
+            "install", "yarn", "--prefix", str(prefix), "--name", name,
+            "--endpoint", endpoint or self.rm_url, "--spark-home", str(spark_home()),
+            "--spark-opts", " ".join(f"--conf {k}={v}" for k, v in conf.items()),
+            "--python", python, "--queue", queue, "--launch-timeout", str(launch_timeout),
+            "--env", f"HADOOP_CONF_DIR={self.hadoop_conf_dir}",
+            "--env", f"JAVA_HOME={self.java_home or java_home()}",
+        ]
+        done = subprocess.run([sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode:
+            msg = f"jupyter remote-kernels install yarn failed: {done.stderr.strip()[-600:]}"
+            raise YarnClusterError(msg)
+        return prefix / "share" / "jupyter" / "kernels" / name
 
     def spark_submit_argv(self, app: Union[str, Path], *app_args: str,
                           name: str = "jrk-test", queue: str = "default",
