@@ -77,6 +77,21 @@ def app_tags(app: dict[str, Any]) -> set[str]:
     return {tag.strip().lower() for tag in str(raw).split(",") if tag.strip()}
 
 
+
+class _PinnedVerifySession(requests.Session):
+    """A session whose own ``verify`` (yarn_ca_bundle, yarn_verify_tls) is what it uses.
+
+    A plain session gives way to $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE for every request
+    that does not pass ``verify`` itself (psf/requests#3829), and yarn-api-client's never
+    do: the configured CA bundle would be ignored wherever those variables are set.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None:
+            settings["verify"] = self.verify
+        return settings
+
 class YarnRequestError(YarnError):
     """A ResourceManager answer other than 200/202; ``status`` is the HTTP status (0: none)."""
 
@@ -284,6 +299,13 @@ class YarnClient:
         except Exception as exc:  # it raises a bare Exception("No active RMs found")
             msg = f"cannot use the YARN ResourceManager at {known}: {exc}"
             raise YarnError(msg) from exc
+        session = _PinnedVerifySession()
+        session.auth, session.verify, session.proxies = (
+            rm.session.auth,
+            self.verify,
+            rm.session.proxies,
+        )
+        rm.session = session
         if self.auth_kind == "simple":
             rm.session.params = {"user.name": self.user}
         rm.session.hooks["response"].append(self._on_response)

@@ -381,3 +381,77 @@ async def test_kernel_values_reach_the_container_unchanged(
     session.close()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+
+
+def self_signed_certificate(folder: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 (and its key), signed by itself: (cert, key) paths."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jrk test RM")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "rm-cert.pem", folder / "rm-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_https_rm_verified_with_yarn_ca_bundle(
+    yarn_rm_factory, jp_fetch, kernels_dir, tmp_path
+):
+    """An https RM whose certificate no public CA signed: yarn_ca_bundle (GP's
+    GP_YARN_CERT_BUNDLE) makes it trusted; without it the start fails saying why."""
+    cert, key = self_signed_certificate(tmp_path)
+    rm = yarn_rm_factory(tls_cert=cert, tls_key=key)
+    assert rm.url.startswith("https://")
+    submitter = submitter_script(tmp_path)
+    for name, config in (("trusted", {"yarn_ca_bundle": cert}), ("untrusted", {})):
+        spec = await asyncio.to_thread(
+            install_yarn_spec, kernels_dir, name, rm.url, submitter, **config
+        )
+        spec["env"] = {"SSL_CERT_FILE": cert}  # for the submit stand-in (urllib)
+        (kernels_dir / name / "kernel.json").write_text(json.dumps(spec))
+    model = await start(jp_fetch, "trusted")
+    assert model["placement"]["phase"] == "ready"
+    assert app_of_https(rm, model["placement"]["app_id"], cert)["state"] == "RUNNING"
+    await jp_fetch("api", "kernels", model["id"], method="DELETE")
+    assert app_of_https(rm, model["placement"]["app_id"], cert)["state"] == "KILLED"
+
+    with pytest.raises(HTTPClientError) as failed:
+        await start(jp_fetch, "untrusted")
+    message = failed.value.response.body.decode()
+    assert "CERTIFICATE_VERIFY_FAILED" in message or "certificate verify" in message, message
+    assert rm.cluster.apps == {} or all(
+        a.state in ("FINISHED", "FAILED", "KILLED") for a in rm.cluster.apps.values()
+    )
+
+
+def app_of_https(rm, app_id: str, cert: str) -> dict:
+    return requests.get(f"{rm.url}{WS}/apps/{app_id}", timeout=5, verify=cert).json()["app"]

@@ -35,6 +35,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -544,6 +545,7 @@ class YarnCluster:
         inherited = {k: os.environ[k] for k in self.env_whitelist
                      if k in os.environ and k not in app.env}
         env = dict(inherited)
+        rm = self.active
         # Set by the NodeManager (before the app's own variables in the script, as in
         # Hadoop's); the submission cannot override these.
         nm_env = {
@@ -553,10 +555,11 @@ class YarnCluster:
             "LOGNAME": app.user, "PWD": cwd, "APP_SUBMIT_TIME_ENV": str(app.started_time),
             "MAX_APP_ATTEMPTS": str(app.max_attempts),
         }
+        if rm is not None and rm.tls_cert:  # the stand-in AM registers over https
+            nm_env["SSL_CERT_FILE"] = rm.tls_cert
         env.update(nm_env)
         env.update({k: _expand(v, log_dir) for k, v in app.env.items() if k not in nm_env})
         att.token = secrets.token_hex(16)
-        rm = self.active
         env.update({
             "EMULATOR_AM_REGISTER_URL": f"{rm.url if rm else ''}{REGISTER_PATH}",
             "EMULATOR_AM_ATTEMPT": attempt_id,
@@ -829,7 +832,9 @@ class YarnRM:
     cookie, as Hadoop's PseudoAuthenticationHandler does), spnego_keytab (Kerberos:
     every request must carry ``Authorization: Negotiate <token>`` that GSSAPI accepts with
     this service keytab, as Hadoop's KerberosAuthenticationHandler does; ``user.name`` is
-    then ignored; the principals it accepted are in ``spnego_principals``), verbose.
+    then ignored; the principals it accepted are in ``spnego_principals``), tls_cert and
+    tls_key (serve https with this certificate chain and key; its containers get
+    ``SSL_CERT_FILE`` pointing at the certificate), verbose.
     """
 
     _last_ts = 0
@@ -839,6 +844,7 @@ class YarnRM:
                  standby_of: Optional[str] = None, port: int = 0, start_seq: int = 1,
                  cluster_timestamp: Optional[int] = None, require_user_name: bool = False,
                  set_auth_cookie: bool = False, spnego_keytab: Optional[str] = None,
+                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
                  verbose: bool = False, **cluster_options: Any):
         if cluster is not None and cluster_options:
             raise TypeError("pass cluster options to YarnCluster, not to a YarnRM sharing it")
@@ -851,6 +857,7 @@ class YarnRM:
         self.require_user_name = require_user_name
         self.set_auth_cookie = set_auth_cookie
         self.spnego_keytab = spnego_keytab
+        self.tls_cert, self.tls_key = tls_cert, tls_key
         self.spnego_principals: list = []  # (method, path, principal) of accepted tokens
         self.spnego_refused = 0
         self.verbose = verbose
@@ -878,12 +885,16 @@ class YarnRM:
         if self._server is None:
             raise RuntimeError("RM not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls_cert else 'http'}://{host}:{port}"
 
     def start(self) -> YarnRM:
         if self._server is not None:
             return self
         self._server = _Server(("127.0.0.1", self.port), _Handler, self)
+        if self.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.started_on = _now_ms()
         self.cluster.attach(self, standby=self._initial_standby)
         self.cluster.start()
