@@ -24,6 +24,7 @@ from .test_reattach import ws_execute
 from .test_yarn_real import (
     FINAL,
     LAUNCH_TIMEOUT,
+    SPARK_READY,
     assert_ended,
     install_spark_spec,
     interrupt_sleep,
@@ -77,6 +78,10 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             assert model["placement"]["kind"] == "yarn", model
             assert kernel_id in yarn_cluster.app(app_id)["applicationTags"].split(",")
             assert ws_execute(server, kernel_id, "x = 1; print(x)", timeout=120) == "1\n"
+            # The SparkContext first (lazy mode makes it in the background; it installs
+            # Spark's SIGINT handler): an interrupt then meets only the user's code.
+            out = ws_execute(server, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT)
+            assert out.rstrip().endswith("1000"), out  # (Spark may warn on stderr first)
             reply = interrupt_sleep(server, kernel_id)
             assert reply["ename"] == "KeyboardInterrupt", reply
             began = time.monotonic()
@@ -102,4 +107,5 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
         assert_ended(yarn_cluster, model["placement"]["app_id"])
         assert not leftovers(yarn_cluster)
     finally:
-        server.stop(signal.SIGKILL, timeout=10)
+        server.stop(signal.SIGTERM, timeout=120)
+        yarn_cluster.clear()

@@ -125,6 +125,14 @@ def interrupt_sleep(server: ServerProcess, kernel_id: str) -> dict:
         ws.close()
 
 
+@pytest.fixture(autouse=True)
+def _nothing_left_for_the_next_test(yarn_cluster):
+    """The cluster is shared by the session: after a test (which asserts its own
+    leftovers), applications and container processes it left (say, after a failure) go."""
+    yield
+    yarn_cluster.clear()
+
+
 @pytest.fixture
 def server(tmp_path):
     started: list[ServerProcess] = []
@@ -134,8 +142,8 @@ def server(tmp_path):
         return started[-1]
 
     yield make
-    for one in started:
-        one.stop(signal.SIGKILL, timeout=10)
+    for one in started:  # SIGTERM: a server stop shuts its kernels down (SIGKILL after 120 s)
+        one.stop(signal.SIGTERM, timeout=120)
 
 
 def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, server):

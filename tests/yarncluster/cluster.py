@@ -615,6 +615,22 @@ class YarnTestCluster:
             raise YarnClusterError(msg)
         return procs
 
+    def clear(self, timeout: float = 60) -> list[str]:
+        """Kill every application still alive and any container process left, so what one
+        test left cannot fail the next (tests assert their own leftovers first). Returns
+        the ids of the applications it killed."""
+        live = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING")
+        killed = [app["id"] for app in self.apps(states=live)]
+        for app_id in killed:
+            self.kill(app_id)
+        deadline = time.monotonic() + timeout
+        while self.apps(states=live) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        while self.container_processes() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self.kill_container_processes()
+        return killed
+
     def nodemanager_pid(self, host: Union[TestHost, str]) -> Optional[int]:
         name = host if isinstance(host, str) else host.name
         proc = self._nms.get(name)
