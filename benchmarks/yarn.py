@@ -109,12 +109,6 @@ class CountingProxy:
         self.server.server_close()
 
 
-def spark_opts(yarn: YarnTestCluster) -> str:
-    conf = yarn.spark_conf()
-    conf.pop("spark.yarn.submit.waitAppCompletion")
-    return " ".join(f"--conf {k}={v}" for k, v in conf.items())
-
-
 def ours_setup(yarn: YarnTestCluster, workdir: Path, endpoint: str) -> Path:
     """Our kernelspec, installed by our CLI; returns the Jupyter data dir holding it."""
     prefix = workdir / "prefix"
@@ -146,7 +140,7 @@ def gp_setup(yarn: YarnTestCluster, workdir: Path, gp_python: str) -> Path:
     done = subprocess.run(
         [str(app), "install", "--kernel-name", "gp-yarn", "--prefix", str(prefix),
          "--spark-home", str(spark_home()), "--python-root", root, "--spark-init-mode", "lazy",
-         "--extra-spark-opts", f"{spark_opts(yarn)} --py-files {listener}",
+         "--extra-spark-opts", f"{yarn.kernelspec_spark_opts()} --py-files {listener}",
          "--launch-timeout", "300"],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

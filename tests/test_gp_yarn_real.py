@@ -38,10 +38,8 @@ def gp_yarn_spec(yarn, tmp_path: Path, data: Path) -> None:
     folder = gp_dir()
     prefix = tmp_path / "gp"
     scripts = prefix / "share" / "jupyter" / "kernels" / "gp_yarn" / "scripts"
-    conf = yarn.spark_conf()
-    conf.pop("spark.yarn.submit.waitAppCompletion")
-    conf["spark.yarn.appMasterEnv.PYTHONPATH"] = str(folder)  # GP's launcher's imports
-    extra = " ".join(f"--conf {k}={v}" for k, v in conf.items())
+    # GP's launcher's own imports (pycryptodomex, psutil) come from GP's folder.
+    extra = yarn.kernelspec_spark_opts(**{"spark.yarn.appMasterEnv.PYTHONPATH": str(folder)})
     spec_dir = install_spec(
         folder, "yarn", prefix, "gp_yarn",
         "--spark-home", str(spark_home()), "--python-root", sys.prefix,

@@ -460,6 +460,13 @@ class YarnTestCluster:
         env.update(extra)
         return env
 
+    def kernelspec_spark_opts(self, **extra: str) -> str:
+        """This cluster's Spark settings as the ``--conf K=V ...`` options a kernelspec's
+        SPARK_OPTS carries (without waitAppCompletion, which the templates set)."""
+        conf = self.spark_conf(**extra)
+        conf.pop("spark.yarn.submit.waitAppCompletion")
+        return " ".join(f"--conf {k}={v}" for k, v in conf.items())
+
     def install_spark_kernelspec(self, prefix: Path, name: str, *,
                                  endpoint: Optional[str] = None, queue: str = "default",
                                  python: str = sys.executable,
@@ -468,12 +475,10 @@ class YarnTestCluster:
         (the shipped Spark template, this cluster's Spark settings); returns the installed
         kernelspec's folder under ``prefix``. ``endpoint``: the RM web address the server
         uses (default: the RM's own)."""
-        conf = self.spark_conf()
-        conf.pop("spark.yarn.submit.waitAppCompletion")  # the template's run.sh sets it
         args = [
             "install", "yarn", "--prefix", str(prefix), "--name", name,
             "--endpoint", endpoint or self.rm_url, "--spark-home", str(spark_home()),
-            "--spark-opts", " ".join(f"--conf {k}={v}" for k, v in conf.items()),
+            "--spark-opts", self.kernelspec_spark_opts(),
             "--python", python, "--queue", queue, "--launch-timeout", str(launch_timeout),
             "--env", f"HADOOP_CONF_DIR={self.hadoop_conf_dir}",
             "--env", f"JAVA_HOME={self.java_home or java_home()}",
