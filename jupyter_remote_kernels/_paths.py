@@ -23,6 +23,6 @@ LAUNCHERS_DIR = _data_dir("launchers")
 KERNELSPECS_DIR = _data_dir("kernelspecs")
 
 
-def launcher_path(language: str = "python") -> Path:
-    """The launcher script for ``language`` on this machine."""
-    return LAUNCHERS_DIR / language / "launch_ipykernel.py"
+def launcher_path(language: str = "python", name: str = "launch_ipykernel.py") -> Path:
+    """The file ``name`` of the ``language`` launchers (``ssh``: the SSH bootstrap and agent)."""
+    return LAUNCHERS_DIR / language / name

@@ -25,10 +25,11 @@ from traitlets import Bool, Dict, Float, List, Unicode
 
 from ._paths import KERNELSPECS_DIR
 from ._version import __version__
+from .backends import BackendError, backends
 from .errors import KernelspecError
 from .kernelspecs import translate_kernelspec
 
-__all__ = ["InstallApp", "ListApp", "RemoteKernelsCLI", "fill_template", "main"]
+__all__ = ["CheckApp", "InstallApp", "ListApp", "RemoteKernelsCLI", "fill_template", "main"]
 
 _FIELD = re.compile(r"@@([A-Z0-9_]+)@@")
 
@@ -141,26 +142,16 @@ class InstallApp(JupyterApp):
         "sys-prefix": ({"InstallApp": {"sys_prefix": True}}, "Install into sys.prefix."),
     }
 
-    def fields(self, kind: str) -> dict[str, Any]:
-        """Install-time values for the template; placement installers add theirs."""
+    def fields(self, backend: Any) -> dict[str, Any]:
+        """Install-time values for the template; the backend adds its own."""
         fields = {
-            "DISPLAY_NAME": self.display_name or f"Python 3 (remote, {kind})",
+            "DISPLAY_NAME": self.display_name or f"Python 3 (remote, {backend.name})",
             **self.extra_fields,
         }
-        if kind == "ssh":
-            hosts = [h.strip() for h in self.hosts.split(",") if h.strip()]
-            if not hosts:
-                msg = "install ssh needs --hosts, e.g. --hosts node1,node2"
-                raise CLIError(msg)
-            fields.setdefault("REMOTE_HOSTS", hosts)
-            fields.setdefault("REMOTE_USER", self.remote_user)
-            fields.setdefault("PYTHON", self.python)
-        if kind in ("yarn", "yarn_spark"):
-            from .yarn_cli import YarnCLIError, yarn_fields
-
+        if backend.install_fields is not None:
             try:
-                fields.update(yarn_fields(self))
-            except YarnCLIError as exc:
+                fields.update(backend.install_fields(self))
+            except BackendError as exc:
                 raise CLIError(str(exc)) from None
         return fields
 
@@ -176,12 +167,15 @@ class InstallApp(JupyterApp):
             msg = "say which kind to install, e.g. `jupyter remote-kernels install local`"
             raise CLIError(msg)
         kind = args[0]
+        known = backends()
+        if kind not in known:
+            msg = f"unknown kernel kind {kind!r}; choose one of: {', '.join(sorted(known))}"
+            raise CLIError(msg)
+        backend = known[kind]
         name = self.kernel_name or ("remote-python" if kind == "local" else f"remote-python-{kind}")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / name
-            if kind == "yarn":
-                kind = "yarn_spark"  # the one YARN template (see yarn_cli)
-            spec = fill_template(kind, self.fields(kind), folder)
+            spec = fill_template(backend.template, self.fields(backend), folder)
             if self.display_name:
                 spec["display_name"] = self.display_name
             config = spec["metadata"]["process_proxy"].setdefault("config", {})
@@ -242,6 +236,31 @@ class ListApp(JupyterApp):
             print(f"  {row['name']:<{width}}  {row['provisioner']:<24}  {row['path']}{note}")
 
 
+class CheckApp(JupyterApp):
+    """Check that a kernelspec's placement works: ``check NAME`` (its backend's checks)."""
+
+    name = "jupyter-remote-kernels-check"
+    description = "Check that a kernelspec's hosts or cluster can run kernels"
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            print("say which kernelspec: jupyter remote-kernels check NAME", file=sys.stderr)
+            self.exit(2)
+        name = self.extra_args[0]
+        try:
+            spec = translate_kernelspec(name, KernelSpecManager().get_kernel_spec(name))
+        except Exception as exc:
+            print(f"jupyter remote-kernels check: {exc}", file=sys.stderr)
+            self.exit(2)
+        stanza = spec.metadata.get("kernel_provisioner") or {}
+        provisioner = stanza.get("provisioner_name")
+        backend = next((b for b in backends().values() if b.provisioner_name == provisioner), None)
+        if backend is None or backend.check is None:
+            print(f"{name}: placed by {provisioner or 'jupyter_client'}; nothing to check")
+            return
+        self.exit(backend.check(name, stanza.get("config", {}), list(spec.argv)))
+
+
 class RemoteKernelsCLI(JupyterApp):
     """jupyter remote-kernels: manage kernelspecs that run kernels elsewhere."""
 
@@ -250,7 +269,7 @@ class RemoteKernelsCLI(JupyterApp):
     description = "Install, list and check jupyter_remote_kernels kernelspecs"
     subcommands = {
         "install": (InstallApp, InstallApp.description),
-        "check": ("jupyter_remote_kernels.sshcheck.CheckApp", "Check a kernelspec's hosts"),
+        "check": (CheckApp, CheckApp.description),
         "list": (ListApp, ListApp.description),
         "migrate": ("jupyter_remote_kernels.migrate.MigrateApp", "Rewrite EG kernelspecs"),
     }

@@ -60,8 +60,13 @@ class RemoteKernelsApp(ExtensionApp):
 
         Jupyter Server stops extensions first and shuts down only kernels that finished
         starting, so a launch still waiting (e.g. a YARN application in the queue) would
-        otherwise be left behind.
+        otherwise be left behind. With no kernel left, the shared services (SSH connections,
+        YARN pollers, the response listener) are closed here too.
         """
         manager = self.serverapp.kernel_manager if self.serverapp else None
         if isinstance(manager, RemoteMappingKernelManager):
             await manager.abandon_launches()
+            if not manager.list_kernel_ids():
+                # Jupyter Server calls shutdown_all only when kernels run (it tests the
+                # manager's length), and that closes the shared services: close them here.
+                await manager.services.close()

@@ -27,9 +27,11 @@ from traitlets import Bool, Dict, Instance, Unicode, default
 from .errors import RemoteKernelError
 from .identity import EFFECTIVE_USER
 from .kernelspecs import translate_kernelspec
+from .launch.listener import SERVICE as RESPONSE_LISTENER
 from .launch.listener import ResponseListener
 from .persistence import KernelStore
 from .placement import Placement
+from .services import Services
 
 __all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
 
@@ -40,6 +42,7 @@ class RemoteKernelManager(ServerKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._translated_spec: Optional[KernelSpec] = None
+        self._own_services: Optional[Services] = None
         # Jupyter Server lists a kernel for one loop turn before it sets last_activity, and
         # its kernel list then fails with a TraitError (HTTP 500 under concurrent starts).
         self.last_activity = datetime.now(timezone.utc)
@@ -58,6 +61,16 @@ class RemoteKernelManager(ServerKernelManager):
     def use_kernel_spec(self, spec: KernelSpec) -> None:
         """Use this already translated kernelspec (read off the event loop by the caller)."""
         self._translated_spec = spec
+
+    @property
+    def services(self) -> Services:
+        """The server's shared services (the mapping manager's), given to the provisioner."""
+        parent = self.parent
+        if isinstance(parent, RemoteMappingKernelManager):
+            return parent.services
+        if self._own_services is None:
+            self._own_services = Services(self.log)
+        return self._own_services
 
     @property
     def placement(self) -> Placement:
@@ -80,10 +93,11 @@ class RemoteKernelManager(ServerKernelManager):
 class RemoteMappingKernelManager(AsyncMappingKernelManager):
     """The server's kernel manager: adds placement to kernel models and clear launch errors.
 
-    Owns the one :class:`ResponseListener` of the server, which launchers call back to.
+    Owns the server's :class:`~.services.Services`: the one :class:`ResponseListener`
+    launchers call back to and what the backends share; :meth:`shutdown_all` closes them.
     """
 
-    response_listener = Instance(ResponseListener)
+    services = Instance(Services)
     kernel_store = Instance(KernelStore)
     reattach_kernels_on_start = Bool(
         True,
@@ -119,18 +133,19 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
     def _default_kernel_store(self) -> KernelStore:
         return KernelStore(parent=self, log=self.log)
 
-    @default("response_listener")
-    def _default_response_listener(self) -> ResponseListener:
-        return ResponseListener(parent=self, log=self.log)
+    @default("services")
+    def _default_services(self) -> Services:
+        services = Services(self.log)
+        services.on_launch = self.remember_kernel
+        services.on_gone = self.forget_kernel
+        return services
 
     @property
-    def yarn_pollers(self) -> Any:
-        """The server's YARN RM pollers (one per cluster), made on first use by a YARN kernel."""
-        if self._yarn_pollers is None:
-            from .yarn_poller import YarnPollers
-
-            self._yarn_pollers = YarnPollers(self.log)
-        return self._yarn_pollers
+    def response_listener(self) -> ResponseListener:
+        """The listener every launcher of this server calls back to."""
+        return self.services.get(
+            RESPONSE_LISTENER, lambda: ResponseListener(parent=self, log=self.log)
+        )
 
     @default("kernel_manager_class")
     def _default_kernel_manager_class(self) -> str:
@@ -141,7 +156,6 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         self._launching: dict[str, Any] = {}
         # The latest checked kernelspec of each name, read in a thread by start_kernel.
         self._checked_specs: dict[str, KernelSpec] = {}
-        self._yarn_pollers: Any = None
         # The ports the server's activity watch of each kernel listens to.
         self._watched_ports: dict[str, list[int]] = {}
 
@@ -334,14 +348,16 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         started (kills the application, the remote launcher) before its start fails.
         """
         launching = list(self.launching_kernels().values())
-        await self.response_listener.close()
+        listener = self.services.find(RESPONSE_LISTENER)
+        if listener is not None:
+            await listener.close()
         if launching:
             await asyncio.wait(
                 [asyncio.ensure_future(km.ready) for km in launching], timeout=timeout
             )
 
     async def shutdown_all(self, now: bool = False) -> None:
-        """Shut every kernel down, then close the response listener (server stop)."""
+        """Shut every kernel down, then close the shared services (server stop)."""
         await self.abandon_launches()
         # Not super().shutdown_all(): it also tries ids of starts that failed, which
         # jupyter_server answers with a 404 error, leaving the other kernels running.
@@ -353,5 +369,4 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         for kernel_id, result in zip(kernel_ids, results):
             if isinstance(result, BaseException):
                 self.log.error("Shutting kernel %s down failed: %r", kernel_id, result)
-        if self._yarn_pollers is not None:
-            await self._yarn_pollers.close()
+        await self.services.close()

@@ -92,9 +92,7 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         old_config = native.get("config") or {}
         native["config"] = eg_config(old_config)
         changes.extend(
-            f"config.{key} -> {new}"
-            for key, new in zip(old_config, native["config"])
-            if key != new
+            f"config.{key} -> {new}" for key, new in zip(old_config, native["config"]) if key != new
         )
     argv = list(new.get("argv") or [])
     if any(arg.endswith(".sh") for arg in argv) and not any(map(_is_eg_launcher, argv)):

@@ -75,3 +75,10 @@ async def post_kernel(jp_fetch, name: str, **body: Any) -> dict[str, Any]:
         "api", "kernels", method="POST", body=json.dumps({"name": name, **body})
     )
     return json.loads(response.body)
+
+
+def server_pool(serverapp):
+    """The SSH connection pool of an in-process server (its kernel manager's service)."""
+    from jupyter_remote_kernels.ssh import connections_of
+
+    return connections_of(serverapp.kernel_manager.services).pool

@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -320,9 +321,16 @@ class TestHost:
         if self.netns:
             self._create_netns()
             _cmd(["ip", "link", "set", self.veth, "up"])
-            script = 'hostname "$0" && mount --bind "$1" /etc/hosts && shift && exec "$@"'
+            # A host of its own: its own /etc/hosts and its own ~/.bashrc (the one bash runs
+            # for every SSH command), not this machine's: rc files here may run `pyenv
+            # rehash`, which waits up to a minute on a lock an interrupted session left.
+            script = (
+                'hostname "$0" && mount --bind "$1" /etc/hosts && '
+                '{ [ ! -f "$3" ] || mount --bind "$2" "$3"; } && shift 3 && exec "$@"'
+            )
             argv = ["ip", "netns", "exec", self.netns, "unshare", "--uts", "sh", "-c", script,
-                    self.hostname, str(self.bed.etc_hosts_path), *sshd]
+                    self.hostname, str(self.bed.etc_hosts_path), str(self.bed.bashrc_path),
+                    str(Path(pwd.getpwnam(self.bed.user).pw_dir) / ".bashrc"), *sshd]
         else:
             argv = sshd
         try:
@@ -453,6 +461,7 @@ class SSHTestBed:
         self.known_hosts_path = self.workdir / "known_hosts"
         self.ssh_config_path = self.workdir / "ssh_config"
         self.etc_hosts_path = self.workdir / "etc_hosts"
+        self.bashrc_path = self.workdir / "bashrc"
         self.state_path = _state_dir() / f"{self.id}.json"
         self._state: dict = {}
         self._children: list[subprocess.Popen] = []
@@ -592,6 +601,13 @@ class SSHTestBed:
         ]
         self.known_hosts_path.write_text("\n".join(known) + "\n")
         self.ssh_config_path.write_text("\n".join(cfg) + "\n")
+        # The hosts' ~/.bashrc: the Python running the tests (a venv's too) is the hosts'
+        # python3, as a cluster's nodes have the kernel's Python on PATH.
+        self.bashrc_path.write_text(
+            "# jupyter_remote_kernels test host (tests/sshbed.py)\n"
+            f'export PATH="{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin:'
+            '/usr/local/sbin:/usr/sbin:/sbin"\n'
+        )
         # rewritten in place: running hosts see the new content through their bind mount
         with open(self.etc_hosts_path, "w") as f:
             f.write("\n".join(hosts_file) + "\n")

@@ -9,7 +9,7 @@ import time
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_remote_kernels.provisioners.local import LocalLauncherProvisioner
+from jupyter_remote_kernels.local import LocalLauncherProvisioner
 
 from .kernels import KernelSession, pids_mentioning, slow_start_spec, wait_until, write_kernelspec
 

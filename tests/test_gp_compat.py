@@ -262,7 +262,7 @@ def test_gp_config_keys_carried_over_or_renamed(monkeypatch):
     from jupyter_client.kernelspec import KernelSpec
 
     from jupyter_remote_kernels.kernelspecs import translate_kernelspec
-    from jupyter_remote_kernels.provisioners.yarn import YarnProvisioner
+    from jupyter_remote_kernels.yarn import YarnProvisioner
 
     def translated(name, config):
         spec = KernelSpec(

@@ -58,7 +58,7 @@ async def test_crashing_launcher_is_a_readable_500(jp_fetch, jp_kernel_dir, api)
 
 @pytest.mark.parametrize("api", ["kernels", "sessions"])
 async def test_unexpected_error_is_a_readable_500(jp_fetch, kernels_dir, monkeypatch, api):
-    from jupyter_remote_kernels.provisioners.local import LocalLauncherProvisioner
+    from jupyter_remote_kernels.local import LocalLauncherProvisioner
 
     async def broken(self, *args, **kwargs):
         raise RuntimeError("the provisioner tripped")

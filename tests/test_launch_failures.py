@@ -187,7 +187,7 @@ async def test_bad_kernelspec_is_a_clear_400(jp_fetch, jp_kernel_dir, metadata, 
 
 
 async def test_failure_after_the_kernel_is_up_leaves_nothing(jp_fetch, kernels_dir, monkeypatch):
-    from jupyter_remote_kernels.provisioners.local import LocalLauncherProvisioner
+    from jupyter_remote_kernels.local import LocalLauncherProvisioner
 
     started = []
 

@@ -8,7 +8,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from .kernels import wait_until, write_kernelspec
-from .ssh_helpers import kernel_pids, post_kernel, ssh_spec
+from .ssh_helpers import kernel_pids, post_kernel, server_pool, ssh_spec
 from .test_ssh_lifecycle import connections_within_pool, nothing_left
 
 
@@ -20,7 +20,7 @@ def bad_bed(ssh_bed_factory):
 
 
 async def test_bad_hosts_are_skipped_then_one_clear_error(
-    jp_fetch, jp_kernel_dir, bad_bed, no_blocking
+    jp_fetch, jp_kernel_dir, bad_bed, no_blocking, jp_serverapp
 ):
     bed, good, refusing, no_python, down = bad_bed
     order = [down, refusing, no_python, good]
@@ -28,8 +28,9 @@ async def test_bad_hosts_are_skipped_then_one_clear_error(
         jp_kernel_dir,
         "ssh-mixed",
         # "python3" as the hosts' shells find it: the no_python host has none
-        ssh_spec(bed, hosts=order, load_balancing="first-available", connect_timeout=3,
-                 python="python3"),
+        ssh_spec(
+            bed, hosts=order, load_balancing="first-available", connect_timeout=3, python="python3"
+        ),
     )
     model = await post_kernel(jp_fetch, "ssh-mixed")
     assert model["placement"]["ip"] == good.address
@@ -38,8 +39,14 @@ async def test_bad_hosts_are_skipped_then_one_clear_error(
     write_kernelspec(
         jp_kernel_dir,
         "ssh-bad",
-        ssh_spec(bed, hosts=order[:3], load_balancing="first-available", connect_timeout=3,
-                 launch_timeout=15, python="python3"),
+        ssh_spec(
+            bed,
+            hosts=order[:3],
+            load_balancing="first-available",
+            connect_timeout=3,
+            launch_timeout=15,
+            python="python3",
+        ),
     )
     started = time.monotonic()
     with pytest.raises(HTTPClientError) as info:
@@ -54,7 +61,7 @@ async def test_bad_hosts_are_skipped_then_one_clear_error(
     assert "was refused by" in message and "authorized_keys" in message  # refuse_key
     assert "no Python on" in message  # no_python
     assert await wait_until(lambda: nothing_left(bed), 5)
-    assert connections_within_pool(bed)
+    assert connections_within_pool(bed, server_pool(jp_serverapp))
 
 
 async def test_unknown_host_key_is_refused_with_the_fix(
@@ -62,9 +69,7 @@ async def test_unknown_host_key_is_refused_with_the_fix(
 ):
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    write_kernelspec(
-        jp_kernel_dir, "ssh-unknown", ssh_spec(ssh_bed, known_hosts_file=str(empty))
-    )
+    write_kernelspec(jp_kernel_dir, "ssh-unknown", ssh_spec(ssh_bed, known_hosts_file=str(empty)))
     with pytest.raises(HTTPClientError) as info:
         await post_kernel(jp_fetch, "ssh-unknown")
     message = info.value.response.body.decode()
@@ -73,7 +78,7 @@ async def test_unknown_host_key_is_refused_with_the_fix(
 
 
 async def test_kernel_failing_on_the_host_leaves_nothing(
-    jp_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking
+    jp_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking, jp_serverapp
 ):
     write_kernelspec(
         jp_kernel_dir,
@@ -98,7 +103,7 @@ async def test_kernel_failing_on_the_host_leaves_nothing(
     assert await wait_until(lambda: nothing_left(ssh_bed), 8), [
         kernel_pids(h) for h in ssh_bed.hosts
     ]
-    assert connections_within_pool(ssh_bed)
+    assert connections_within_pool(ssh_bed, server_pool(jp_serverapp))
 
 
 def test_cli_install_ssh_and_check(tmp_path, ssh_bed_factory):
@@ -113,22 +118,42 @@ def test_cli_install_ssh_and_check(tmp_path, ssh_bed_factory):
     hosts = ",".join(h.address for h in bed.hosts)
     cli = [sys.executable, "-m", "jupyter_remote_kernels.cli"]
     proc = subprocess.run(
-        [*cli, "install", "ssh", f"--hosts={hosts}", f"--user-name={bed.user}",
-         "--python=python3", f"--prefix={tmp_path}"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
+        [
+            *cli,
+            "install",
+            "ssh",
+            f"--hosts={hosts}",
+            f"--user-name={bed.user}",
+            "--python=python3",
+            f"--prefix={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    spec = json.loads((tmp_path / "share/jupyter/kernels/remote-python-ssh/kernel.json")
-                      .read_text())
+    spec = json.loads(
+        (tmp_path / "share/jupyter/kernels/remote-python-ssh/kernel.json").read_text()
+    )
     config = spec["metadata"]["process_proxy"]["config"]
     assert config["remote_hosts"] == [good.address, no_python.address]
     assert spec["argv"][0] == "python3"
-    config.update(ssh_key_file=str(bed.client_key_path), allow_agent=False,
-                  known_hosts_file=str(bed.known_hosts_path))
-    (tmp_path / "share/jupyter/kernels/remote-python-ssh/kernel.json").write_text(
-        json.dumps(spec))
-    proc = subprocess.run([*cli, "check", "remote-python-ssh"], capture_output=True, text=True,
-                          timeout=120, env=env, check=False)
+    config.update(
+        ssh_key_file=str(bed.client_key_path),
+        allow_agent=False,
+        known_hosts_file=str(bed.known_hosts_path),
+    )
+    (tmp_path / "share/jupyter/kernels/remote-python-ssh/kernel.json").write_text(json.dumps(spec))
+    proc = subprocess.run(
+        [*cli, "check", "remote-python-ssh"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
     good_part, bad_part = out.split(no_python.address, 1)

@@ -12,11 +12,9 @@ import time
 
 import pytest
 
-from jupyter_remote_kernels.sshpool import POOL
-
 from .abuse import COUNTS
 from .kernels import KernelSession, wait_until, write_kernelspec
-from .ssh_helpers import kernel_pids, post_kernel, ssh_spec
+from .ssh_helpers import kernel_pids, post_kernel, server_pool, ssh_spec
 from .test_ssh_lifecycle import WHERE, connections_within_pool, nothing_left
 
 
@@ -32,7 +30,7 @@ async def wait_for_status(session: KernelSession, state: str, timeout: float) ->
 
 @pytest.mark.timeout(180)
 async def test_host_down_mid_session_kernel_restarts_elsewhere(
-    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed_factory
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed_factory, jp_serverapp
 ):
     bed = ssh_bed_factory(2)
     write_kernelspec(jp_kernel_dir, "ssh-hd", ssh_spec(bed, connect_timeout=3))
@@ -75,7 +73,7 @@ async def test_host_down_mid_session_kernel_restarts_elsewhere(
     leaked = kernel_pids(up)
     COUNTS["leaked"] += len(leaked)
     assert not leaked
-    assert connections_within_pool(bed)
+    assert connections_within_pool(bed, server_pool(jp_serverapp))
     # New starts while the host is still down land on the other one too, quickly (the
     # pool remembers the failed host for a while instead of waiting for it every time).
     for _ in range(2):
@@ -89,7 +87,7 @@ async def test_host_down_mid_session_kernel_restarts_elsewhere(
 
 @pytest.mark.timeout(300)
 async def test_fifty_concurrent_start_stop_cycles_on_two_hosts(
-    jp_fetch, jp_kernel_dir, ssh_bed, no_blocking
+    jp_fetch, jp_kernel_dir, ssh_bed, no_blocking, jp_serverapp
 ):
     write_kernelspec(jp_kernel_dir, "ssh-storm", ssh_spec(ssh_bed))
     ids: list[str] = []
@@ -115,8 +113,11 @@ async def test_fifty_concurrent_start_stop_cycles_on_two_hosts(
     COUNTS["leaked"] += len(leaked)
     assert not leaked
     # No SSH session beyond the pool's connections (sshd ends a closed one in a moment).
-    assert await wait_until(lambda: connections_within_pool(ssh_bed), 5), [
-        (POOL.connection_count(h.address), h.processes()) for h in ssh_bed.hosts
+    assert await wait_until(
+        lambda: connections_within_pool(ssh_bed, server_pool(jp_serverapp)), 5
+    ), [
+        (server_pool(jp_serverapp).connection_count(h.address), h.processes())
+        for h in ssh_bed.hosts
     ]
     assert json.loads((await jp_fetch("api", "kernels")).body) == []
     print(f"50 ssh start/stop cycles (10 at once) in {elapsed:.1f} s")

@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_remote_kernels.sshpool import POOL
-
 from .kernels import KernelSession, wait_until, write_kernelspec
 from .requirements import require
-from .ssh_helpers import kernel_pids, post_kernel, ssh_spec, sshd_sessions
+from .ssh_helpers import kernel_pids, post_kernel, server_pool, ssh_spec, sshd_sessions
 
 WHERE = "import socket, os; print(socket.gethostname(), os.getpid())"
 
@@ -23,9 +21,13 @@ def nothing_left(bed) -> bool:
     return not any(kernel_pids(h) for h in bed.hosts)
 
 
-def connections_within_pool(bed) -> bool:
-    """No SSH connection is open to a host beyond those the pool keeps."""
-    return all(sshd_sessions(h) <= POOL.connection_count(h.address) for h in bed.hosts)
+def connections_within_pool(bed, pool) -> bool:
+    """No SSH connection is open to a host beyond those the server's pool keeps.
+
+    A connection of an earlier server (an earlier test) ends a moment after that server
+    closed it: callers wait for this to hold.
+    """
+    return all(sshd_sessions(h) <= pool.connection_count(h.address) for h in bed.hosts)
 
 
 async def where(jp_ws_fetch, kernel_id: str) -> tuple[str, int]:
@@ -38,7 +40,7 @@ async def where(jp_ws_fetch, kernel_id: str) -> tuple[str, int]:
 
 
 async def test_two_hosts_execute_interrupt_restart_shutdown(
-    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, no_blocking
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, no_blocking, jp_serverapp
 ):
     require(
         ssh_bed.distinct_hostnames,
@@ -79,7 +81,7 @@ async def test_two_hosts_execute_interrupt_restart_shutdown(
 
     # The kernel is detached from its SSH session: dropping every connection keeps it alive.
     before = {p for p, _ in kernel_pids(host)}
-    POOL.close_all()
+    server_pool(jp_serverapp).close()
     await asyncio.sleep(0.5)
     assert {p for p, _ in kernel_pids(host)} == before
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
@@ -100,7 +102,10 @@ async def test_two_hosts_execute_interrupt_restart_shutdown(
     assert await wait_until(lambda: nothing_left(ssh_bed), 5), [
         kernel_pids(h) for h in ssh_bed.hosts
     ]
-    assert connections_within_pool(ssh_bed)
+    pool = server_pool(jp_serverapp)
+    assert await wait_until(lambda: connections_within_pool(ssh_bed, pool), 5), [
+        (pool.connection_count(h.address), h.processes()) for h in ssh_bed.hosts
+    ]
 
 
 async def test_shell_syntax_in_start_request_runs_nothing(
@@ -130,9 +135,7 @@ async def test_shell_syntax_in_start_request_runs_nothing(
     assert await wait_until(lambda: nothing_left(ssh_bed), 5)
 
 
-async def test_least_loaded_from_the_first_launch(
-    jp_fetch, jp_kernel_dir, ssh_bed, no_blocking
-):
+async def test_least_loaded_from_the_first_launch(jp_fetch, jp_kernel_dir, ssh_bed, no_blocking):
     write_kernelspec(jp_kernel_dir, "ssh-ll", ssh_spec(ssh_bed, load_balancing="least-loaded"))
     models = await asyncio.gather(*(post_kernel(jp_fetch, "ssh-ll") for _ in range(4)))
     counts = {}
@@ -166,7 +169,7 @@ async def test_kernel_remote_host_hint(jp_fetch, jp_kernel_dir, ssh_bed, no_bloc
 
 @pytest.mark.parametrize("host_agent", [True, False])
 async def test_launch_through_the_agent_or_an_ssh_command(
-    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, no_blocking, host_agent
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, no_blocking, host_agent, jp_serverapp
 ):
     """Both launch paths start a detached kernel; the agent runs the same command line."""
     write_kernelspec(jp_kernel_dir, "ssh-path", ssh_spec(ssh_bed, host_agent=host_agent))
@@ -178,4 +181,7 @@ async def test_launch_through_the_agent_or_an_ssh_command(
     assert name == host.hostname
     await jp_fetch("api", "kernels", model["id"], method="DELETE")
     assert await wait_until(lambda: nothing_left(ssh_bed), 5)
-    assert connections_within_pool(ssh_bed)
+    pool = server_pool(jp_serverapp)
+    assert await wait_until(lambda: connections_within_pool(ssh_bed, pool), 5), [
+        (pool.connection_count(h.address), h.processes()) for h in ssh_bed.hosts
+    ]

@@ -18,6 +18,8 @@ import time
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from jupyter_remote_kernels.yarn.poller import pollers_of
+
 from .abuse import COUNTS
 from .kernels import KernelSession, pids_mentioning, wait_until
 from .test_yarn_provisioner import WS, app_of, install_yarn_spec, start, submitter_script
@@ -145,7 +147,7 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
 
     # ~5 s of RM trouble: 500s and hanging requests for every RM call.
     km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
-    rounds = jp_serverapp.kernel_manager.yarn_pollers.all()[0].rounds
+    rounds = pollers_of(jp_serverapp.kernel_manager.services).all()[0].rounds
     faults = [
         yarn_rm.inject_fault(status=500, count=8, path=WS + "/apps*"),
         yarn_rm.inject_fault(status=None, hang=2, count=2, path=WS + "/apps*"),
@@ -154,7 +156,7 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
     while any(f.count > 0 for f in faults) and time.monotonic() < deadline:
         assert await km.is_alive()  # what the restarter asks
         await asyncio.sleep(0.3)
-    assert jp_serverapp.kernel_manager.yarn_pollers.all()[0].rounds > rounds + 5
+    assert pollers_of(jp_serverapp.kernel_manager.services).all()[0].rounds > rounds + 5
     assert [f.hits for f in faults] == [8, 2]  # the kernel lived through all of them
     COUNTS["faults"] += sum(f.hits for f in faults)
     models = json.loads((await jp_fetch("api", "kernels")).body)

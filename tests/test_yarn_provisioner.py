@@ -16,6 +16,7 @@ import requests
 from tornado.httpclient import HTTPClientError
 
 from jupyter_remote_kernels.cli import fill_template
+from jupyter_remote_kernels.yarn.poller import pollers_of
 
 from .kernels import KernelSession, pids_mentioning, wait_until
 from .server_process import ServerProcess
@@ -245,7 +246,7 @@ async def test_eg_spec_ha_failover(
     assert new_active is not old_active
     # The placement's RUNNING is the poller's cache, which a broken poll leaves as it was:
     # what shows the failover worked is the new active RM answering the polls since.
-    poller = jp_serverapp.kernel_manager.yarn_pollers.all()[0]
+    poller = pollers_of(jp_serverapp.kernel_manager.services).all()[0]
     answered, rounds = new_active.count("GET", WS + "/apps"), poller.rounds
     assert await wait_until(
         lambda: new_active.count("GET", WS + "/apps") >= answered + 3
@@ -277,7 +278,7 @@ async def test_one_rm_request_per_interval_for_50_kernels(
     for _ in range(5):
         kernels += await asyncio.gather(*(start(jp_fetch, "yarn-py") for _ in range(10)))
     assert len({m["placement"]["app_id"] for m in kernels}) == 50
-    pollers = jp_serverapp.kernel_manager.yarn_pollers.all()
+    pollers = pollers_of(jp_serverapp.kernel_manager.services).all()
     assert len(pollers) == 1
     poller = pollers[0]
     assert len(poller.watched) == 50

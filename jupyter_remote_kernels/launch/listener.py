@@ -22,7 +22,10 @@ from ..errors import CallbackRejected, LaunchError
 from . import protocol
 from .legacy import LegacyKeyPair, decode_legacy_payload
 
-__all__ = ["PendingLaunch", "ResponseListener"]
+__all__ = ["SERVICE", "PendingLaunch", "ResponseListener"]
+
+#: The entry of the listener in the server's :class:`~jupyter_remote_kernels.services.Services`.
+SERVICE = "response listener"
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Starting a launcher over one SSH channel, so the host needs only Python and the kernel.
 
-The remote command is ``exec PYTHON -c STAGE0 LAUNCHER ARGS...``, every word shell-quoted;
-stage 0 only reads the bootstrap from stdin. Everything else goes over the channel's stdin,
-never through argv or a shell:
+The remote command is ``exec PYTHON -c STAGE0 LAUNCHER ARGS...`` (:func:`stage0`), every
+word shell-quoted; stage 0 only reads the bootstrap from stdin. Everything else goes over
+the channel's stdin, never through argv or a shell:
 
-0. the bootstrap (below);
+0. the bootstrap (``launchers/ssh/bootstrap.py``);
 1. one JSON header line: environment, working directory, modules to check, script length;
 2. the launcher script itself (when LAUNCHER is :data:`SENT_LAUNCHER`; else LAUNCHER is a
    path on the host);
@@ -21,6 +21,7 @@ parent stops the launcher and its kernel: an abandoned launch leaves nothing on 
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 import socket
@@ -28,114 +29,37 @@ import threading
 import time
 from typing import Any, Optional
 
-from .sshpool import SSHHostError, SSHPool, SSHTarget
+from .._paths import launcher_path
+from .pool import SSHHostError, SSHPool, SSHTarget
 
 __all__ = [
-    "BOOTSTRAP",
     "SENT_LAUNCHER",
-    "STAGE0",
     "RemoteLaunch",
+    "bootstrap_code",
     "remote_command",
     "remote_input",
+    "stage0",
 ]
 
 #: What ``{launcher}`` becomes in an ssh kernelspec's argv: "the script comes over stdin".
 SENT_LAUNCHER = "jrk-launcher-over-ssh"
 
-BOOTSTRAP = r"""
-import json,os,select,signal,sys,tempfile,time
-B=[b""]
-def more():
-    d=os.read(0,65536)
-    if not d: raise EOFError
-    B[0]+=d
-def line():
-    while b"\n" not in B[0]: more()
-    l,B[0]=B[0].split(b"\n",1); return l+b"\n"
-def exact(n):
-    while len(B[0])<n: more()
-    d,B[0]=B[0][:n],B[0][n:]; return d
-def out(o):
-    try: sys.stdout.write("JRK "+json.dumps(o)+"\n"); sys.stdout.flush()
-    except Exception: pass
-h=json.loads(line().decode()); src=exact(h["n"]).decode() if h["n"] else None; bundle=line()
-try:
-    import importlib.util as u; miss=[m for m in h["modules"] if u.find_spec(m) is None]
-except Exception: miss=h["modules"]
-if miss:
-    out({"error":"missing","modules":miss,"python":sys.executable}); sys.exit(3)
-if h.get("cwd"):
-    try: os.chdir(os.path.expanduser(h["cwd"]))
-    except OSError as e: out({"error":"cwd","detail":str(e)}); sys.exit(4)
-fd,log=tempfile.mkstemp(prefix="jrk-kernel-",suffix=".log")
-r,w=os.pipe(); os.write(w,bundle); os.close(w)
-parent=os.getpid(); pid=os.fork()
-if pid==0:
-    code=1
-    try:
-        os.setsid(); os.dup2(r,0); os.dup2(fd,1); os.dup2(fd,2); os.close(r); os.close(fd)
-        sys.stdin=os.fdopen(0,"r"); sys.stdout=os.fdopen(1,"w",1); sys.stderr=os.fdopen(2,"w",1)
-        os.environ.update(h["env"]); sys.argv=[sys.argv[1]]+sys.argv[2:]
-        pp=[x for x in h["env"].get("PYTHONPATH","").split(os.pathsep) if x]; sys.path[1:1]=pp
-        try:
-            if src is None:
-                import runpy; sys.path[0]=os.path.dirname(os.path.abspath(sys.argv[0]))
-                runpy.run_path(sys.argv[0],run_name="__main__")
-            else:
-                sys.argv[0]="launch_ipykernel.py"
-                exec(compile(src,"launch_ipykernel.py","exec"),{"__name__":"__main__","__file__":sys.argv[0]})
-            code=0
-        except SystemExit as e:
-            code=e.code if isinstance(e.code,int) else (0 if e.code is None else 1)
-        except BaseException:
-            import traceback; traceback.print_exc()
-    finally:
-        if os.getppid()!=parent:
-            try: os.unlink(log)
-            except OSError: pass
-        os._exit(code)
-os.close(r); os.close(fd); out({"pid":pid})
-def gone():
-    p,s=os.waitpid(pid,os.WNOHANG)
-    if not p: return None
-    return os.WEXITSTATUS(s) if os.WIFEXITED(s) else -os.WTERMSIG(s)
-def finish(o):
-    try:
-        with open(log,"rb") as f: o["tail"]=f.read()[-4000:].decode("utf-8","replace")
-        os.unlink(log)
-    except OSError: pass
-    out(o); sys.exit(0)
-def stop(sig,wait):
-    try: os.killpg(pid,sig)
-    except OSError: pass
-    end=time.time()+wait
-    while time.time()<end:
-        c=gone()
-        if c is not None: return c
-        time.sleep(0.05)
-    return None
-while True:
-    c=gone()
-    if c is not None: finish({"exit":c})
-    if b"detach" in B[0]: out({"detached":True}); sys.exit(0)
-    eof=b"abort" in B[0]
-    if not eof and select.select([0],[],[],0.2)[0]:
-        try: more()
-        except (EOFError,OSError): eof=True
-    if eof:
-        c=stop(signal.SIGTERM,5.0)
-        if c is None: c=stop(signal.SIGKILL,2.0)
-        finish({"aborted":True,"exit":c})
-"""
+
+@functools.cache
+def bootstrap_code() -> bytes:
+    """What stage 0 reads first: ``launchers/ssh/bootstrap.py`` and the call of its ``main``."""
+    return (launcher_path("ssh", "bootstrap.py").read_text() + "\nmain()\n").encode()
 
 
-_BOOTSTRAP_BYTES = BOOTSTRAP.encode()
-#: Stage 0, the only code in argv: reads the bootstrap (exactly, unbuffered) from stdin.
-STAGE0 = (
-    "import os\nb=b''\n"
-    f"while len(b)<{len(_BOOTSTRAP_BYTES)}:b+=os.read(0,{len(_BOOTSTRAP_BYTES)}-len(b)) or "
-    "os._exit(9)\nexec(compile(b,'jrk-bootstrap','exec'))"
-)
+@functools.cache
+def stage0() -> str:
+    """Stage 0, the only code in argv: reads the bootstrap (exactly, unbuffered) from stdin."""
+    size = len(bootstrap_code())
+    return (
+        "import os\nb=b''\n"
+        f"while len(b)<{size}:b+=os.read(0,{size}-len(b)) or os._exit(9)\n"
+        "exec(compile(b,'jrk-bootstrap','exec'))"
+    )
 
 
 def remote_command(python: str, launcher: str, args: list[str]) -> str:
@@ -143,19 +67,19 @@ def remote_command(python: str, launcher: str, args: list[str]) -> str:
 
     The bootstrap itself must come first on the channel's stdin (see :func:`remote_input`).
     """
-    words = [python, "-c", STAGE0, launcher, *args]
+    words = [python, "-c", stage0(), launcher, *args]
     return "exec " + " ".join(shlex.quote(word) for word in words)
 
 
 def remote_input(header: bytes, script: bytes, bundle: bytes) -> bytes:
     """What the channel's stdin carries: bootstrap, header line, launcher script, bundle."""
-    return _BOOTSTRAP_BYTES + header + script + bundle
+    return bootstrap_code() + header + script + bundle
 
 
 class RemoteLaunch:
     """One launcher start on one host. Every method blocks: call it in a worker thread.
 
-    Made by :class:`~jupyter_remote_kernels.provisioners.ssh.SSHProvisioner` per attempt;
+    Made by :class:`~jupyter_remote_kernels.ssh.SSHProvisioner` per attempt;
     :meth:`start` returns once the launcher runs, :meth:`watch` follows it until
     :meth:`detach` (kernel ready) or :meth:`abort` (failed or cancelled launch).
     """
@@ -184,7 +108,7 @@ class RemoteLaunch:
     ) -> int:
         """Run the bootstrap and send it its input; returns the launcher's pid on the host.
 
-        With ``agent`` (:class:`~.sshagent.SSHAgent`) the host's agent starts the same
+        With ``agent`` (:class:`~.agent.SSHAgent`) the host's agent starts the same
         stage 0 with ``argv`` (launcher, args); else ``command`` runs over a new SSH
         session. Raises :class:`SSHHostError` saying why this host cannot take the kernel.
         """

@@ -7,7 +7,7 @@ container environment (the submitter gets it in its own environment as ``$JRK_LA
 and forwards it; the launcher runs with ``--bundle-env JRK_LAUNCH_BUNDLE``). This provisioner
 runs that command on the server, finds the application through the RM REST API *by tag*
 (not by name, start time or id order), follows it through the server's shared
-:class:`~jupyter_remote_kernels.yarn_poller.YarnPoller` (one ``GET /apps`` per interval for
+:class:`~jupyter_remote_kernels.yarn.poller.YarnPoller` (one ``GET /apps`` per interval for
 every kernel), waits for the launcher's callback and kills the application with
 ``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
 
@@ -19,13 +19,8 @@ Launch phases: ``submitting`` (the submit command runs, no application yet) -> `
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import getpass
 import os
-import re
-import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -35,33 +30,15 @@ from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 
 from ..errors import LaunchError, YarnError
 from ..launch import protocol
-from ..yarn_client import FINAL_STATES, YarnRequestError, app_id_key
-from ..yarn_poller import YarnPoller, YarnPollers
-from .base import LauncherProvisionerBase, positive_seconds
+from ..netutil import route_ip
+from ..process import OutputTail, stop_group
+from ..provisioning import LauncherProvisionerBase, positive_seconds
+from . import messages
+from .client import FINAL_STATES, YarnRequestError, app_id_key
+from .endpoints import check_endpoint
+from .poller import YarnPoller, pollers_of
 
 __all__ = ["YarnProvisioner"]
-
-_EXIT_CODE = re.compile(r"exit ?code:? *(-?\d+)", re.I)
-_WS_SUFFIX = "/ws/v1/cluster"
-
-
-def _normalise_endpoint(url: str) -> str:
-    """``rm:8088`` / ``http://rm:8088/ws/v1/cluster/`` (EG's form) -> ``http://rm:8088``."""
-    url = url.strip().rstrip("/")
-    if url.endswith(_WS_SUFFIX):
-        url = url[: -len(_WS_SUFFIX)]
-    if url and "://" not in url:
-        url = "http://" + url
-    return url
-
-
-def _check_endpoint(value: str) -> str:
-    url = _normalise_endpoint(value)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"a YARN endpoint must look like http://HOST:8088, not {value!r}"
-        raise ValueError(msg)
-    return url
 
 
 class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
@@ -141,11 +118,11 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
 
     @validate("yarn_endpoint")
     def _validate_endpoint(self, proposal: dict) -> str:
-        return _check_endpoint(proposal["value"]) if proposal["value"].strip() else ""
+        return check_endpoint(proposal["value"]) if proposal["value"].strip() else ""
 
     @validate("alt_yarn_endpoints")
     def _validate_alt(self, proposal: dict) -> list[str]:
-        return [_check_endpoint(v) for v in proposal["value"] if v.strip()]
+        return [check_endpoint(v) for v in proposal["value"] if v.strip()]
 
     @validate("yarn_request_timeout", "yarn_poll_interval", "kill_timeout")
     def _validate_seconds(self, proposal: dict) -> float:
@@ -154,14 +131,12 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._poller: Optional[YarnPoller] = None
-        self._own_pollers: Optional[YarnPollers] = None
         self._watching = False
         self._app_id: Optional[str] = None
         self._submitted = False
         self._past_apps: set[str] = set()
         self._submitter: Optional[asyncio.subprocess.Process] = None
-        self._pump: Optional[asyncio.Task] = None
-        self._output: collections.deque[str] = collections.deque(maxlen=30)
+        self._output = OutputTail()
         self._kill_tasks: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ settings
@@ -190,16 +165,8 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         return str(getattr(self.parent, "kernel_name", "") or "?")
 
     def _find_poller(self) -> YarnPoller:
-        """The server's poller for this cluster (through the kernel manager), else our own."""
-        node, pollers = self.parent, None
-        while node is not None and pollers is None:
-            found = getattr(node, "yarn_pollers", None)
-            pollers = found if isinstance(found, YarnPollers) else None
-            node = getattr(node, "parent", None)
-        if pollers is None:
-            self._own_pollers = self._own_pollers or YarnPollers(self.log)
-            pollers = self._own_pollers
-        return pollers.get(
+        """The server's poller for this cluster (one per cluster and client settings)."""
+        return pollers_of(self.services).get(
             self.endpoints(), interval=self.yarn_poll_interval, **self.client_settings()
         )
 
@@ -223,7 +190,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if self.callback_ip:
             return self.callback_ip
         host = urlsplit(self.endpoints()[0]).hostname or "127.0.0.1"
-        return await asyncio.to_thread(_route_address, host)
+        return await asyncio.to_thread(route_ip, host, "127.0.0.1")
 
     def kernel_bind_ip(self) -> str:
         # Empty: the launcher binds the address of its container's node ($NM_HOST).
@@ -236,7 +203,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         return ip
 
     def launcher_output_tail(self) -> str:
-        return "\n".join(list(self._output)[-15:])
+        return self._output.tail()
 
     # ------------------------------------------------------------------ launch
 
@@ -264,7 +231,6 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         for name in ("app_id", "queue", "tracking_url", "state", "host"):
             setattr(self.placement, name, None)
         self.placement.set_phase("submitting", f"running {Path(cmd[0]).name}")
-        self._output.clear()
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
         submit_env = {**env, self.bundle_env: encoded, "KERNEL_ID": self.tag}
@@ -289,7 +255,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             )
             raise LaunchError(msg) from exc
         self._submitted = True
-        self._pump = asyncio.create_task(self._pump_output(self._submitter))
+        self._output.follow(self._submitter.stdout, self._log_submit_output)
         round_timeout = 2 * self.yarn_poll_interval + self.yarn_request_timeout
         while True:
             app = self._our_app()
@@ -299,7 +265,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                 return
             code = self._submitter.returncode
             if code not in (None, 0):
-                await self._finish_pump()
+                await self._output.finish()
                 msg = (
                     f"The submit command of kernel {self.kernel_id} exited with code {code} "
                     f"before YARN had an application tagged {self.tag}. Check the "
@@ -338,21 +304,8 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                 task.exception(),
             )
 
-    async def _pump_output(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        while True:
-            raw = await process.stdout.readline()
-            if not raw:
-                return
-            text = raw.decode(errors="replace").rstrip()
-            self._output.append(text)
-            self.log.debug("[submit %s] %s", self.tag, text)
-
-    async def _finish_pump(self) -> None:
-        pump, self._pump = self._pump, None
-        if pump is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(pump, 2)
+    def _log_submit_output(self, text: str) -> None:
+        self.log.debug("[submit %s] %s", self.tag, text)
 
     def _on_poll(self) -> None:
         """After each poll round (called by the poller): keep the placement up to date."""
@@ -371,9 +324,9 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if am_host and self.placement.phase != "ready":
             self.placement.host = am_host
 
-    def _where(self) -> str:
+    def location(self) -> str:
         where = f" in YARN application {self._app_id}" if self._app_id else ""
-        return where + super()._where()
+        return where + super().location()
 
     async def follow_launch(self) -> None:
         """Follow the application's state (from the shared poller) while the launch waits.
@@ -407,52 +360,21 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             )
 
     def _failed_message(self, app: dict[str, Any]) -> str:
-        diagnostics = str(app.get("diagnostics") or "").strip()
-        code = _EXIT_CODE.search(diagnostics)
-        exit_code = f", AM exit code {code.group(1)}" if code else ""
-        state = app.get("state")
-        if state not in FINAL_STATES:
-            state = f"{state} after a failed attempt"
-        return (
-            f"YARN application {app.get('id')} of kernel {self.kernel_id} (queue "
-            f"{app.get('queue')}) ended {state}/{app.get('finalStatus')}{exit_code} before "
-            f"the kernel was ready. YARN diagnostics: {diagnostics or '(none)'} Logs: "
-            f"{app.get('amContainerLogs') or app.get('trackingUrl') or '-'}"
-        )
+        return messages.failed(app, str(self.kernel_id))
 
-    def _timeout_message(self, timeout: float) -> str:
+    def timeout_message(self, timeout: float) -> str:
+        """Why the launch ran out of time, from what YARN says of the application."""
         app = self._poller.app(self.tag, self._app_id) if self._poller and self._app_id else None
-        if app is None:
-            error = self._poller.last_error if self._poller else None
-            if error:
-                return (
-                    f"Kernel {self.kernel_id}: the YARN ResourceManager failed while the "
-                    f"launch waited ({timeout:.0f} s), so the application tagged {self.tag} "
-                    f"could not be followed; it is killed if it was submitted. Last RM error: "
-                    f"{error}. Try again once the RM answers (check its health and "
-                    "yarn_endpoint / alt_yarn_endpoints), or raise launch_timeout."
-                )
-            return (
-                f"Kernel {self.kernel_id}: no YARN application tagged {self.tag} appeared "
-                f"within {timeout:.0f} s (launch phase: {self.placement.phase})."
-                + (f" Last RM error: {error}." if error else "")
-                + " Check the kernelspec's submit command and the RM."
-                + (f"\nSubmit output:\n{self.launcher_output_tail()}" if self._output else "")
-            )
-        if app.get("state") != "RUNNING":
-            return (
-                f"Kernel {self.kernel_id}: YARN application {app['id']} stayed "
-                f"{app.get('state')} in queue '{app.get('queue')}' for {timeout:.0f} s: the "
-                "queue is full or the cluster has no capacity for its ApplicationMaster. The "
-                "application was killed. Try again later, use another queue, or raise "
-                f"launch_timeout. YARN diagnostics: {app.get('diagnostics') or '(none)'}"
-            )
-        return (
-            f"Kernel {self.kernel_id}: YARN application {app['id']} is RUNNING on "
-            f"{self.placement.host} but its launcher did not call back within {timeout:.0f} s. "
-            f"The application was killed. Check that the container can reach this server at "
-            f"{self._response_address} (callback_ip) and the AM logs: "
-            f"{app.get('amContainerLogs') or app.get('trackingUrl')}"
+        return messages.timed_out(
+            app,
+            kernel_id=str(self.kernel_id),
+            tag=self.tag,
+            timeout=timeout,
+            phase=self.placement.phase,
+            host=self.placement.host,
+            rm_error=self._poller.last_error if self._poller else None,
+            submit_output=self.launcher_output_tail(),
+            response_address=self.response_address,
         )
 
     # ------------------------------------------------------------------ stopping
@@ -472,12 +394,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if app is None or app.get("state") not in FINAL_STATES:
             return None
         if self.placement.phase == "ready":
-            reason = (
-                f"Kernel {self.kernel_id} died: YARN application {app.get('id')} ended "
-                f"{app.get('state')}/{app.get('finalStatus')} on {self.placement.host}. "
-                f"YARN diagnostics: {str(app.get('diagnostics') or '(none)').strip()} Logs: "
-                f"{app.get('amContainerLogs') or app.get('trackingUrl') or '-'}"
-            )
+            reason = messages.died(app, str(self.kernel_id), self.placement.host)
             self.log.warning(reason)
             self.placement.set_phase("dead", error=reason)
         return 0 if app.get("state") == "FINISHED" else 1
@@ -556,9 +473,6 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         if self._poller is not None and self._watching and not restart:
             self._poller.unwatch(self.tag)
             self._watching = False
-        if self._own_pollers is not None and not restart:
-            await self._own_pollers.close()
-            self._own_pollers = None
 
     async def _send_kill(self, app_id: str) -> Optional[str]:
         assert self._poller is not None
@@ -625,20 +539,9 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
 
     async def _stop_submitter(self) -> None:
         process, self._submitter = self._submitter, None
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 5)
-            except asyncio.TimeoutError:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(process.wait(), 5)
-        elif process is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(process.wait(), 5)
-        await self._finish_pump()
+        if process is not None:
+            await stop_group(process)
+        await self._output.finish()
 
     # ------------------------------------------------------------------ persistence
 
@@ -668,17 +571,3 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self._poller = self._find_poller()
             self._poller.watch(self.tag, self._on_poll)
             self._watching = True
-
-
-def _route_address(host: str) -> str:
-    """The local address the kernel's node reaches us on: the one on our route to ``host``.
-
-    A UDP ``connect`` picks the route and sends nothing.
-    """
-    try:
-        target = socket.getaddrinfo(host, 9, proto=socket.IPPROTO_UDP)[0]
-        with socket.socket(target[0], socket.SOCK_DGRAM) as sock:
-            sock.connect(target[4])
-            return str(sock.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"

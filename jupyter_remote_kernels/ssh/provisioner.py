@@ -2,52 +2,41 @@
 
 Enterprise Gateway's ``DistributedProcessProxy``, without its blocking SSH calls and shell
 injection: connections are pooled per host and driven from worker threads
-(:mod:`..sshpool`), the launcher script, environment and secrets travel over the channel's
-stdin (:mod:`..sshlaunch`), the kernel is detached from the SSH session once it called back,
-and ``poll()`` pings the communication port (the base class), never a new SSH command.
+(:mod:`.pool`, :mod:`.connections`), the launcher script, environment and secrets travel
+over the channel's stdin (:mod:`.remote`), the kernel is detached from the SSH session once
+it called back, and ``poll()`` pings the communication port (the base class), never a new
+SSH command.
 The local machine is a host like any other: it is reached over SSH too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
-import socket
 import sys
-from typing import Any, ClassVar, Optional
+from typing import Any, Optional
 
 from traitlets import Bool, Enum, Float, Int, List, Unicode, validate
 
 from .._paths import launcher_path
 from ..errors import PlacementError
 from ..launch import protocol
-from ..sshagent import agent_for
-from ..sshlaunch import SENT_LAUNCHER, RemoteLaunch, remote_command, remote_input
-from ..sshpool import POOL, SSHHostError, SSHTarget, in_thread, parse_host
-from .base import LauncherProvisionerBase
+from ..netutil import resolve, route_ip
+from ..provisioning import LauncherProvisionerBase
+from .balancer import HostBalancer, balancer_of
+from .connections import SSHConnections, connections_of
+from .pool import SSHHostError, SSHTarget, parse_host
+from .remote import SENT_LAUNCHER, RemoteLaunch, bootstrap_code, remote_command, remote_input
 
-__all__ = ["SSHProvisioner", "route_ip"]
+__all__ = ["SSHProvisioner"]
 
 _PYTHON_NAMES = {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
-_SCRIPT: list[bytes] = []
 
 
-def route_ip(address: str) -> str:
-    """This machine's address on the route to ``address`` (a UDP connect sends nothing)."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        sock.connect((address, 9))
-        return sock.getsockname()[0]
-
-
-def _resolve(host: str) -> str:
-    return socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0]
-
-
+@functools.cache
 def _launcher_script() -> bytes:
-    if not _SCRIPT:
-        _SCRIPT.append(launcher_path("python").read_bytes())
-    return _SCRIPT[0]
+    return launcher_path("python").read_bytes()
 
 
 class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
@@ -125,11 +114,6 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         "start request's KERNEL_WORKING_DIR wins.",
     )
 
-    #: Kernels placed (launching or running) per host label, for least-loaded.
-    _load: ClassVar[dict[str, int]] = {}
-    #: Next round-robin position per host list.
-    _turn: ClassVar[dict[tuple[str, ...], int]] = {}
-
     @validate("remote_hosts")
     def _validate_hosts(self, proposal: dict) -> list[str]:
         for spec in proposal["value"]:
@@ -152,7 +136,6 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self._launch: Optional[RemoteLaunch] = None
         self._watch: Optional[asyncio.Future] = None
         self._launcher_pid: Optional[int] = None
-        self._kernel_pgid: Optional[int] = None
 
     # ------------------------------------------------------------------ hosts
 
@@ -178,6 +161,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             allow_agent=self.allow_agent,
             connect_timeout=self.connect_timeout,
             proxy=proxy,
+            max_channels=self.max_channels_per_connection,
         )
 
     def host_plan(self, env: dict[str, str]) -> list[SSHTarget]:
@@ -202,33 +186,31 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                     f"'{self.parent.kernel_name}''s remote_hosts: {', '.join(self.remote_hosts)}"
                 )
                 raise PlacementError(msg)
-            plan = chosen[:1]
-        elif self.load_balancing == "first-available":
-            plan = hosts
-        else:
-            key = tuple(t.label for t in hosts)
-            turn = self._turn.get(key, 0)
-            self._turn[key] = turn + 1
-            start = turn % len(hosts)
-            plan = hosts[start:] + hosts[:start]
-            if self.load_balancing == "least-loaded":
-                plan.sort(key=lambda t: self._load.get(t.label, 0))
-        if self._previous is not None and self._previous in plan:
-            # A restart stays on the kernel's host while that host works.
-            plan.remove(self._previous)
-            plan.insert(0, self._previous)
-        self._take_slot(plan[0])
+            self._take_slot(chosen[0])
+            return chosen[:1]
+        self._free_slot()
+        plan = self.balancer.plan(hosts, self.load_balancing, self._previous)
+        self._slot = plan[0]
         return plan
+
+    @property
+    def connections(self) -> SSHConnections:
+        """The server's SSH connections, agents and worker threads."""
+        return connections_of(self.services)
+
+    @property
+    def balancer(self) -> HostBalancer:
+        """The server's per-host kernel counts and round-robin turns."""
+        return balancer_of(self.services)
 
     def _take_slot(self, target: SSHTarget) -> None:
         self._free_slot()
         self._slot = target
-        self._load[target.label] = self._load.get(target.label, 0) + 1
+        self.balancer.take(target)
 
     def _free_slot(self) -> None:
         if self._slot is not None:
-            label = self._slot.label
-            self._load[label] = max(0, self._load.get(label, 0) - 1)
+            self.balancer.free(self._slot)
             self._slot = None
 
     # ------------------------------------------------------------------ base hooks
@@ -248,7 +230,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     async def response_ip(self) -> str:
         if self.callback_ip:
             return self.callback_ip
-        return await in_thread(lambda: route_ip(_resolve(self._plan[0].host)))
+        return await self.connections.call(route_ip, self._plan[0].host)
 
     def kernel_bind_ip(self) -> str:
         return self._target_ip or "0.0.0.0"  # noqa: S104  (replaced per host at launch)
@@ -294,9 +276,11 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             msg = "an ssh kernelspec's argv must be [python, {launcher}, options...]"
             raise PlacementError(msg)
         loop = asyncio.get_running_loop()
-        timeout = self._launch_timeout(env)
+        timeout = self.launch_timeout_for(env)
         deadline = loop.time() + timeout - min(1.0, timeout * 0.1)
-        script = await in_thread(_launcher_script) if cmd[1] == SENT_LAUNCHER else b""
+        # Files read off the event loop (bootstrap_code caches what remote_input sends).
+        await self.connections.call(bootstrap_code)
+        script = await self.connections.call(_launcher_script) if cmd[1] == SENT_LAUNCHER else b""
         failures: list[str] = []
         for target in self._plan:
             remaining = deadline - loop.time()
@@ -340,14 +324,15 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self.placement.host = target.host
         self.placement.set_phase("starting", f"ssh {target.label}")
         try:
-            ip = await in_thread(_resolve, target.host)
+            ip = await self.connections.call(resolve, target.host)
         except OSError as exc:
             msg = f"cannot resolve {target.host}: {exc.strerror or exc}"
             raise SSHHostError(msg) from exc
         if not self.callback_ip:
-            address = await self._listener.address_for(await in_thread(route_ip, ip))
-            if address != self._response_address:
-                cmd = [arg.replace(self._response_address, address) for arg in cmd]
+            local = await self.connections.call(route_ip, ip)
+            address = await self.response_listener().address_for(local)
+            if address != self.response_address:
+                cmd = [arg.replace(self.response_address, address) for arg in cmd]
         fields = dict(bundle)
         if not self.bind_all_interfaces:
             # The bundle was made before the host was known: bind the chosen host's address.
@@ -358,13 +343,12 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             "cwd": env.get("KERNEL_WORKING_DIR") or self.remote_working_dir,
             "modules": [self.kernel_class_name.split(".", 1)[0]],
         }
-        launch = RemoteLaunch(POOL, target)
-        POOL.max_channels = self.max_channels_per_connection
+        launch = RemoteLaunch(self.connections.pool, target)
         self._launch, self._target, self._target_ip = launch, target, ip
         agent = await self._agent(target, cmd[0], timeout) if self.host_agent else None
         stdin = remote_input(protocol.line(header), script, protocol.encode_bundle(fields))
         try:
-            self._launcher_pid = await in_thread(
+            self._launcher_pid = await self.connections.call(
                 launch.start,
                 remote_command(cmd[0], cmd[1], cmd[2:]),
                 stdin,
@@ -379,12 +363,14 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self._launch = None
             raise
         self.placement.pid = self._launcher_pid
-        self._watch = asyncio.ensure_future(in_thread(launch.watch))
+        self._watch = asyncio.ensure_future(self.connections.call(launch.watch))
 
     async def _agent(self, target: SSHTarget, python: str, timeout: float) -> Any:
         """The host's launch agent, or None (then the launch runs its own SSH command)."""
         try:
-            return await in_thread(agent_for, POOL, target, python, min(timeout, 10.0))
+            return await self.connections.call(
+                self.connections.agents.agent_for, target, python, min(timeout, 10.0)
+            )
         except SSHHostError as exc:
             self.log.info(
                 "Kernel %s: no launch agent on %s (%s); launching with an SSH command",
@@ -403,7 +389,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         launch, self._launch = self._launch, None
         if launch is not None:
             try:
-                await in_thread(launch.detach)
+                await self.connections.call(launch.detach)
             except Exception as exc:
                 self.log.warning("Kernel %s: detaching from SSH failed: %s", self.kernel_id, exc)
         await self._end_watch()
@@ -416,10 +402,6 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                 await asyncio.wait_for(watch, 10)
             except Exception as exc:
                 self.log.debug("Kernel %s: SSH watcher ended with %r", self.kernel_id, exc)
-
-    def _ready(self, info: dict[str, Any]) -> Any:
-        self._kernel_pgid = info.get("pgid")
-        return super()._ready(info)
 
     async def launcher_exit_code(self) -> Optional[int]:
         """Known only while the launch is attached to its SSH session (else None)."""
@@ -437,10 +419,10 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """
         launch, self._launch = self._launch, None
         if launch is not None:
-            await in_thread(launch.abort)
+            await self.connections.call(launch.abort)
             await self._end_watch()
             return
-        pids = (self._launcher_pid, self._kernel_pgid)
+        pids = (self._launcher_pid, self.kernel_pgid)
         groups = [g for g in pids if isinstance(g, int) and g > 1]
         if self._target is None or not groups:
             return
@@ -451,7 +433,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             " 2>/dev/null; true"
         )
         try:
-            await in_thread(POOL.run, self._target, command, 15.0)
+            await self.connections.call(self.connections.pool.run, self._target, command, 15.0)
         except SSHHostError as exc:
             self.log.warning("Kernel %s: could not stop it over SSH: %s", self.kernel_id, exc)
 
@@ -461,9 +443,9 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             await self.force_stop()
         await self._end_watch()
         # A restart stays on the kernel's host, unless that host stopped answering.
-        self._previous = self._target if restart and not self._unreachable else None
+        self._previous = self._target if restart and not self.unreachable else None
         self._free_slot()
-        self._launcher_pid = self._kernel_pgid = None
+        self._launcher_pid = self.kernel_pgid = None
 
     # ------------------------------------------------------------------ persistence
 
@@ -477,7 +459,7 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
                 "user": self._target.user,
                 "ip": self._target_ip,
                 "launcher_pid": self._launcher_pid,
-                "kernel_pgid": self._kernel_pgid,
+                "kernel_pgid": self.kernel_pgid,
             }
         return info
 
@@ -489,5 +471,5 @@ class SSHProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             target = self.target_for(f"{ssh['user']}@{ssh['host']}:{ssh['port']}")
             self._target, self._target_ip = target, ssh.get("ip") or ""
             self._launcher_pid = ssh.get("launcher_pid")
-            self._kernel_pgid = ssh.get("kernel_pgid")
+            self.kernel_pgid = ssh.get("kernel_pgid")
             self._take_slot(target)

@@ -1,8 +1,8 @@
 """One ResourceManager poller per cluster per server: one ``GET /apps`` serves every kernel.
 
-:class:`YarnPollers` is owned by the server's kernel manager
-(``RemoteMappingKernelManager.yarn_pollers``); YARN provisioners find it through their
-parent chain, the way they find the response listener. It hands out one :class:`YarnPoller`
+:class:`YarnPollers` is a service of the server (:func:`pollers_of`, in the kernel manager's
+:class:`~jupyter_remote_kernels.services.Services`, closed at server stop). It hands out one
+:class:`YarnPoller`
 per cluster (endpoints + identity + TLS settings + interval). Each poller, while at least one
 tag is watched, asks the RM every ``interval`` seconds for the applications carrying any
 watched tag (``GET /apps?applicationTags=t1,t2,...``, one request for up to
@@ -16,10 +16,11 @@ import asyncio
 import contextlib
 from typing import Any, Callable, Optional
 
-from .errors import YarnError
-from .yarn_client import YarnClient, app_id_key, app_tags
+from ..errors import YarnError
+from ..services import Services
+from .client import YarnClient, app_id_key, app_tags
 
-__all__ = ["TAGS_PER_REQUEST", "YarnPoller", "YarnPollers"]
+__all__ = ["SERVICE", "TAGS_PER_REQUEST", "YarnPoller", "YarnPollers", "pollers_of"]
 
 #: Tags per ``GET /apps`` request: 100 kernel ids keep the URL under 4 KB (RMs serve 8 KB).
 TAGS_PER_REQUEST = 100
@@ -184,3 +185,12 @@ class YarnPollers:
         pollers, self._pollers = list(self._pollers.values()), {}
         for poller in pollers:
             await poller.close()
+
+
+#: The entry of the pollers in the server's :class:`~jupyter_remote_kernels.services.Services`.
+SERVICE = "YARN pollers"
+
+
+def pollers_of(services: Services) -> YarnPollers:
+    """The server's YARN pollers, made on first use."""
+    return services.get(SERVICE, lambda: YarnPollers(services.log))

@@ -7,7 +7,6 @@ lifecycle as remote ones: signals through the communication port, nothing left b
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import os
 import signal
@@ -15,9 +14,14 @@ import sys
 from typing import Any, Optional
 
 from ..launch import protocol
-from .base import LauncherProvisionerBase
+from ..process import OutputTail, signal_group, stop_group
+from ..provisioning import LauncherProvisionerBase
 
 __all__ = ["LocalLauncherProvisioner"]
+
+
+def _to_stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
 
 
 class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
@@ -28,8 +32,7 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._process: Optional[asyncio.subprocess.Process] = None
-        self._output: collections.deque[str] = collections.deque(maxlen=30)
-        self._pump: Optional[asyncio.Task] = None
+        self._output = OutputTail()
 
     async def response_ip(self) -> str:
         return "127.0.0.1"
@@ -43,9 +46,12 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     async def start_launcher(
         self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: dict[str, Any]
     ) -> None:
-        """Start the launcher in its own session; the bundle goes through a stdin pipe."""
+        """Start the launcher in its own session; the bundle goes through a stdin pipe.
+
+        Called by ``launch_kernel`` for every launch, restarts included. The launcher's
+        stderr is passed on to the server's.
+        """
         self.placement.host = os.uname().nodename
-        self._output.clear()
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -59,26 +65,15 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             msg = f"cannot run {cmd[0]!r}: {exc.strerror or exc}. Check the kernelspec's argv."
             raise OSError(msg) from exc
         self.placement.pid = self._process.pid
-        self._pump = asyncio.create_task(self._pump_output(self._process))
+        self._output.follow(self._process.stderr, _to_stderr)
         assert self._process.stdin is not None
         with contextlib.suppress(ConnectionError):
             self._process.stdin.write(protocol.encode_bundle(bundle))
             await self._process.stdin.drain()
         self._process.stdin.close()
 
-    async def _pump_output(self, process: asyncio.subprocess.Process) -> None:
-        """Pass the launcher's stderr on to the server's, keeping a tail for errors."""
-        assert process.stderr is not None
-        while True:
-            raw = await process.stderr.readline()
-            if not raw:
-                return
-            text = raw.decode(errors="replace").rstrip()
-            self._output.append(text)
-            sys.stderr.write(text + "\n")
-
     def launcher_output_tail(self) -> str:
-        return "\n".join(list(self._output)[-15:])
+        return self._output.tail()
 
     async def launcher_exit_code(self) -> Optional[int]:
         if self._process is None:
@@ -98,34 +93,13 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """SIGTERM the launcher (it stops its kernel), then SIGKILL both groups."""
         process = self._process
         if process is None or process.returncode is not None:
-            self._signal_group(self.kernel_pgid, signal.SIGKILL)
+            signal_group(self.kernel_pgid, signal.SIGKILL)
             return
-        self._signal_group(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except asyncio.TimeoutError:
-            self._signal_group(process.pid, signal.SIGKILL)
-            self._signal_group(self.kernel_pgid, signal.SIGKILL)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(process.wait(), 5)
-
-    @staticmethod
-    def _signal_group(pgid: Optional[int], signum: int) -> None:
-        if pgid:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, signum)
+        await stop_group(process, also=self.kernel_pgid)
 
     async def release(self, restart: bool) -> None:
         """Reap the launcher and stop passing its output on."""
         process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            self._process = process
-            await self.force_stop()
-            self._process = None
         if process is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(process.wait(), 5)
-        pump, self._pump = self._pump, None
-        if pump is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(pump, 2)
+            await stop_group(process, also=self.kernel_pgid)
+        await self._output.finish()

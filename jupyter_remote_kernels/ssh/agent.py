@@ -5,7 +5,7 @@ takes ~0.2 s of CPU) and then starts Python: most of an ssh kernel's extra start
 CPU that concurrent starts fight for. The agent is started once per host (and Python) over
 one session of a pooled connection, with the same stage 0 as a launch. Each launch then
 opens a *stream* on it: the agent forks a child that execs exactly the command line a
-one-off SSH session would run (stage 0, then :data:`~.sshlaunch.BOOTSTRAP` from stdin; the
+one-off SSH session would run (stage 0, then :func:`~.remote.bootstrap_code` from stdin; the
 same argv, so ``ps`` on the host tells launchers apart), with the stream as its
 stdin/stdout. That costs a Python start, but no SSH session and no login shell. So detach,
 abort, exit reports and "an abandoned launch leaves nothing" work as before: when the
@@ -19,78 +19,29 @@ argv), ``D`` stdin data, ``C`` close stdin. Agent to server: ``R`` ready, ``O`` 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import shlex
 import socket
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from .sshpool import SSHHostError, SSHPool, SSHTarget
+from .._paths import launcher_path
+from .pool import SSHHostError, SSHPool, SSHTarget
+from .remote import stage0
 
-__all__ = ["AgentStream", "SSHAgent", "agent_for"]
-
-_AGENT_LOOP = r"""
-import json,os,select,sys
-kids={}; byfd={}; buf=b""
-def wall(fd,d):
-    while d: d=d[os.write(fd,d):]
-def start(i,argv):
-    r0,w0=os.pipe(); r1,w1=os.pipe(); sys.stdout.flush()
-    pid=os.fork()
-    if pid==0:
-        try:
-            os.dup2(r0,0); os.dup2(w1,1)
-            for fd in [r0,w0,r1,w1]+list(byfd)+[k[1] for k in kids.values() if k[1] is not None]:
-                try: os.close(fd)
-                except OSError: pass
-            os.execv(sys.executable,[sys.executable,"-c",S0]+argv)
-        finally: os._exit(127)
-    os.close(r0); os.close(w1); kids[i]=[pid,w0,r1]; byfd[r1]=i
-wall(1,b"R 0 0\n")
-while True:
-    rl=select.select([0]+list(byfd),[],[],5.0)[0]
-    if 0 in rl:
-        d=os.read(0,65536)
-        if not d: break
-        buf+=d
-        while b"\n" in buf:
-            nl=buf.index(b"\n"); k,i,n=buf[:nl].split(); i,n=int(i),int(n)
-            if len(buf)<nl+1+n: break
-            data=buf[nl+1:nl+1+n]; buf=buf[nl+1+n:]
-            if k==b"S": start(i,json.loads(data))
-            elif i in kids and kids[i][1] is not None:
-                if k==b"D":
-                    try: wall(kids[i][1],data)
-                    except OSError: pass
-                else: os.close(kids[i][1]); kids[i][1]=None
-    for fd in rl:
-        if fd==0 or fd not in byfd: continue
-        i=byfd[fd]
-        try: d=os.read(fd,65536)
-        except OSError: d=b""
-        if d: wall(1,b"O %d %d\n"%(i,len(d))+d); continue
-        os.close(fd); del byfd[fd]; pid,w,_=kids.pop(i)
-        if w is not None: os.close(w)
-        try: _,s=os.waitpid(pid,0); c=os.WEXITSTATUS(s) if os.WIFEXITED(s) else -os.WTERMSIG(s)
-        except ChildProcessError: c=-1
-        wall(1,b"E %d %d\n"%(i,c))
-for pid,w,r in kids.values():
-    if w is not None: os.close(w)
-for pid,w,r in kids.values():
-    try: os.waitpid(pid,0)
-    except ChildProcessError: pass
-"""
+__all__ = ["AgentRegistry", "AgentStream", "SSHAgent"]
 
 
+@functools.cache
 def _agent_code() -> bytes:
-    from .sshlaunch import STAGE0
+    code = launcher_path("ssh", "agent.py").read_text()
+    return (code + f"\nmain({stage0()!r})\n").encode()
 
-    return (f"S0={STAGE0!r}\n" + _AGENT_LOOP).encode()
 
-
-def _stage0(code: bytes) -> str:
+def _agent_stage0(code: bytes) -> str:
     return (
         "import os\nb=b''\n"
         f"while len(b)<{len(code)}:b+=os.read(0,{len(code)}-len(b)) or os._exit(9)\n"
@@ -169,8 +120,15 @@ class AgentStream:
 class SSHAgent:
     """The agent on one host for one Python, on one session of a pooled connection."""
 
-    def __init__(self, pool: SSHPool, target: SSHTarget, python: str) -> None:
+    def __init__(
+        self,
+        pool: SSHPool,
+        target: SSHTarget,
+        python: str,
+        on_gone: Optional[Callable[[SSHAgent], None]] = None,
+    ) -> None:
         self.pool, self.target, self.python = pool, target, python
+        self._on_gone = on_gone
         self._conn: Any = None
         self._channel: Any = None
         self._streams: dict[int, AgentStream] = {}
@@ -187,7 +145,9 @@ class SSHAgent:
         channel = self._channel
         try:
             channel.settimeout(0.2)
-            command = "exec " + " ".join(shlex.quote(w) for w in (self.python, "-c", _stage0(code)))
+            command = "exec " + " ".join(
+                shlex.quote(w) for w in (self.python, "-c", _agent_stage0(code))
+            )
             channel.exec_command(command)
             channel.sendall(code)
             ready = b""
@@ -282,38 +242,43 @@ class SSHAgent:
             channel.close()
         if conn is not None:
             self.pool.release(self.target, conn)
-        _drop(self)
+        if self._on_gone is not None:
+            self._on_gone(self)
 
 
-_AGENTS: dict[tuple[SSHTarget, str], SSHAgent] = {}
-_AGENT_LOCKS: dict[tuple[SSHTarget, str], threading.Lock] = {}
-_REGISTRY_LOCK = threading.Lock()
+class AgentRegistry:
+    """The running agents of one server, by host and Python; made on first use."""
 
+    def __init__(self, pool: SSHPool) -> None:
+        self.pool = pool
+        self._agents: dict[tuple[SSHTarget, str], SSHAgent] = {}
+        self._locks: dict[tuple[SSHTarget, str], threading.Lock] = {}
+        self._lock = threading.Lock()
 
-def _drop(agent: SSHAgent) -> None:
-    key = (agent.target, agent.python)
-    with _REGISTRY_LOCK:
-        if _AGENTS.get(key) is agent:
-            del _AGENTS[key]
+    def drop(self, agent: SSHAgent) -> None:
+        """Forget an agent that has gone (called by the agent)."""
+        key = (agent.target, agent.python)
+        with self._lock:
+            if self._agents.get(key) is agent:
+                del self._agents[key]
 
-
-def agent_for(pool: SSHPool, target: SSHTarget, python: str, timeout: float) -> SSHAgent:
-    """The running agent for ``target`` and ``python``, started on first use (blocking)."""
-    key = (target, python)
-    with _REGISTRY_LOCK:
-        lock = _AGENT_LOCKS.setdefault(key, threading.Lock())
-    if not lock.acquire(timeout=max(0.1, timeout)):
-        msg = f"{target.host}: the launch agent did not start within {timeout:.0f} s"
-        raise SSHHostError(msg)
-    try:
-        with _REGISTRY_LOCK:
-            agent = _AGENTS.get(key)
-        if agent is not None and agent.alive:
+    def agent_for(self, target: SSHTarget, python: str, timeout: float) -> SSHAgent:
+        """The running agent for ``target`` and ``python``, started on first use (blocking)."""
+        key = (target, python)
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        if not lock.acquire(timeout=max(0.1, timeout)):
+            msg = f"{target.host}: the launch agent did not start within {timeout:.0f} s"
+            raise SSHHostError(msg)
+        try:
+            with self._lock:
+                agent = self._agents.get(key)
+            if agent is not None and agent.alive:
+                return agent
+            agent = SSHAgent(self.pool, target, python, on_gone=self.drop)
+            agent.start(timeout)
+            with self._lock:
+                self._agents[key] = agent
             return agent
-        agent = SSHAgent(pool, target, python)
-        agent.start(timeout)
-        with _REGISTRY_LOCK:
-            _AGENTS[key] = agent
-        return agent
-    finally:
-        lock.release()
+        finally:
+            lock.release()

@@ -4,7 +4,7 @@ Every method blocks (HTTP), so callers on the event loop run them through
 :meth:`YarnClient.run`, which uses the client's own small thread pool
 (:data:`WORKERS_PER_CLUSTER` threads), never the event loop's default executor: a hung
 ResourceManager then delays only YARN work, not Jupyter Server's other thread work.
-:class:`~.yarn_poller.YarnPoller` and the YARN provisioner do. A ``requests.Session`` is not
+:class:`~.poller.YarnPoller` and the YARN provisioner do. A ``requests.Session`` is not
 thread safe, so each worker thread has its own; the lock guards only which RM is active and
 is never held across a network call.
 
@@ -41,7 +41,7 @@ import requests
 from yarn_api_client import ResourceManager
 from yarn_api_client.errors import APIError
 
-from .errors import YarnError
+from ..errors import YarnError
 
 __all__ = [
     "ACTIVE_STATES",
@@ -77,7 +77,6 @@ def app_tags(app: dict[str, Any]) -> set[str]:
     return {tag.strip().lower() for tag in str(raw).split(",") if tag.strip()}
 
 
-
 class _PinnedVerifySession(requests.Session):
     """A session whose own ``verify`` (yarn_ca_bundle, yarn_verify_tls) is what it uses.
 
@@ -91,6 +90,7 @@ class _PinnedVerifySession(requests.Session):
         if verify is None:
             settings["verify"] = self.verify
         return settings
+
 
 class YarnRequestError(YarnError):
     """A ResourceManager answer other than 200/202; ``status`` is the HTTP status (0: none)."""

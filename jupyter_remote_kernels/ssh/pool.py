@@ -1,41 +1,33 @@
 """SSH connections of the ssh provisioner: pooled per host, driven from worker threads.
 
 paramiko is blocking, so nothing here may run on the event loop: the provisioner calls these
-functions through :func:`in_thread`, which uses a dedicated executor (the default one has
-only a few workers on a small machine and is shared with Jupyter Server).
+methods through :meth:`SSHConnections.call <.connections.SSHConnections.call>`, which uses
+worker threads of its own (the default executor has only a few workers on a small machine
+and is shared with Jupyter Server).
 
-One :class:`SSHPool` serves the whole server process. It keeps connections per host
-(``user@host:port`` and how it is reached) and opens at most ``max_channels`` channels on
-one connection at a time (sshd's ``MaxSessions`` defaults to 10), adding a connection when
-they are all busy and closing extra ones again once idle. A connection that died (host
+One :class:`SSHPool` serves the whole server (a service of the kernel manager). It keeps
+connections per host (``user@host:port`` and how it is reached) and opens at most
+``target.max_channels`` channels on one connection at a time (sshd's ``MaxSessions``
+defaults to 10), adding a connection when they are all busy and closing extra ones again
+once idle. A connection that died (host
 down, sshd restarted) is dropped and made again on the next use.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import paramiko
 
-__all__ = ["POOL", "SSHHostError", "SSHPool", "SSHTarget", "in_thread", "parse_host"]
+__all__ = ["SSHHostError", "SSHPool", "SSHTarget", "parse_host"]
 
-_EXECUTOR = ThreadPoolExecutor(max_workers=64, thread_name_prefix="jrk-ssh")
 #: A connect that failed this recently is not tried again by threads that waited for it.
 _FAILURE_MEMORY = 2.0
-
-
-async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn(*args)`` in the SSH worker threads and wait for it without blocking."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_EXECUTOR, functools.partial(fn, *args))
 
 
 class SSHHostError(Exception):
@@ -55,6 +47,8 @@ class SSHTarget:
     allow_agent: bool = True
     connect_timeout: float = 10.0
     proxy: Optional[SSHTarget] = None
+    #: Channels opened on one connection at a time (sshd's MaxSessions defaults to 10).
+    max_channels: int = 8
 
     @property
     def label(self) -> str:
@@ -137,8 +131,7 @@ class _Connection:
 class SSHPool:
     """Pooled SSH connections by target. Every method blocks: call it in a worker thread."""
 
-    def __init__(self, max_channels: int = 8) -> None:
-        self.max_channels = max_channels
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._host_locks: dict[SSHTarget, threading.Lock] = {}
         self._connections: dict[SSHTarget, list[_Connection]] = {}
@@ -204,7 +197,7 @@ class SSHPool:
                     dead.client.close()
                 self._connections[target] = conns
                 for conn in conns:
-                    if conn.channels < self.max_channels:
+                    if conn.channels < target.max_channels:
                         conn.channels += 1
                         return conn
                 failed = self._failures.get(target)
@@ -296,15 +289,11 @@ class SSHPool:
                 if conn.alive() and (host is None or target.host == host)
             )
 
-    def close_all(self) -> None:
-        """Close every connection (server stop, tests)."""
+    def close(self) -> None:
+        """Close every connection (server stop)."""
         with self._lock:
             conns = [c for cs in self._connections.values() for c in cs]
             self._connections.clear()
             self._failures.clear()
         for conn in conns:
             conn.client.close()
-
-
-#: The pool of this server process.
-POOL = SSHPool()

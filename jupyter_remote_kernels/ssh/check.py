@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import shlex
 import socket
-import sys
 import threading
 from typing import Any
 
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_core.application import JupyterApp
+from ..netutil import route_ip
+from .pool import SSHHostError, SSHPool, SSHTarget
+from .provisioner import SSHProvisioner
 
-from .kernelspecs import translate_kernelspec
-from .provisioners.ssh import SSHProvisioner, _resolve, route_ip
-from .sshpool import POOL, SSHHostError, SSHTarget
-
-__all__ = ["CheckApp", "check_host"]
+__all__ = ["check_host", "run_check"]
 
 
-def _run(target: SSHTarget, command: str, timeout: float = 20.0) -> tuple[Any, str, str]:
-    return POOL.run(target, command, timeout)
-
-
-def check_host(target: SSHTarget, python: str, module: str, callback_ip: str = "") -> list:
+def check_host(
+    pool: SSHPool, target: SSHTarget, python: str, module: str, callback_ip: str = ""
+) -> list:
     """[(check, ok, detail or fix)] for one host; later checks are skipped after a failure."""
+
+    def _run(target: SSHTarget, command: str, timeout: float = 20.0) -> tuple[Any, str, str]:
+        return pool.run(target, command, timeout)
+
     results: list[tuple[str, bool, str]] = []
     try:
         status, out, err = _run(target, "echo jrk-ok")
@@ -52,7 +50,7 @@ def check_host(target: SSHTarget, python: str, module: str, callback_ip: str = "
         fix = f"{module} is missing on {target.host}: run `{python} -m pip install {module}` there"
         return [*results, ("ipykernel", False, fix)]
     results.append(("ipykernel", True, f"{module} {out.strip()}"))
-    ip = callback_ip or route_ip(_resolve(target.host))
+    ip = callback_ip or route_ip(target.host)
     listener = socket.create_server((ip, 0))
     listener.settimeout(15)
     port = listener.getsockname()[1]
@@ -83,39 +81,20 @@ def check_host(target: SSHTarget, python: str, module: str, callback_ip: str = "
     return results
 
 
-class CheckApp(JupyterApp):
-    """Check every host of an ssh kernelspec: ``check NAME``."""
-
-    name = "jupyter-remote-kernels-check"
-    description = "Check that an ssh kernelspec's hosts can run kernels"
-
-    def start(self) -> None:
-        if len(self.extra_args) != 1:
-            print("say which kernelspec: jupyter remote-kernels check NAME", file=sys.stderr)
-            self.exit(2)
-        name = self.extra_args[0]
-        try:
-            spec = translate_kernelspec(name, KernelSpecManager().get_kernel_spec(name))
-        except Exception as exc:
-            print(f"jupyter remote-kernels check: {exc}", file=sys.stderr)
-            self.exit(2)
-        stanza = spec.metadata.get("kernel_provisioner") or {}
-        if stanza.get("provisioner_name") == "jrk-yarn-provisioner":
-            from .yarn_cli import run_check
-
-            self.exit(run_check(name, stanza.get("config", {})))
-        if stanza.get("provisioner_name") != "jrk-ssh-provisioner":
-            print(f"{name}: not an ssh kernelspec; nothing to check over SSH")
-            return
-        prov = SSHProvisioner(parent=self, **stanza.get("config", {}))
-        python = prov.python or spec.argv[0]
-        module = prov.kernel_class_name.split(".", 1)[0]
-        failed = False
+def run_check(name: str, config: dict[str, Any], argv: list[str]) -> int:
+    """Print the checks of every host of ssh kernelspec ``name``; the exit status."""
+    prov = SSHProvisioner(**config)
+    python = prov.python or argv[0]
+    module = prov.kernel_class_name.split(".", 1)[0]
+    failed = False
+    pool = SSHPool()
+    try:
         for host in prov.remote_hosts:
             target = prov.target_for(host)
             print(f"{target.label}:")
-            for check, ok, detail in check_host(target, python, module, prov.callback_ip):
+            for check, ok, detail in check_host(pool, target, python, module, prov.callback_ip):
                 failed = failed or not ok
                 print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
-        POOL.close_all()
-        self.exit(1 if failed else 0)
+    finally:
+        pool.close()
+    return 1 if failed else 0

@@ -1,0 +1,60 @@
+"""``jupyter remote-kernels install yarn``: the fields of the YARN (Spark) template.
+
+    jupyter remote-kernels install yarn --endpoint http://rm1:8088 [--alt-endpoint URL]...
+        [--queue Q] --spark-home DIR [--spark-opts "..."] [--python P]
+
+It installs the ``yarn_spark`` template: its ``bin/run.sh`` calls ``spark-submit --master
+yarn --deploy-mode cluster`` with the launcher as the application's primary file. There is
+no generic (non-Spark) template: the only generic ApplicationMaster clusters ship, YARN's
+distributed shell, takes a container's environment on its command line (``-shell_env``,
+passed on to the AM's argv), where the per-kernel secret would be visible to every user of
+the server and the node. Every value is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..backends import BackendError
+from .endpoints import check_endpoint
+
+__all__ = ["install_fields"]
+
+
+def install_fields(app: Any) -> dict[str, Any]:
+    """The ``@@FIELD@@`` values of the YARN template, from the install command's options."""
+    if not app.yarn_endpoint:
+        msg = "install yarn needs --endpoint, the ResourceManager's web address (http://rm:8088)"
+        raise BackendError(msg)
+    try:
+        endpoint = check_endpoint(app.yarn_endpoint)
+        alt = [check_endpoint(url) for url in app.alt_endpoints]
+    except ValueError as exc:
+        raise BackendError(str(exc)) from None
+    if not app.queue.strip() or "," in app.queue:
+        msg = f"--queue must name one YARN queue, not {app.queue!r}"
+        raise BackendError(msg)
+    fields: dict[str, Any] = {
+        "ENDPOINT": endpoint,
+        "ALT_ENDPOINTS": alt,
+        "QUEUE": app.queue.strip(),
+        "REMOTE_PYTHON": app.python,
+    }
+    spark_home = app.spark_home or os.environ.get("SPARK_HOME", "")
+    if not spark_home:
+        msg = (
+            "install yarn needs --spark-home DIR (or $SPARK_HOME): kernels run in YARN "
+            "cluster mode through spark-submit (`pip install pyspark` brings one: its "
+            "package folder is a SPARK_HOME)"
+        )
+        raise BackendError(msg)
+    if not os.access(os.path.join(spark_home, "bin", "spark-submit"), os.X_OK):
+        msg = f"--spark-home {spark_home!r}: no executable bin/spark-submit there"
+        raise BackendError(msg)
+    fields.update(
+        SPARK_HOME=spark_home,
+        SPARK_OPTS=app.spark_opts,
+        DISPLAY_NAME=app.display_name or "Python 3 (YARN cluster, Spark)",
+    )
+    return fields
