@@ -153,6 +153,29 @@ async def test_least_loaded_from_the_first_launch(jp_fetch, jp_kernel_dir, ssh_b
     assert await wait_until(lambda: nothing_left(ssh_bed), 5)
 
 
+async def test_round_robin_counts_starts_not_restarts(
+    jp_fetch, jp_kernel_dir, ssh_bed, no_blocking
+):
+    """Start, restart, delete three times in a row: the kernels alternate between hosts.
+
+    A restart stays on its kernel's host and takes no turn (it used to take one, so every
+    new kernel of such cycles landed on the first host).
+    """
+    write_kernelspec(jp_kernel_dir, "ssh-rr", ssh_spec(ssh_bed))
+    placed = []
+    for _ in range(3):
+        model = await post_kernel(jp_fetch, "ssh-rr")
+        kernel_id, ip = model["id"], model["placement"]["ip"]
+        await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
+        restarted = json.loads((await jp_fetch("api", "kernels", kernel_id)).body)
+        assert restarted["placement"]["ip"] == ip  # a restart stays on its host
+        await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+        placed.append(ip)
+    assert placed[0] != placed[1] and placed[1] != placed[2], placed
+    assert set(placed) == {h.address for h in ssh_bed.hosts}
+    assert await wait_until(lambda: nothing_left(ssh_bed), 5)
+
+
 async def test_kernel_remote_host_hint(jp_fetch, jp_kernel_dir, ssh_bed, no_blocking):
     write_kernelspec(jp_kernel_dir, "ssh-hint", ssh_spec(ssh_bed))
     second = ssh_bed.hosts[1].address

@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import re
-import signal
 from typing import Any, Optional
 
 from jupyter_client.connect import KernelConnectionInfo
@@ -28,6 +27,8 @@ from ..launch.listener import ResponseListener
 from ..placement import Placement
 from ..services import Services, services_of
 from .authorization import AuthorizationMixin
+from .lifecycle import LifecycleMixin
+from .reattach import ReattachMixin
 from .settings import LauncherSettings
 
 __all__ = ["LauncherProvisionerBase"]
@@ -35,7 +36,9 @@ __all__ = ["LauncherProvisionerBase"]
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
-class LauncherProvisionerBase(LauncherSettings, AuthorizationMixin, KernelProvisionerBase):  # type:ignore[misc]
+class LauncherProvisionerBase(  # type:ignore[misc]
+    LauncherSettings, AuthorizationMixin, ReattachMixin, LifecycleMixin, KernelProvisionerBase
+):
     """Base class of the provisioners that start kernels through a launcher.
 
     jupyter_client's ``KernelManager`` calls, in order: :meth:`pre_launch`,
@@ -86,13 +89,6 @@ class LauncherProvisionerBase(LauncherSettings, AuthorizationMixin, KernelProvis
         (one shell-safe line) through the launch channel: the launcher's stdin, or one
         environment variable of a container; never through argv.
         """
-
-    async def launcher_exit_code(self) -> Optional[int]:
-        """The launcher's exit code if this provisioner can see it has exited, else None."""
-        return None
-
-    async def force_stop(self) -> None:
-        """Stop launcher and kernel without the communication port (last resort)."""
 
     async def release(self, restart: bool) -> None:
         """Free what the launch held (process handles, host slot, connections)."""
@@ -248,27 +244,6 @@ class LauncherProvisionerBase(LauncherSettings, AuthorizationMixin, KernelProvis
         msg = f"Kernel {self.kernel_id} failed to launch: {error}"
         raise LaunchError(msg) from error
 
-    async def _reconnect(self, record: dict[str, Any]) -> KernelConnectionInfo:
-        """Reattach to a kernel an earlier server started, if its launcher still answers.
-
-        Only an authenticated "alive" answer counts. A kernel found dead (or unreachable) is
-        stopped by force before the error is raised: what may be left of it (a YARN
-        application still RUNNING, a launcher's process group on its host) must not stay.
-        """
-        alive, reason = False, "its launcher does not answer"
-        if self.link is not None and await self.launcher_exit_code() is None:
-            alive, reason = await self.link.alive()
-        if not alive:
-            msg = f"Kernel {self.kernel_id}{self.location()} is no longer running ({reason})"
-            await self._abort_launch(msg)
-            self.placement.set_phase("dead", error=msg)
-            raise LaunchError(msg)
-        self.placement.set_phase("ready", "reattached")
-        connection = dict(record["connection_info"])
-        connection["key"] = connection["key"].encode()
-        self.connection_info = connection
-        return self.connection_info
-
     async def _start_and_wait(
         self,
         cmd: list[str],
@@ -360,89 +335,6 @@ class LauncherProvisionerBase(LauncherSettings, AuthorizationMixin, KernelProvis
 
     # ------------------------------------------------------------------ lifecycle
 
-    @property
-    def unreachable(self) -> bool:
-        """The kernel's communication port stopped answering (host down or cut off).
-
-        Once poll() has reported it dead for that, the shutdown or restart that follows
-        does not wait for the port again for each of its steps.
-        """
-        return self.link is not None and self.link.unreachable
-
-    @property
-    def has_process(self) -> bool:
-        """True while a launched kernel is being managed."""
-        return self.link is not None
-
-    async def poll(self) -> Optional[int]:
-        """None while the kernel runs, else its exit code.
-
-        Called by ``KernelManager.is_alive`` (the restarter, every few seconds, and every
-        0.1 s while a shutdown waits). Answers from the launcher's process when this
-        provisioner sees it, else with one authenticated ping.
-        """
-        code = await self.launcher_exit_code()
-        if code is not None or self.link is None:
-            return code if code is not None else 0
-        return await self.link.poll()
-
-    async def wait(self) -> Optional[int]:
-        """Wait until the kernel has exited; callers bound it with a timeout."""
-        while True:
-            code = await self.poll()
-            if code is not None:
-                return code
-            await asyncio.sleep(0.1)
-
-    async def send_signal(self, signum: int) -> None:
-        """Send ``signum`` to the kernel's process group through the communication port.
-
-        Called by ``KernelManager.signal_kernel`` / ``interrupt_kernel`` (SIGINT).
-        """
-        if self.link is None:
-            return
-        if signum == 0:
-            await self.poll()
-            return
-        if (
-            signum == signal.SIGINT
-            and self.link.legacy
-            and getattr(self.parent, "shutting_down", False)
-        ):
-            # jupyter_client interrupts a kernel right before it sends the shutdown request.
-            # A kernel on EG's / GP's launcher would answer the request by stopping the
-            # launcher's listener and then wait ~29 s for it: SIGTERM it now, through the
-            # listener while it still listens (as EG stops such kernels).
-            await self._stop_command("terminate")
-            return
-        await self.link.signal(signum)
-
-    def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
-        """Seconds ``KernelManager.finish_shutdown`` waits in all (half, then SIGTERM).
-
-        Called by jupyter_client during a graceful shutdown or restart. A legacy launcher's
-        kernel never exits by itself in time (see LegacyCommClient), so it gets
-        ``legacy_shutdown_grace`` before the SIGTERM instead of half the recommended time.
-        """
-        if self.link is not None and self.link.legacy:
-            return min(recommended, 2 * self.legacy_shutdown_grace)
-        return recommended
-
-    async def terminate(self, restart: bool = False) -> None:
-        """Ask the kernel to stop (SIGTERM to its group); called during shutdown."""
-        await self._stop_command("terminate")
-
-    async def kill(self, restart: bool = False) -> None:
-        """Kill the kernel (SIGKILL to its group); called when a shutdown runs out of time."""
-        await self._stop_command("kill")
-
-    async def _stop_command(self, cmd: str) -> None:
-        if self.link is None:
-            return
-        self.placement.set_phase("shutting-down")
-        if await self.link.stop(cmd):
-            await self.force_stop()
-
     async def cleanup(self, restart: bool = False) -> None:
         """Free everything the kernel held; called after it stopped (and before a restart)."""
         if self._listener is not None:
@@ -460,33 +352,6 @@ class LauncherProvisionerBase(LauncherSettings, AuthorizationMixin, KernelProvis
             if own is not None:
                 await own.close()
                 self._listener = None
-
-    async def get_provisioner_info(self) -> dict[str, Any]:
-        """What a later server needs to find this kernel again (see ``load_provisioner_info``)."""
-        info = await super().get_provisioner_info()
-        info["placement"] = self.placement.to_dict()
-        if self.link is not None:
-            info["comm"] = self.link.record()
-            info["auth_key"] = self._auth_key
-            info["pgid"] = self.kernel_pgid
-        return info
-
-    async def load_provisioner_info(self, provisioner_info: dict) -> None:
-        """Re-establish contact with a kernel started by an earlier server process."""
-        await super().load_provisioner_info(provisioner_info)
-        placement = provisioner_info.get("placement") or {}
-        for name, value in placement.items():
-            if hasattr(self.placement, name):
-                setattr(self.placement, name, value)
-        self._auth_key = provisioner_info.get("auth_key")
-        self.kernel_pgid = provisioner_info.get("pgid")
-        self.link = LauncherLink.from_record(
-            provisioner_info.get("comm") or {},
-            str(self.kernel_id),
-            self._auth_key,
-            self.comm_timeout,
-            self.log,
-        )
 
     def _provisioner_name(self) -> str:
         spec = self.kernel_spec

@@ -65,17 +65,18 @@ class SSHTarget:
 def parse_host(spec: str) -> tuple[str, str, Optional[int]]:
     """``[user@]host[:port]`` (IPv6 as ``[addr]:port``) -> (user or "", host, port or None)."""
     user, _, rest = spec.strip().rpartition("@")
-    port: Optional[int] = None
+    port_text: Optional[str] = None
     if rest.startswith("["):
         host, _, tail = rest[1:].partition("]")
         if tail.startswith(":"):
-            port = int(tail[1:])
+            port_text = tail[1:]
     elif rest.count(":") == 1:
         host, _, port_text = rest.partition(":")
-        port = int(port_text)
     else:
         host = rest
-    if not host or (port is not None and not 0 < port < 65536):
+    port = int(port_text) if port_text is not None and port_text.isdigit() else None
+    bad_port = port_text is not None and (port is None or not 0 < port < 65536)
+    if not host or bad_port:
         msg = f"bad host {spec!r}: use host, host:port, user@host or user@host:port"
         raise ValueError(msg)
     return user, host, port

@@ -42,6 +42,7 @@ from yarn_api_client import ResourceManager
 from yarn_api_client.errors import APIError
 
 from ..errors import YarnError
+from .auth import PinnedVerifySession, auth_advice, kerberos_failure, make_auth
 
 __all__ = [
     "ACTIVE_STATES",
@@ -75,21 +76,6 @@ def app_tags(app: dict[str, Any]) -> set[str]:
     if isinstance(raw, list):
         raw = ",".join(raw)
     return {tag.strip().lower() for tag in str(raw).split(",") if tag.strip()}
-
-
-class _PinnedVerifySession(requests.Session):
-    """A session whose own ``verify`` (yarn_ca_bundle, yarn_verify_tls) is what it uses.
-
-    A plain session gives way to $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE for every request
-    that does not pass ``verify`` itself (psf/requests#3829), and yarn-api-client's never
-    do: the configured CA bundle would be ignored wherever those variables are set.
-    """
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None:
-            settings["verify"] = self.verify
-        return settings
 
 
 class YarnRequestError(YarnError):
@@ -163,46 +149,13 @@ class YarnClient:
     # ------------------------------------------------------------------ connection
 
     def _auth(self) -> Any:
-        if self.auth_kind != "kerberos":
-            return None
-        try:
-            # Optional extra: imported only when a kernelspec asks for Kerberos.
-            from requests_kerberos import OPTIONAL, HTTPKerberosAuth
-        except ImportError:
-            msg = (
-                "Kerberos (SPNEGO) authentication to YARN needs the kerberos extra: "
-                "pip install 'jupyter_remote_kernels[kerberos]'"
-            )
-            raise YarnError(msg) from None
-        return HTTPKerberosAuth(mutual_authentication=OPTIONAL)
+        return make_auth(self.auth_kind)
 
     def _auth_advice(self) -> str:
-        """What to do about a 401 (or a failed Kerberos exchange), for error messages."""
-        if self.auth_kind == "kerberos":
-            return (
-                ". Get a valid Kerberos ticket for the user running Jupyter Server with "
-                "`kinit` (see `klist`; "
-                "KRB5CCNAME says which ticket cache is used), or a keytab with "
-                "`kinit -kt FILE PRINCIPAL`"
-            )
-        return (
-            f". Check the YARN authentication settings (yarn_auth={self.auth_kind}, user "
-            f"{self.user})."
-        )
+        return auth_advice(self.auth_kind, self.user)
 
     def _kerberos_failure(self, endpoint: str, exc: BaseException) -> Optional[YarnError]:
-        """A clear error when ``exc`` is requests-kerberos failing to make a token, else None.
-
-        An expired or missing ticket makes it raise ``KerberosExchangeError`` (a
-        ``requests.RequestException``); that is not an RM failure to fail over from.
-        """
-        if self.auth_kind != "kerberos" or "Kerberos" not in type(exc).__name__:
-            return None
-        msg = (
-            f"Kerberos authentication to the YARN ResourceManager {endpoint} failed: no valid "
-            f"ticket ({exc})" + self._auth_advice() + "."
-        )
-        return YarnError(msg)
+        return kerberos_failure(self.auth_kind, self.user, endpoint, exc)
 
     def probe(self, endpoint: str) -> dict[str, Any]:
         """``GET /info`` of one RM without following redirects: its ``clusterInfo``."""
@@ -299,7 +252,7 @@ class YarnClient:
         except Exception as exc:  # it raises a bare Exception("No active RMs found")
             msg = f"cannot use the YARN ResourceManager at {known}: {exc}"
             raise YarnError(msg) from exc
-        session = _PinnedVerifySession()
+        session = PinnedVerifySession()
         session.auth, session.verify, session.proxies = (
             rm.session.auth,
             self.verify,

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from .client import FINAL_STATES
 
-__all__ = ["died", "failed", "timed_out"]
+__all__ = ["died", "failed", "submit_failed", "timed_out"]
 
 _EXIT_CODE = re.compile(r"exit ?code:? *(-?\d+)", re.I)
 
@@ -28,6 +28,15 @@ def failed(app: dict[str, Any], kernel_id: str) -> str:
         f"YARN application {app.get('id')} of kernel {kernel_id} (queue "
         f"{app.get('queue')}) ended {state}/{app.get('finalStatus')}{exit_code} before "
         f"the kernel was ready. YARN diagnostics: {diagnostics or '(none)'} Logs: {_logs(app)}"
+    )
+
+
+def submit_failed(kernel_id: str, tag: str, code: int, output: str) -> str:
+    """The submit command exited with an error before YARN had the application."""
+    return (
+        f"The submit command of kernel {kernel_id} exited with code {code} before YARN had "
+        f"an application tagged {tag}. Check the kernelspec's argv, the YARN endpoint and "
+        f"queue.\nSubmit output:\n{output}"
     )
 
 

@@ -20,113 +20,28 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
-import time
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
-
-from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 
 from ..errors import LaunchError, YarnError
 from ..launch import protocol
 from ..netutil import route_ip
 from ..process import OutputTail, stop_group
-from ..provisioning import LauncherProvisionerBase, positive_seconds
+from ..provisioning import LauncherProvisionerBase
 from . import messages
-from .client import FINAL_STATES, YarnRequestError, app_id_key
-from .endpoints import check_endpoint
+from .client import FINAL_STATES, app_id_key
+from .kill import kill_and_confirm, send_kill, unfinished_apps
 from .poller import YarnPoller, pollers_of
+from .settings import YarnSettings
 
 __all__ = ["YarnProvisioner"]
 
 
-class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
+class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[misc]
     """Submits the kernel's launcher to YARN and follows it through the RM REST API."""
 
     kind = "yarn"
-
-    yarn_endpoint = Unicode(
-        "",
-        config=True,
-        help="Web address of the YARN ResourceManager, e.g. http://rm1:8088 (Enterprise "
-        "Gateway's .../ws/v1/cluster form is accepted). Default: $EG_YARN_ENDPOINT, else "
-        "gateway_provisioners' $GP_YARN_ENDPOINT.",
-    )
-    alt_yarn_endpoints = List(
-        Unicode(),
-        config=True,
-        help="Further ResourceManagers of an HA cluster; the active one is found and "
-        "followed. Enterprise Gateway's alt_yarn_endpoint (one string) is accepted. "
-        "Default: $EG_ALT_YARN_ENDPOINT, else $GP_ALT_YARN_ENDPOINT.",
-    )
-    yarn_auth = Enum(
-        ["simple", "kerberos", "none"],
-        "simple",
-        config=True,
-        help="How to authenticate to the RM: simple (?user.name=), kerberos (SPNEGO; needs "
-        "pip install 'jupyter_remote_kernels[kerberos]') or none.",
-    )
-    yarn_endpoint_security_enabled = Bool(
-        False,
-        config=True,
-        help="Enterprise Gateway's switch for Kerberos; True means yarn_auth=kerberos.",
-    )
-    yarn_user = Unicode(
-        "", config=True, help="user.name for simple auth (default: the server's user)."
-    )
-    yarn_verify_tls = Bool(
-        True, config=True, help="Verify the RM's TLS certificate (https endpoints)."
-    )
-    yarn_ca_bundle = Unicode(
-        "", config=True, help="CA bundle file to verify the RM's certificate with."
-    )
-    yarn_request_timeout = Float(10.0, config=True, help="Seconds one request to the RM may take.")
-    yarn_poll_interval = Float(
-        1.0,
-        config=True,
-        help="Seconds between two RM polls; one GET /apps per interval serves every YARN "
-        "kernel of the server on that cluster.",
-    )
-    yarn_queue = Unicode("default", config=True, help="YARN queue; fills {yarn_queue} in argv.")
-    kill_timeout = Float(
-        30.0,
-        config=True,
-        help="Seconds to wait for YARN to confirm that a killed application ended.",
-    )
-    callback_ip = Unicode(
-        "",
-        config=True,
-        help="Address of this server that YARN containers call back to (default: the "
-        "local address on the route to the RM).",
-    )
-    bundle_env = Unicode(
-        "JRK_LAUNCH_BUNDLE",
-        config=True,
-        help="Environment variable that carries the launch bundle (the per-kernel secret) "
-        "to the submit command, which forwards it into the container; fills {bundle_env}.",
-    )
-
-    @default("yarn_endpoint")
-    def _default_endpoint(self) -> str:
-        return os.environ.get("EG_YARN_ENDPOINT") or os.environ.get("GP_YARN_ENDPOINT", "")
-
-    @default("alt_yarn_endpoints")
-    def _default_alt(self) -> list[str]:
-        alt = os.environ.get("EG_ALT_YARN_ENDPOINT") or os.environ.get("GP_ALT_YARN_ENDPOINT", "")
-        return [alt] if alt else []
-
-    @validate("yarn_endpoint")
-    def _validate_endpoint(self, proposal: dict) -> str:
-        return check_endpoint(proposal["value"]) if proposal["value"].strip() else ""
-
-    @validate("alt_yarn_endpoints")
-    def _validate_alt(self, proposal: dict) -> list[str]:
-        return [check_endpoint(v) for v in proposal["value"] if v.strip()]
-
-    @validate("yarn_request_timeout", "yarn_poll_interval", "kill_timeout")
-    def _validate_seconds(self, proposal: dict) -> float:
-        return positive_seconds(proposal)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -266,13 +181,8 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             code = self._submitter.returncode
             if code not in (None, 0):
                 await self._output.finish()
-                msg = (
-                    f"The submit command of kernel {self.kernel_id} exited with code {code} "
-                    f"before YARN had an application tagged {self.tag}. Check the "
-                    "kernelspec's argv, the YARN endpoint and queue.\nSubmit output:\n"
-                    + self.launcher_output_tail()
-                )
-                raise LaunchError(msg)
+                tail = self.launcher_output_tail()
+                raise LaunchError(messages.submit_failed(str(self.kernel_id), self.tag, code, tail))
             await self._poller.next_round(round_timeout)
 
     def _our_app(self) -> Optional[dict[str, Any]]:
@@ -298,10 +208,9 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """
         self._kill_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
             self.log.error(
-                "Kernel %s: killing an extra YARN application failed: %r",
-                self.tag,
-                task.exception(),
+                "Kernel %s: killing an extra YARN application failed: %r", self.tag, error
             )
 
     def _log_submit_output(self, text: str) -> None:
@@ -348,7 +257,7 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         state, diagnostics = app.get("state"), str(app.get("diagnostics") or "").strip()
         if state in FINAL_STATES or "Failing this attempt" in diagnostics:
             # An AM that failed: YARN would retry it (max-app-attempts); we stop here.
-            raise LaunchError(self._failed_message(app))
+            raise LaunchError(messages.failed(app, str(self.kernel_id)))
         if state == "RUNNING":
             self.placement.set_phase(
                 "waiting-for-launcher",
@@ -358,9 +267,6 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self.placement.set_phase(
                 "queued", f"{state} in queue {app.get('queue')}: {diagnostics}"
             )
-
-    def _failed_message(self, app: dict[str, Any]) -> str:
-        return messages.failed(app, str(self.kernel_id))
 
     def timeout_message(self, timeout: float) -> str:
         """Why the launch ran out of time, from what YARN says of the application."""
@@ -407,12 +313,16 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """
         if self._app_id is not None:
             self.placement.set_phase("shutting-down")
-            await self._send_kill(self._app_id)
+            await self._kill_now(self._app_id)
 
     async def kill(self, restart: bool = False) -> None:
         await super().kill(restart)
         if self._app_id is not None:
-            await self._send_kill(self._app_id)
+            await self._kill_now(self._app_id)
+
+    async def _kill_now(self, app_id: str) -> None:
+        if self._poller is not None:
+            await send_kill(self._poller.client, app_id, self.tag, self.log)
 
     async def force_stop(self) -> None:
         """Stop the submit command and kill every application of this launch."""
@@ -420,46 +330,13 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         ids = {self._app_id} if self._app_id else set()
         if self._poller is not None and not ids and self._submitted:
             # Abandoned before we saw the application: ask the RM directly.
-            ids = await self._unfinished_apps()
+            client = self._poller.client
+            ids = await unfinished_apps(
+                client, self.tag, self._past_apps, self.kill_timeout, self.log
+            )
         for app_id in sorted(ids, key=app_id_key):
             await self._kill_app(app_id)
             self._past_apps.add(app_id)
-
-    async def _unfinished_apps(self) -> set[str]:
-        """Our launch's applications not in a final state, asked of the RM directly.
-
-        An RM failing (500s, timeouts) is asked again until ``kill_timeout``: an application
-        submitted while the RM could not be followed must still be found and killed. A
-        refusal that asking again cannot change (HTTP 4xx) is not.
-        """
-        assert self._poller is not None
-        deadline = time.monotonic() + self.kill_timeout
-        delay = 0.2
-        while True:
-            try:
-                apps = await self._poller.client.run(self._poller.client.apps_by_tags, [self.tag])
-            except YarnError as exc:
-                lasting = isinstance(exc, YarnRequestError) and 400 <= exc.status < 500
-                if lasting or time.monotonic() + delay > deadline:
-                    self.log.error(  # noqa: TRY400 (the RM's answer, not our traceback)
-                        "Kernel %s: cannot ask the RM for applications tagged %s: %s; kill "
-                        "any left with `yarn application -list -appTags %s` and "
-                        "`yarn application -kill ID`",
-                        self.kernel_id,
-                        self.tag,
-                        exc,
-                        self.tag,
-                    )
-                    return set()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            return {
-                a["id"]
-                for a in apps
-                if a.get("id") not in self._past_apps
-                and str(a.get("state")).upper() not in FINAL_STATES
-            }
 
     async def release(self, restart: bool) -> None:
         """Make sure the application ended (kill + confirm), stop the submit command."""
@@ -474,68 +351,15 @@ class YarnProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self._poller.unwatch(self.tag)
             self._watching = False
 
-    async def _send_kill(self, app_id: str) -> Optional[str]:
-        assert self._poller is not None
-        try:
-            state = await self._poller.client.run(self._poller.client.kill, app_id)
-        except YarnError as exc:
-            self.log.warning(
-                "Kernel %s: asking YARN to kill application %s failed: %s", self.tag, app_id, exc
-            )
-            return None
-        self.log.info(
-            "Kernel %s: YARN accepted the kill of application %s (state %s)",
-            self.tag,
-            app_id,
-            state or "?",
-        )
-        return state
-
     async def _kill_app(self, app_id: str) -> None:
-        """``PUT /apps/{id}/state KILLED`` unless it ended, then wait for a final state.
-
-        Its outcome is logged: confirmed ended (INFO) or still alive at ``kill_timeout``
-        (ERROR, with the command that kills it).
-        """
+        """Kill ``app_id`` unless it ended, and wait for YARN to confirm (logged)."""
         if self._poller is None:
             return
-        client = self._poller.client
-        deadline = time.monotonic() + self.kill_timeout
-        state: Optional[str] = None
-        sent = False
-        delay, last_error = 0.1, None
-        while time.monotonic() < deadline:
-            try:
-                state = await client.run(client.app_state, app_id)
-                if state is None or state in FINAL_STATES:
-                    self.placement.state = state or self.placement.state
-                    self.log.info(
-                        "Kernel %s: YARN application %s ended (%s)",
-                        self.tag,
-                        app_id,
-                        state or "unknown to the RM",
-                    )
-                    return
-                if not sent:
-                    await client.run(client.kill, app_id)
-                    sent = True
-                delay = 0.1
-            except YarnError as exc:
-                if last_error is None:
-                    self.log.warning("Kernel %s: %s; retrying until confirmed", self.tag, exc)
-                last_error = exc
-                delay = min(delay * 2, 2.0)
-            await asyncio.sleep(delay)
-        self.log.error(
-            "YARN application %s of kernel %s is still %s %.0f s after it was killed%s; kill "
-            "it with `yarn application -kill %s`",
-            app_id,
-            self.kernel_id,
-            state or "in an unknown state",
-            self.kill_timeout,
-            f" (last RM error: {last_error})" if last_error else "",
-            app_id,
+        state = await kill_and_confirm(
+            self._poller.client, app_id, self.tag, self.kill_timeout, self.log
         )
+        if state:
+            self.placement.state = state
 
     async def _stop_submitter(self) -> None:
         process, self._submitter = self._submitter, None

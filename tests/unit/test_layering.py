@@ -1,0 +1,91 @@
+"""The package's layout holds: the core knows no backend, no module imports a private name.
+
+Read from the source (``ast``), so an import inside a function counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import jupyter_remote_kernels
+
+PACKAGE = Path(jupyter_remote_kernels.__file__).parent
+BACKENDS = ("local", "ssh", "yarn")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[0] == "labextension":
+            continue
+        name = ".".join(("jupyter_remote_kernels", *parts))
+        found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def imports(name: str, path: Path) -> list[tuple[str, list[str]]]:
+    """(absolute module, imported names) of every import in module ``name``."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            target = node.module or ""
+            if node.level:
+                target = f"{base}.{target}" if target else base
+            found.append((target, [alias.name for alias in node.names]))
+    return found
+
+
+def backend_of(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] == "jupyter_remote_kernels" and len(parts) > 1 and parts[1] in BACKENDS:
+        return parts[1]
+    return ""
+
+
+def test_the_core_imports_no_backend_and_backends_not_each_other():
+    wrong = []
+    for name, path in modules().items():
+        own = backend_of(name)
+        for target, _ in imports(name, path):
+            other = backend_of(target)
+            if other and other != own:
+                wrong.append(f"{name} imports {target}")
+    assert modules(), "no modules found"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_a_private_name_of_another():
+    wrong = []
+    for name, path in modules().items():
+        for target, names in imports(name, path):
+            private = [n for n in names if n.startswith("_") and n != "__version__"]
+            if target.startswith("jupyter_remote_kernels") and private:
+                wrong.append(f"{name} imports {private} from {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_is_over_400_lines():
+    long = {
+        name: len(path.read_text().splitlines())
+        for name, path in modules().items()
+        if len(path.read_text().splitlines()) > 400
+    }
+    assert not long, long
+
+
+def test_the_walk_sees_a_backend_import(tmp_path):
+    """The check itself: a core module importing a backend would be found."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from .ssh.pool import SSHPool\nfrom .yarn import _hidden\n")
+    found = imports("jupyter_remote_kernels.bad", bad)
+    assert [backend_of(t) for t, _ in found] == ["ssh", "yarn"]
+    assert found[1][1] == ["_hidden"]
