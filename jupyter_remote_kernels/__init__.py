@@ -12,6 +12,7 @@ from .errors import (
     RemoteKernelError,
     YarnError,
 )
+from .extension import RemoteKernelsApp
 from .manager import RemoteKernelManager, RemoteMappingKernelManager
 from .placement import Placement
 
@@ -26,6 +27,7 @@ __all__ = [
     "PlacementError",
     "RemoteKernelError",
     "RemoteKernelManager",
+    "RemoteKernelsApp",
     "RemoteMappingKernelManager",
     "YarnError",
     "__version__",
@@ -34,8 +36,6 @@ __all__ = [
 
 def _jupyter_server_extension_points():
     """Entry point Jupyter Server uses to find the extension app."""
-    from .extension import RemoteKernelsApp
-
     return [{"module": "jupyter_remote_kernels", "app": RemoteKernelsApp}]
 
 

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Union
 
-from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Dict, Float, List, Unicode
 
@@ -191,8 +191,6 @@ class InstallApp(JupyterApp):
                 spec.setdefault("env", {})[key] = value
             (folder / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
             # Check it the way the server will before anything is installed.
-            from jupyter_client.kernelspec import KernelSpec
-
             translate_kernelspec(name, KernelSpec.from_resource_dir(str(folder)))
             destination = KernelSpecManager().install_kernel_spec(
                 str(folder),

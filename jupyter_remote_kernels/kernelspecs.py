@@ -137,6 +137,29 @@ def gp_installed(provisioner_name: str) -> bool:
     )
 
 
+def _from_process_proxy(
+    kernel_name: str, spec: KernelSpec, process_proxy: dict[str, Any], config: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The provisioner name and config an Enterprise Gateway ``process_proxy`` means."""
+    where = "metadata.process_proxy"
+    class_name = process_proxy.get("class_name")
+    kind = EG_CLASS_NAMES.get(class_name, class_name)
+    if kind not in PROVISIONER_NAMES:
+        msg = (
+            f"Kernelspec '{kernel_name}': unknown {where}.class_name {class_name!r}. Use "
+            f"one of {', '.join(PROVISIONER_NAMES)} or an Enterprise Gateway class name "
+            f"({', '.join(EG_CLASS_NAMES)})."
+        )
+        raise KernelspecError(msg)
+    _refuse_keys(kernel_name, where, config)
+    config = eg_config(config)
+    if kind == "local" and not _uses_launcher(spec.argv):
+        # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
+        # run unchanged under jupyter_client's own local provisioner.
+        return "local-provisioner", {}
+    return PROVISIONER_NAMES[kind], config
+
+
 def translate_kernelspec(
     kernel_name: str, spec: KernelSpec, defer_to_gateway_provisioners: bool = False
 ) -> KernelSpec:
@@ -168,23 +191,7 @@ def translate_kernelspec(
         raise KernelspecError(msg)
 
     if process_proxy is not None:
-        class_name = process_proxy.get("class_name")
-        kind = EG_CLASS_NAMES.get(class_name, class_name)
-        if kind not in PROVISIONER_NAMES:
-            msg = (
-                f"Kernelspec '{kernel_name}': unknown {where}.class_name {class_name!r}. Use "
-                f"one of {', '.join(PROVISIONER_NAMES)} or an Enterprise Gateway class name "
-                f"({', '.join(EG_CLASS_NAMES)})."
-            )
-            raise KernelspecError(msg)
-        _refuse_keys(kernel_name, where, config)
-        config = eg_config(config)
-        if kind == "local" and not _uses_launcher(spec.argv):
-            # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
-            # run unchanged under jupyter_client's own local provisioner.
-            provisioner_name, config = "local-provisioner", {}
-        else:
-            provisioner_name = PROVISIONER_NAMES[kind]
+        provisioner_name, config = _from_process_proxy(kernel_name, spec, process_proxy, config)
     else:
         provisioner_name = native.get("provisioner_name")
         if not isinstance(provisioner_name, str) or not provisioner_name:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from blockbuster import BlockBuster
 
+from .abuse import COUNTS
 from .kernels import shipped_local_spec, write_kernelspec
 
 pytest_plugins = [
@@ -43,7 +44,6 @@ def no_blocking():
 
 def pytest_terminal_summary(terminalreporter):
     """Print the fault and abuse suite's counts (quoted in SECURITY.md)."""
-    from .abuse import COUNTS
 
     if COUNTS:
         terminalreporter.write_line(

@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from jupyter_remote_kernels.ssh import connections_of
+
 #: The hosts share this machine's file system: the test Python (with ipykernel) is there too.
 #: Not resolved through symlinks: a virtualenv's ``bin/python`` is a symlink to the base
 #: interpreter, which would not see the venv's packages (ipykernel) from there.
@@ -79,6 +81,5 @@ async def post_kernel(jp_fetch, name: str, **body: Any) -> dict[str, Any]:
 
 def server_pool(serverapp):
     """The SSH connection pool of an in-process server (its kernel manager's service)."""
-    from jupyter_remote_kernels.ssh import connections_of
 
     return connections_of(serverapp.kernel_manager.services).pool

@@ -10,6 +10,7 @@ import zmq.asyncio
 from jupyter_client.session import Session
 
 from .kernels import KernelSession, pids_mentioning, wait_until, write_kernelspec
+from .ssh_helpers import ssh_spec
 
 
 @pytest.fixture
@@ -69,7 +70,6 @@ async def test_required_encryption_makes_kernels_speak_curve(
 async def test_required_encryption_on_an_ssh_kernel(
     jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, ssh_bed
 ):
-    from .ssh_helpers import ssh_spec
 
     spec = ssh_spec(ssh_bed)
     spec["metadata"]["supported_encryption"] = ["curve"]

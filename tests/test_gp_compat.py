@@ -17,7 +17,11 @@ import sys
 import time
 
 import pytest
+from jupyter_client.kernelspec import KernelSpec
 from tornado.httpclient import HTTPClientError
+
+from jupyter_remote_kernels.kernelspecs import translate_kernelspec
+from jupyter_remote_kernels.yarn import YarnProvisioner
 
 from .gp import gp_dir, install_spec
 from .kernels import KernelSession, wait_until, write_kernelspec
@@ -259,10 +263,6 @@ GP_YARN_CONFIG = {
 
 def test_gp_config_keys_carried_over_or_renamed(monkeypatch):
     """GP's config keys as this package's traits (the README's migration guide)."""
-    from jupyter_client.kernelspec import KernelSpec
-
-    from jupyter_remote_kernels.kernelspecs import translate_kernelspec
-    from jupyter_remote_kernels.yarn import YarnProvisioner
 
     def translated(name, config):
         spec = KernelSpec(

@@ -16,6 +16,7 @@ import time
 
 import pytest
 import requests
+from requests_kerberos import HTTPKerberosAuth
 from tornado.httpclient import HTTPClientError
 
 from .kernels import KernelSession, pids_mentioning, wait_until
@@ -23,7 +24,6 @@ from .test_yarn_provisioner import WS, install_yarn_spec, start, submitter_scrip
 
 
 def test_rm_accepts_only_a_valid_spnego_token(kerberized_rm):
-    from requests_kerberos import HTTPKerberosAuth
 
     url = kerberized_rm.rm.url + WS + "/apps/new-application"
     # No token (simple auth's user.name is not enough): 401 asking for Negotiate.

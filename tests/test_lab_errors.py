@@ -11,6 +11,8 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from jupyter_remote_kernels.local import LocalLauncherProvisioner
+
 from .kernels import write_kernelspec
 
 LAUNCHER_ARGV = ["python", "{launcher}", "--kernel-id", "{kernel_id}",
@@ -58,7 +60,6 @@ async def test_crashing_launcher_is_a_readable_500(jp_fetch, jp_kernel_dir, api)
 
 @pytest.mark.parametrize("api", ["kernels", "sessions"])
 async def test_unexpected_error_is_a_readable_500(jp_fetch, kernels_dir, monkeypatch, api):
-    from jupyter_remote_kernels.local import LocalLauncherProvisioner
 
     async def broken(self, *args, **kwargs):
         raise RuntimeError("the provisioner tripped")

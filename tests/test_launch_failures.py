@@ -10,6 +10,8 @@ import uuid
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from jupyter_remote_kernels.local import LocalLauncherProvisioner
+
 from .abuse import COUNTS
 from .kernels import (
     launcher_argv,
@@ -187,7 +189,6 @@ async def test_bad_kernelspec_is_a_clear_400(jp_fetch, jp_kernel_dir, metadata, 
 
 
 async def test_failure_after_the_kernel_is_up_leaves_nothing(jp_fetch, kernels_dir, monkeypatch):
-    from jupyter_remote_kernels.local import LocalLauncherProvisioner
 
     started = []
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -107,10 +111,6 @@ async def test_kernel_failing_on_the_host_leaves_nothing(
 
 
 def test_cli_install_ssh_and_check(tmp_path, ssh_bed_factory):
-    import json
-    import os
-    import subprocess
-    import sys
 
     bed = ssh_bed_factory(1, extra_hosts=("no_python",))
     good, no_python = bed.hosts

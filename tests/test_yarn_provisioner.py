@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import json
 import re
 import stat
@@ -13,6 +15,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from tornado.httpclient import HTTPClientError
 
 from jupyter_remote_kernels.cli import fill_template
@@ -249,8 +255,9 @@ async def test_eg_spec_ha_failover(
     poller = pollers_of(jp_serverapp.kernel_manager.services).all()[0]
     answered, rounds = new_active.count("GET", WS + "/apps"), poller.rounds
     assert await wait_until(
-        lambda: new_active.count("GET", WS + "/apps") >= answered + 3
-        and poller.rounds >= rounds + 3,
+        lambda: (
+            new_active.count("GET", WS + "/apps") >= answered + 3 and poller.rounds >= rounds + 3
+        ),
         timeout=20,
     )
     assert poller.last_error is None
@@ -386,13 +393,6 @@ async def test_kernel_values_reach_the_container_unchanged(
 
 def self_signed_certificate(folder: Path) -> tuple[str, str]:
     """A certificate for 127.0.0.1 (and its key), signed by itself: (cert, key) paths."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jrk test RM")])

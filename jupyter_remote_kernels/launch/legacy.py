@@ -20,6 +20,10 @@ import contextlib
 import json
 from typing import Any, Optional
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 from ..errors import CommPortError
 
 __all__ = ["LegacyCommClient", "LegacyKeyPair", "decode_legacy_payload"]
@@ -29,9 +33,6 @@ class LegacyKeyPair:
     """The server's RSA key pair for EG launchers; one per response listener."""
 
     def __init__(self) -> None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
         self._private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         der = self._private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -40,8 +41,6 @@ class LegacyKeyPair:
         self.public_key = base64.b64encode(der).decode()
 
     def decrypt_key(self, data: bytes) -> bytes:
-        from cryptography.hazmat.primitives.asymmetric import padding
-
         return self._private.decrypt(data, padding.PKCS1v15())
 
 
@@ -55,8 +54,6 @@ def decode_legacy_payload(raw: bytes, keys: Optional[LegacyKeyPair]) -> Optional
         return None
     if keys is None or payload.get("version") != 1:
         return {}
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
     try:
         aes_key = keys.decrypt_key(base64.b64decode(payload["key"]))
         if len(aes_key) != 16:  # some EG versions encrypt the base64 form of the key

@@ -32,7 +32,7 @@ def make_auth(kind: str) -> Any:
         return None
     try:
         # Optional extra: imported only when a kernelspec asks for Kerberos.
-        from requests_kerberos import OPTIONAL, HTTPKerberosAuth
+        from requests_kerberos import OPTIONAL, HTTPKerberosAuth  # noqa: PLC0415
     except ImportError:
         msg = (
             "Kerberos (SPNEGO) authentication to YARN needs the kerberos extra: "

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
+import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -89,8 +90,6 @@ class YarnRequestError(YarnError):
 def _remote_message(details: str) -> str:
     """YARN's ``RemoteException.message`` out of an error body, else the body itself."""
     try:
-        import json
-
         body = json.loads(details)
         return str(body["RemoteException"]["message"])
     except (ValueError, KeyError, TypeError):

@@ -483,6 +483,66 @@ def wait_listening(ip, ports, kernel, deadline):
     return not pending
 
 
+def write_connection_file(workdir, kernel_id, ports, ip, bundle):
+    """The kernel's connection file (mode 0600, in the launcher's own 0700 folder)."""
+    connection_file = os.path.join(workdir, "kernel-%s.json" % kernel_id)
+    connection = dict(
+        ports,
+        ip=ip,
+        transport="tcp",
+        key=bundle["key"],
+        signature_scheme=bundle["signature_scheme"],
+        kernel_name="",
+    )
+    if bundle.get("curve_secretkey"):
+        # Transport encryption: the kernel speaks CurveZMQ with the server-made keypair.
+        connection["curve_publickey"] = bundle["curve_publickey"]
+        connection["curve_secretkey"] = bundle["curve_secretkey"]
+    fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(connection, f)
+    return connection_file
+
+
+def not_ready_reason(kernel, timeout):
+    """Why the kernel is not listening: still starting after ``timeout``, or exited."""
+    code = kernel.process.poll()
+    if code is None:
+        return "the kernel did not open its ports within %.0f s" % timeout
+    tail = "\n".join(list(kernel.stderr_tail)[-10:])
+    return "the kernel exited with code %s before it was ready:\n%s" % (code, tail)
+
+
+def on_terminate(signum, frame):
+    log("INFO", "launcher got signal %d; stopping the kernel" % signum)
+    raise SystemExit(128 + signum)  # main's finally stops the kernel and cleans up
+
+
+def install_signal_handlers():
+    signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # outlive the SSH session or terminal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_until_exit(kernel, connection_file):
+    """Wait for the kernel to exit; its exit code, like a shell's (128 + signal number)."""
+    ready_at = time.monotonic()
+    while kernel.alive():
+        # Once the kernel is done with its connection file, remove it, so no file holds
+        # the kernel's key even if this launcher is killed outright. (Removing it while
+        # ipykernel still re-reads it at start-up would crash the kernel; 30 s is the
+        # fallback if ipykernel prints no "--existing" line.)
+        done = kernel.done_with_connection_file.is_set() or time.monotonic() > ready_at + 30
+        if done and os.path.exists(connection_file):
+            os.unlink(connection_file)
+        try:
+            kernel.process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            pass
+    code = kernel.process.returncode
+    return 128 - code if code < 0 else code
+
+
 def main(argv=None):
     options, extra = parse_args(sys.argv[1:] if argv is None else argv)
     OPTIONS_LOG_LEVEL[0] = options.log_level
@@ -499,48 +559,24 @@ def main(argv=None):
     ports, holders = select_ports(ip, port_range, taken)
 
     workdir = tempfile.mkdtemp(prefix="jrk-kernel-")  # mode 0700
-    connection_file = os.path.join(workdir, "kernel-%s.json" % options.kernel_id)
-    connection = dict(
-        ports,
-        ip=ip,
-        transport="tcp",
-        key=bundle["key"],
-        signature_scheme=bundle["signature_scheme"],
-        kernel_name="",
-    )
-    if bundle.get("curve_secretkey"):
-        # Transport encryption: the kernel speaks CurveZMQ with the server-made keypair.
-        connection["curve_publickey"] = bundle["curve_publickey"]
-        connection["curve_secretkey"] = bundle["curve_secretkey"]
-    fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(connection, f)
-
-    kernel_argv = (
-        [
-            sys.executable,
-            "-m",
-            "ipykernel_launcher",
-            "-f",
-            connection_file,
-            "--IPKernelApp.kernel_class=" + options.kernel_class_name,
-        ]
-        + spark_lines
-        + extra
-    )
+    connection_file = write_connection_file(workdir, options.kernel_id, ports, ip, bundle)
+    kernel_argv = [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        connection_file,
+        "--IPKernelApp.kernel_class=" + options.kernel_class_name,
+        *spark_lines,
+        *extra,
+    ]
     env = dict(os.environ)
     env.update(bundle.get("env") or {})  # KERNEL_* values of the request, as sent
     env["KERNEL_ID"] = options.kernel_id
     kernel = Kernel(kernel_argv, env)
     comm = None
 
-    def on_terminate(signum, frame):
-        log("INFO", "launcher got signal %d; stopping the kernel" % signum)
-        raise SystemExit(128 + signum)  # the finally below stops the kernel and cleans up
-
-    signal.signal(signal.SIGTERM, on_terminate)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # outlive the SSH session or terminal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install_signal_handlers()
 
     try:
         ready = wait_listening(ip, ports, kernel, time.monotonic() + options.kernel_ready_timeout)
@@ -558,36 +594,12 @@ def main(argv=None):
                 comm_port=comm_sock.getsockname()[1],
             )
         else:
-            code = kernel.process.poll()
-            tail = "\n".join(list(kernel.stderr_tail)[-10:])
-            if code is None:
-                info["error"] = "the kernel did not open its ports within %.0f s" % (
-                    options.kernel_ready_timeout
-                )
-            else:
-                info["error"] = "the kernel exited with code %s before it was ready:\n%s" % (
-                    code,
-                    tail,
-                )
+            info["error"] = not_ready_reason(kernel, options.kernel_ready_timeout)
         accepted = call_back(options, auth_key, info, deadline)
         if not ready or not accepted:
             return 1
         log("INFO", "kernel %s started, pid %d" % (options.kernel_id, kernel.process.pid))
-        ready_at = time.monotonic()
-        while kernel.alive():
-            # Once the kernel is done with its connection file, remove it, so no file holds
-            # the kernel's key even if this launcher is killed outright. (Removing it while
-            # ipykernel still re-reads it at start-up would crash the kernel; 30 s is the
-            # fallback if ipykernel prints no "--existing" line.)
-            done = kernel.done_with_connection_file.is_set() or time.monotonic() > ready_at + 30
-            if done and os.path.exists(connection_file):
-                os.unlink(connection_file)
-            try:
-                kernel.process.wait(1.0)
-            except subprocess.TimeoutExpired:
-                pass
-        code = kernel.process.returncode
-        return 128 - code if code < 0 else code  # like a shell: 128 + signal number
+        return run_until_exit(kernel, connection_file)
     finally:
         release(holders)
         kernel.stop(grace=2.0)

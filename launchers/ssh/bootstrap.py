@@ -14,13 +14,16 @@ alone; EOF or ``abort`` stops the launcher's group (SIGTERM, then SIGKILL). The 
 exit is reported as ``JRK {"exit": code, "tail": "..."}``.
 """
 
+import importlib.util
 import json
 import os
+import runpy
 import select
 import signal
 import sys
 import tempfile
 import time
+import traceback
 
 
 class StdinReader:
@@ -61,8 +64,6 @@ def report(message):
 def missing_modules(modules):
     """The modules of ``modules`` this Python cannot import."""
     try:
-        import importlib.util
-
         return [name for name in modules if importlib.util.find_spec(name) is None]
     except Exception:
         return list(modules)
@@ -95,8 +96,6 @@ def run_launcher(header, source, bundle_fd, log_fd, parent):
         sys.path[1:1] = extra
         try:
             if source is None:
-                import runpy
-
                 sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
                 runpy.run_path(sys.argv[0], run_name="__main__")
             else:
@@ -107,8 +106,6 @@ def run_launcher(header, source, bundle_fd, log_fd, parent):
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:
-            import traceback
-
             traceback.print_exc()
     finally:
         if os.getppid() != parent:  # the bootstrap has gone: nobody reads the log

@@ -40,6 +40,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
@@ -460,7 +461,6 @@ class YarnCluster:
             try:
                 self._step()
             except Exception:  # pragma: no cover - keep the scheduler alive
-                import traceback
                 traceback.print_exc()
 
     def _step(self) -> None:
@@ -1084,7 +1084,7 @@ class YarnRM:
 
     def _spnego_user(self, h, method: str, path: str, extra: dict) -> str:
         """The short name of the Kerberos principal whose SPNEGO token the request carries."""
-        import gssapi  # only for an RM made with spnego_keytab
+        import gssapi  # noqa: PLC0415 (only for an RM with SPNEGO)
 
         scheme, _, token = (h.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "negotiate" or not token.strip():

@@ -21,6 +21,8 @@ import stat
 import sys
 from pathlib import Path
 
+from jupyter_remote_kernels.cli import fill_template
+
 VALUE_OPTIONS = {
     "--master", "--deploy-mode", "--name", "--queue", "--conf", "--properties-file",
     "--py-files", "--files", "--archives", "--jars", "--proxy-user", "--driver-memory",
@@ -115,7 +117,6 @@ def install_spark_kernelspec(
 ) -> Path:
     """The shipped ``yarn_spark`` template filled for the emulator's RM and this fake
     SPARK_HOME (as ``jupyter remote-kernels install yarn`` would); returns its folder."""
-    from jupyter_remote_kernels.cli import fill_template
 
     fields = {
         "DISPLAY_NAME": name,

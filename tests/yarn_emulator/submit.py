@@ -19,6 +19,7 @@ with spark-submit. Standard library only.
 from __future__ import annotations
 
 import argparse
+import base64
 import getpass
 import json
 import os
@@ -40,9 +41,8 @@ def _negotiate(url: str) -> str:
     A Kerberos-secured RM answers 401 with ``WWW-Authenticate: Negotiate``; spark-submit
     then authenticates with the user's ticket (``kinit``), as this does (python-gssapi).
     """
-    import base64
 
-    import gssapi
+    import gssapi  # noqa: PLC0415 (only for an RM with SPNEGO)
 
     host = urllib.parse.urlsplit(url).hostname
     name = gssapi.Name(f"HTTP@{host}", gssapi.NameType.hostbased_service)

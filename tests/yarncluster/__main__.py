@@ -29,6 +29,7 @@ from .cluster import (
     recorded_clusters,
     spark_home,
 )
+from .record import record
 
 CLI_LABEL = "cli"
 
@@ -138,7 +139,6 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from .record import record
 
     return record(args.dir)
 

@@ -112,7 +112,7 @@ def java_home() -> Path:
 def spark_home() -> Path:
     """The installed pyspark package folder, which is a complete SPARK_HOME."""
     try:
-        import pyspark
+        import pyspark  # noqa: PLC0415 (heavy; only when a cluster starts)
     except ImportError as exc:
         msg = ("pyspark is not installed: the real-cluster tests run spark-submit from it "
                "(python3 -m pip install pyspark)")
@@ -181,7 +181,7 @@ def ensure_spark_archive() -> Path:
     jars = spark_home() / "jars"
     entries = sorted((p.name, p.stat().st_size) for p in jars.glob("*.jar"))
     digest = hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:10]
-    import pyspark
+    import pyspark  # noqa: PLC0415 (heavy; only when a cluster starts)
 
     target = cache_dir() / f"spark-{pyspark.__version__}-jars-{digest}.zip"
     if target.is_file():
