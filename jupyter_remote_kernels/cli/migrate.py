@@ -25,8 +25,8 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_core.application import JupyterApp
 from traitlets import Bool
 
-from .errors import KernelspecError
-from .kernelspecs import (
+from ..errors import KernelspecError
+from ..kernelspecs import (
     EG_CLASS_NAMES,
     GP_PROVISIONER_NAMES,
     PROVISIONER_NAMES,
