@@ -64,6 +64,11 @@ async function openNotebookOn(
   return name;
 }
 
+/**
+ * The least height of the Remote kernels list with a kernel: three rows.
+ */
+const MIN_SECTION_LIST_PX = 3 * 24;
+
 function statusItem(page: IJupyterLabPageFixture): Locator {
   return page.locator('.jp-RemoteKernelStatus');
 }
@@ -207,6 +212,38 @@ test.describe('Remote kernels', () => {
       testInfo,
       'remote-ssh',
       hosts
+    );
+  });
+
+  test('the Remote kernels section opens with room for its kernels', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    await openNotebookOn(page, tmpPath, 'remote-python');
+    await expect(statusItem(page)).toHaveAttribute('data-phase', 'ready', {
+      timeout: 60000
+    });
+    const section = await remoteSection(page);
+    const row = panelItems(page);
+    await expect(row).toHaveCount(1);
+    // Not squeezed to its header: the section's list shows its kernel whole,
+    // with room for a few more, without the user dragging a splitter.
+    const list = section.locator('.jp-RunningSessions-sectionContainer');
+    await expect
+      .poll(async () => (await list.boundingBox())?.height ?? 0, {
+        message: 'height of the Remote kernels list (px)'
+      })
+      .toBeGreaterThan(MIN_SECTION_LIST_PX);
+    const listBox = (await list.boundingBox())!;
+    const rowBox = (await row.boundingBox())!;
+    expect(rowBox.y).toBeGreaterThanOrEqual(listBox.y);
+    expect(rowBox.y + rowBox.height).toBeLessThanOrEqual(
+      listBox.y + listBox.height
+    );
+    await keepScreenshot(
+      page.locator('#jp-running-sessions'),
+      testInfo,
+      'running-panel-height'
     );
   });
 
