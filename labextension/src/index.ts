@@ -152,8 +152,8 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
     const manager = new RemoteKernelsManager(app, poller, trans);
     managers.add(manager);
 
-    // The section comes after the panel was laid out, with its header only:
-    // when kernels appear in it, give it room to show them.
+    // The section comes last and gets no more room than the empty ones: when
+    // kernels appear in it, give it room to show them.
     if (sidebar) {
       let hadKernels = false;
       const onChange = () => {
