@@ -1,56 +1,39 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IRunningSessions } from '@jupyterlab/running';
-import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { kernelIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import {
-  fetchRemoteKernels,
-  IPlacement,
-  IRemoteKernel,
-  SETTLED_PHASES
-} from './api';
-import { tooltip } from './status';
-
-/**
- * How often to refresh while any kernel is launching or stopping.
- */
-export const FAST_POLL_MS = 2000;
-
-/**
- * How often to refresh otherwise (kernels started elsewhere, culled, ...).
- */
-export const SLOW_POLL_MS = 15000;
-
-/**
- * How long to keep refreshing fast after a notebook started a kernel.
- */
-const ACTIVITY_WINDOW_MS = 6000;
-
-/**
- * Kernel and session signals come in bursts: fetch once.
- */
-const COALESCE_MS = 100;
+import { IRowParts, rowParts, sectionTexts } from './format';
+import { IRemoteKernel } from './model';
+import { IPlacementPoller } from './poller';
 
 /**
  * The "Remote kernels" section of the Running panel: every kernel the server
  * extension knows, including ones still launching, with where it runs.
+ *
+ * It shows what the shared placement poller fetched.
  */
 export class RemoteKernelsManager implements IRunningSessions.IManager {
-  constructor(app: JupyterFrontEnd) {
+  constructor(
+    app: JupyterFrontEnd,
+    poller: IPlacementPoller,
+    trans: TranslationBundle
+  ) {
     this._app = app;
-    this._settings = app.serviceManager.serverSettings;
-    const { kernels, sessions } = app.serviceManager;
-    kernels.runningChanged.connect(this._onServerChange, this);
-    sessions.runningChanged.connect(this._onServerChange, this);
-    this._schedule(0);
+    this._poller = poller;
+    this._trans = trans;
+    const texts = sectionTexts(trans);
+    this.name = texts.name;
+    this.shutdownAllLabel = texts.shutdownAllLabel;
+    this.shutdownAllConfirmationText = texts.shutdownAllConfirmationText;
+    poller.changed.connect(this._onChanged, this);
   }
 
-  readonly name = 'Remote kernels';
-  readonly shutdownAllLabel = 'Shut Down All Remote Kernels';
-  readonly shutdownAllConfirmationText =
-    'Are you sure you want to permanently shut down all running kernels?';
+  readonly name: string;
+  readonly shutdownAllLabel: string;
+  readonly shutdownAllConfirmationText: string;
 
   /**
    * Emitted whenever the list or one kernel's placement changed.
@@ -63,15 +46,16 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
    * The kernels as last fetched.
    */
   get models(): ReadonlyArray<IRemoteKernel> {
-    return this._models;
+    return this._poller.models;
   }
 
   running(): IRunningSessions.IRunningItem[] {
-    return this._models.map(model => this._item(model));
+    const now = Date.now();
+    return this._poller.models.map(model => this._item(model, now));
   }
 
   refreshRunning(): void {
-    this._schedule(0);
+    void this._poller.refresh();
   }
 
   /**
@@ -79,13 +63,13 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
    */
   kernelActivity(): void {
     // The launch may not have reached the server yet: look again for a while.
-    this._fastUntil = Date.now() + ACTIVITY_WINDOW_MS;
-    this._schedule(COALESCE_MS);
+    this._poller.keepFast();
+    this._poller.refreshSoon();
   }
 
   shutdownAll(): void {
     void this._app.serviceManager.kernels.shutdownAll().then(
-      () => this._schedule(0),
+      () => this._poller.refresh(),
       reason => console.error('Could not shut down the kernels', reason)
     );
   }
@@ -95,63 +79,29 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
       return;
     }
     this._disposed = true;
-    window.clearTimeout(this._timer);
+    this._poller.changed.disconnect(this._onChanged, this);
     Signal.clearData(this);
   }
 
-  private _onServerChange(): void {
-    this._schedule(COALESCE_MS);
+  private _onChanged(): void {
+    this._runningChanged.emit();
   }
 
-  private _schedule(delay: number): void {
-    if (this._disposed) {
-      return;
-    }
-    window.clearTimeout(this._timer);
-    this._timer = window.setTimeout(() => {
-      void this._refresh();
-    }, delay);
-  }
-
-  private async _refresh(): Promise<void> {
-    window.clearTimeout(this._timer);
-    const generation = ++this._generation;
-    let models: IRemoteKernel[] | null = null;
-    try {
-      models = await fetchRemoteKernels(this._settings);
-    } catch (reason) {
-      console.warn('Could not list the remote kernels', reason);
-    }
-    if (generation !== this._generation || this._disposed) {
-      return; // A newer refresh has started meanwhile.
-    }
-    const busy = (models ?? this._models).some(
-      m => m.placement && !SETTLED_PHASES.has(m.placement.phase)
-    );
-    if (models !== null) {
-      const key = JSON.stringify(models);
-      // While a kernel launches, re-render anyway: its phase duration grows.
-      if (key !== this._key || busy) {
-        this._key = key;
-        this._models = models;
-        this._runningChanged.emit();
-      }
-    }
-    const fast = busy || Date.now() < this._fastUntil;
-    this._schedule(fast ? FAST_POLL_MS : SLOW_POLL_MS);
-  }
-
-  private _item(model: IRemoteKernel): IRunningSessions.IRunningItem {
-    const placement = model.placement;
+  private _item(
+    model: IRemoteKernel,
+    now: number
+  ): IRunningSessions.IRunningItem {
+    const parts = rowParts(model, now, this._trans);
     const launched = this._isListedKernel(model.kernel_id);
     return {
-      className: `jp-RemoteKernels-item jp-mod-phase-${placement?.phase ?? 'unknown'}`,
+      className: `jp-RemoteKernels-item jp-mod-phase-${model.placement?.phase ?? 'unknown'}`,
       context: model.kernel_id,
       icon: () => kernelIcon,
-      label: () => <RemoteKernelLabel model={model} />,
-      labelTitle: () =>
-        placement ? tooltip(model, placement) : model.display_name,
-      detail: () => (placement ? phaseText(placement) : ''),
+      label: () => (
+        <RemoteKernelLabel parts={parts} kind={model.placement?.kind ?? null} />
+      ),
+      labelTitle: () => parts.title,
+      detail: () => parts.detail,
       open: () => {
         void this._open(model);
       },
@@ -161,7 +111,7 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
             void this._app.serviceManager.kernels
               .shutdown(model.kernel_id)
               .then(
-                () => this._schedule(0),
+                () => this._poller.refresh(),
                 reason =>
                   console.error(
                     `Could not shut down kernel ${model.kernel_id}`,
@@ -204,66 +154,50 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
   }
 
   private _app: JupyterFrontEnd;
-  private _settings: ServerConnection.ISettings;
-  private _models: IRemoteKernel[] = [];
-  private _key = '';
-  private _generation = 0;
-  private _timer = 0;
-  private _fastUntil = 0;
+  private _poller: IPlacementPoller;
+  private _trans: TranslationBundle;
   private _disposed = false;
   private _runningChanged = new Signal<this, void>(this);
 }
 
 /**
- * "ready", "queued · ACCEPTED", "waiting-for-launcher (12 s)".
+ * A row's label: host, YARN application (a link to its tracking page), kind
+ * badge, kernelspec name.
  */
-export function phaseText(placement: IPlacement): string {
-  let text = placement.phase;
-  if (placement.state && placement.kind === 'yarn') {
-    text += ` · ${placement.state}`;
-  }
-  if (!SETTLED_PHASES.has(placement.phase)) {
-    const since = Date.parse(placement.phase_since);
-    if (!Number.isNaN(since)) {
-      const seconds = Math.max(0, Math.round((Date.now() - since) / 1000));
-      text += ` (${seconds} s)`;
-    }
-  }
-  return text;
-}
-
-function RemoteKernelLabel(props: { model: IRemoteKernel }): JSX.Element {
-  const { model } = props;
-  const placement = model.placement;
-  const where = placement?.host ?? placement?.ip ?? null;
-  // Where first: the sidebar is narrow, and the name is in the tooltip too.
+function RemoteKernelLabel(props: {
+  parts: IRowParts;
+  kind: string | null;
+}): JSX.Element {
+  const { parts, kind } = props;
   return (
     <span className="jp-RemoteKernels-label">
-      {where && <span className="jp-RemoteKernels-host">{where}</span>}
-      {placement?.app_id &&
-        (placement.tracking_url ? (
+      {parts.host && (
+        <span className="jp-RemoteKernels-host">{parts.host}</span>
+      )}
+      {parts.app &&
+        (parts.app.url ? (
           <a
             className="jp-RemoteKernels-app"
-            href={placement.tracking_url}
+            href={parts.app.url}
             target="_blank"
             rel="noopener noreferrer"
             onClick={event => event.stopPropagation()}
           >
-            {placement.app_id}
+            {parts.app.id}
           </a>
         ) : (
-          <span className="jp-RemoteKernels-app">{placement.app_id}</span>
+          <span className="jp-RemoteKernels-app">{parts.app.id}</span>
         ))}
-      {placement && (
+      {parts.kind && (
         <span
           className="jp-RemoteKernels-kind"
-          data-kind={placement.kind}
-          title={placement.provisioner}
+          data-kind={kind ?? ''}
+          title={parts.kind.title}
         >
-          {placement.kind}
+          {parts.kind.label}
         </span>
       )}
-      <span className="jp-RemoteKernels-name">{model.display_name}</span>
+      <span className="jp-RemoteKernels-name">{parts.name}</span>
     </span>
   );
 }

@@ -1,35 +1,33 @@
 import { ISessionContext } from '@jupyterlab/apputils';
-import { Kernel, ServerConnection } from '@jupyterlab/services';
+import { Kernel } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import {
-  fetchRemoteKernel,
-  fetchRemoteKernels,
-  IPlacement,
-  IRemoteKernel,
-  SETTLED_PHASES
-} from './api';
-
-/**
- * How often to refresh while a kernel is still launching or stopping.
- */
-const POLL_INTERVAL_MS = 2000;
-
-/**
- * Kernel signals come in bursts (restarting, starting, idle...): fetch once.
- */
-const COALESCE_MS = 100;
+import { statusLabel, tooltip } from './format';
+import { IRemoteKernel, SETTLED_PHASES } from './model';
+import { IPlacementPoller } from './poller';
 
 /**
  * A status-bar item showing where the current notebook's kernel runs,
  * e.g. "python · node-3" or "spark · application_…_0042 (queued)".
+ *
+ * It shows what the shared placement poller fetched; its session's kernel
+ * signals ask the poller for a fetch.
  */
 export class RemoteKernelStatus extends Widget {
-  constructor(settings: ServerConnection.ISettings) {
+  constructor(poller: IPlacementPoller, trans: TranslationBundle) {
     super({ node: document.createElement('span') });
-    this._settings = settings;
+    this._poller = poller;
+    this._trans = trans;
     this.addClass('jp-RemoteKernelStatus');
+    poller.changed.connect(this._update, this);
+    // Until its session has a kernel id, a launching kernel is found by its
+    // kernelspec name: poll fast until it shows up.
+    this._fastWhileLaunching = poller.pollFastWhile(
+      () => this._launching() !== undefined && this._model === null
+    );
   }
 
   /**
@@ -66,7 +64,8 @@ export class RemoteKernelStatus extends Widget {
       value.kernelChanged.connect(this._onKernel, this);
       value.statusChanged.connect(this._onStatus, this);
     }
-    this._schedule(0);
+    this._update();
+    void this._poller.refresh();
   }
 
   dispose(): void {
@@ -74,12 +73,14 @@ export class RemoteKernelStatus extends Widget {
       return;
     }
     this.sessionContext = null;
-    window.clearTimeout(this._timer);
+    this._poller.changed.disconnect(this._update, this);
+    this._fastWhileLaunching.dispose();
     super.dispose();
   }
 
   private _onKernel(): void {
-    this._schedule(COALESCE_MS);
+    this._update(); // Never show the previous kernel's placement meanwhile.
+    this._poller.refreshSoon();
   }
 
   private _onStatus(_: ISessionContext, status: Kernel.Status): void {
@@ -89,128 +90,69 @@ export class RemoteKernelStatus extends Widget {
     if (settled && (status === 'busy' || status === 'idle')) {
       return;
     }
-    this._schedule(COALESCE_MS);
+    this._update();
+    this._poller.refreshSoon();
   }
 
-  private _schedule(delay: number): void {
-    window.clearTimeout(this._timer);
-    this._timer = window.setTimeout(() => {
-      void this._refresh();
-    }, delay);
-  }
-
-  private async _refresh(): Promise<void> {
-    window.clearTimeout(this._timer);
-    const generation = ++this._generation;
+  /**
+   * The kernelspec name of a kernel the session is launching, if any.
+   *
+   * The session (and so the kernel id) exists only once the launch is done.
+   */
+  private _launching(): string | undefined {
     const kernelId = this._sessionContext?.session?.kernel?.id;
-    if (this._model && this._model.kernel_id !== kernelId) {
-      this._setModel(null); // Never show the previous kernel's placement.
+    return !kernelId && this._status === 'starting' && this._sessionContext
+      ? this._sessionContext.kernelPreference.name
+      : undefined;
+  }
+
+  /**
+   * Show the placement of the session's kernel, or of the newest kernel of
+   * the kernelspec it is launching, from the poller's last fetch.
+   */
+  private _update(): void {
+    if (this.isDisposed) {
+      return;
     }
-    // The session (and so the kernel id) exists only once the launch is done:
-    // until then, show the newest launching kernel of the kernelspec asked for.
-    const launching =
-      !kernelId && this._status === 'starting' && this._sessionContext
-        ? this._sessionContext.kernelPreference.name
-        : undefined;
+    const kernelId = this._sessionContext?.session?.kernel?.id;
+    const launching = this._launching();
+    const models = this._poller.models;
     let model: IRemoteKernel | null = null;
-    try {
-      if (kernelId) {
-        model = await fetchRemoteKernel(kernelId, this._settings);
-      } else if (launching) {
-        const models = await fetchRemoteKernels(this._settings);
-        model =
-          models
-            .filter(
-              m =>
-                m.kernel_name === launching &&
-                m.placement &&
-                !SETTLED_PHASES.has(m.placement.phase)
-            )
-            .pop() ?? null;
-      }
-    } catch (reason) {
-      console.warn(
-        `Could not get the placement of kernel ${kernelId ?? launching}`,
-        reason
-      );
-    }
-    if (generation !== this._generation || this.isDisposed) {
-      return; // A newer refresh has started meanwhile.
+    if (kernelId) {
+      model = models.find(m => m.kernel_id === kernelId) ?? null;
+    } else if (launching) {
+      model =
+        models
+          .filter(
+            m =>
+              m.kernel_name === launching &&
+              m.placement &&
+              !SETTLED_PHASES.has(m.placement.phase)
+          )
+          .pop() ?? null;
     }
     this._setModel(model?.placement ? model : null);
-    const phase = this._model?.placement?.phase;
-    if ((phase && !SETTLED_PHASES.has(phase)) || (launching && !model)) {
-      this._schedule(POLL_INTERVAL_MS);
-    }
   }
 
   private _setModel(model: IRemoteKernel | null): void {
     const wasActive = this.isActive;
     this._model = model;
     const placement = model?.placement;
-    this.node.textContent = model && placement ? label(model, placement) : '';
-    this.node.title = model && placement ? tooltip(model, placement) : '';
+    this.node.textContent =
+      model && placement ? statusLabel(model, placement, this._trans) : '';
+    this.node.title =
+      model && placement ? tooltip(model, placement, this._trans) : '';
     this.node.dataset.phase = placement?.phase ?? '';
     if (wasActive !== this.isActive) {
       this._activeStateChanged.emit();
     }
   }
 
-  private _settings: ServerConnection.ISettings;
+  private _poller: IPlacementPoller;
+  private _trans: TranslationBundle;
+  private _fastWhileLaunching: IDisposable;
   private _sessionContext: ISessionContext | null = null;
   private _status: Kernel.Status | 'unknown' = 'unknown';
   private _model: IRemoteKernel | null = null;
-  private _generation = 0;
-  private _timer = 0;
   private _activeStateChanged = new Signal<this, void>(this);
-}
-
-/**
- * Shorten "application_1700000000000_0042" to "application_…_0042".
- */
-function shortAppId(appId: string): string {
-  const match = /^application_\d+_(\d+)$/.exec(appId);
-  return match ? `application_…_${match[1]}` : appId;
-}
-
-function where(placement: IPlacement): string {
-  if (placement.kind === 'yarn') {
-    if (placement.app_id) {
-      return shortAppId(placement.app_id);
-    }
-    return placement.queue ? `queue ${placement.queue}` : 'YARN';
-  }
-  return placement.host ?? placement.ip ?? placement.provisioner;
-}
-
-/**
- * The short text shown in the status bar.
- */
-export function label(model: IRemoteKernel, placement: IPlacement): string {
-  const text = `${model.kernel_name} · ${where(placement)}`;
-  return placement.phase === 'ready' ? text : `${text} (${placement.phase})`;
-}
-
-/**
- * The whole placement, one field a line.
- */
-export function tooltip(model: IRemoteKernel, placement: IPlacement): string {
-  const lines: [string, string | number | null][] = [
-    ['Kernel', `${model.display_name} (${model.kernel_id})`],
-    ['Provisioner', `${placement.provisioner} (${placement.kind})`],
-    ['Phase', `${placement.phase} since ${placement.phase_since}`],
-    ['Host', placement.host],
-    ['IP', placement.ip],
-    ['PID', placement.pid],
-    ['YARN application', placement.app_id],
-    ['Queue', placement.queue],
-    ['YARN state', placement.state],
-    ['Tracking URL', placement.tracking_url],
-    ['Detail', placement.detail || null],
-    ['Error', placement.error]
-  ];
-  return lines
-    .filter(([, value]) => value !== null && value !== undefined)
-    .map(([name, value]) => `${name}: ${value}`)
-    .join('\n');
 }

@@ -64,6 +64,12 @@ async function openNotebookOn(
   return name;
 }
 
+/**
+ * The least height of the Remote kernels section with a kernel: four rows
+ * (JupyterLab's Running panel rows are 24 px high).
+ */
+const MIN_SECTION_PX = 4 * 24;
+
 function statusItem(page: IJupyterLabPageFixture): Locator {
   return page.locator('.jp-RemoteKernelStatus');
 }
@@ -208,6 +214,52 @@ test.describe('Remote kernels', () => {
       'remote-ssh',
       hosts
     );
+  });
+
+  test('the Remote kernels section has room for its kernels', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    await openNotebookOn(page, tmpPath, 'remote-python');
+    await expect(statusItem(page)).toHaveAttribute('data-phase', 'ready', {
+      timeout: 60000
+    });
+    const section = await remoteSection(page);
+    const row = panelItems(page).filter({
+      hasText: 'Python (remote launcher, local)'
+    });
+    await expect(row).toHaveCount(1);
+    // Not squeezed below the other sections: the section shows its kernel
+    // whole, with room for a few more, without the user dragging a splitter.
+    await expect
+      .poll(async () => (await section.boundingBox())?.height ?? 0, {
+        message: 'height of the Remote kernels section (px)'
+      })
+      .toBeGreaterThan(MIN_SECTION_PX);
+    const sectionBox = (await section.boundingBox())!;
+    const rowBox = (await row.boundingBox())!;
+    expect(rowBox.y).toBeGreaterThanOrEqual(sectionBox.y);
+    expect(rowBox.y + rowBox.height).toBeLessThanOrEqual(
+      sectionBox.y + sectionBox.height
+    );
+    await keepScreenshot(
+      page.locator('#jp-running-sessions'),
+      testInfo,
+      'running-panel-height'
+    );
+  });
+
+  test('the poll intervals are settings, with the defaults of before', async ({
+    request
+  }) => {
+    // From the server, as the Settings Editor gets them (not galata's mock).
+    const response = await request.get(
+      'lab/api/settings/jupyter-remote-kernels:poller'
+    );
+    expect(response.ok()).toBeTruthy();
+    const { schema } = await response.json();
+    expect(schema.properties.fastPollInterval.default).toBe(2000);
+    expect(schema.properties.slowPollInterval.default).toBe(15000);
   });
 
   test('a slow launch shows its phase while it waits', async ({

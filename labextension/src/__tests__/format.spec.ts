@@ -1,0 +1,336 @@
+import {
+  duration,
+  kindLabel,
+  phaseLabel,
+  phaseText,
+  rowParts,
+  secondsSince,
+  sectionTexts,
+  shortAppId,
+  statusLabel,
+  tooltip,
+  where
+} from '../format';
+import type { IPlacement, IRemoteKernel, KernelPhase } from '../model';
+import { english, marked } from './bundles';
+
+const SINCE = '2026-12-01T10:00:00.000Z';
+const T0 = Date.parse(SINCE);
+
+function placement(fields: Partial<IPlacement> = {}): IPlacement {
+  return {
+    provisioner: 'jrk-ssh-provisioner',
+    kind: 'ssh',
+    host: 'node-3',
+    ip: '10.0.0.3',
+    pid: 4242,
+    app_id: null,
+    queue: null,
+    tracking_url: null,
+    state: null,
+    phase: 'ready',
+    phase_since: SINCE,
+    detail: '',
+    error: null,
+    ...fields
+  };
+}
+
+function kernel(fields: Partial<IPlacement> | null = {}): IRemoteKernel {
+  return {
+    kernel_id: 'k-1',
+    kernel_name: 'python',
+    display_name: 'Python (SSH)',
+    placement: fields === null ? null : placement(fields)
+  };
+}
+
+const yarnQueued = {
+  provisioner: 'jrk-yarn-provisioner',
+  kind: 'yarn' as const,
+  host: null,
+  ip: null,
+  pid: null,
+  app_id: 'application_1700000000000_0042',
+  queue: 'default',
+  tracking_url: 'http://rm:8088/proxy/application_1700000000000_0042/',
+  state: 'ACCEPTED',
+  phase: 'queued' as const
+};
+
+/**
+ * Texts made with the marking bundle: the parts outside ⟦…⟧ may only be data
+ * (names, hosts, ids, numbers), never words of the extension.
+ */
+function unmarked(text: string): string {
+  return text.replace(/⟦[^⟧]*⟧/g, '');
+}
+
+describe('shortAppId', () => {
+  it('shortens a YARN application id to its sequence number', () => {
+    expect(shortAppId('application_1700000000000_0042')).toBe(
+      'application_…_0042'
+    );
+  });
+
+  it('leaves anything else as it is', () => {
+    expect(shortAppId('app-42')).toBe('app-42');
+    expect(shortAppId('application_x_0042')).toBe('application_x_0042');
+  });
+});
+
+describe('where', () => {
+  it('is the host, else the address, else the provisioner', () => {
+    expect(where(placement(), english)).toBe('node-3');
+    expect(where(placement({ host: null }), english)).toBe('10.0.0.3');
+    expect(where(placement({ host: null, ip: null }), english)).toBe(
+      'jrk-ssh-provisioner'
+    );
+  });
+
+  it('is the short application id, else the queue, for YARN', () => {
+    expect(where(placement(yarnQueued), english)).toBe('application_…_0042');
+    expect(where(placement({ ...yarnQueued, app_id: null }), english)).toBe(
+      'queue default'
+    );
+    expect(
+      where(placement({ ...yarnQueued, app_id: null, queue: null }), english)
+    ).toBe('YARN');
+  });
+});
+
+describe('statusLabel', () => {
+  it('is "<kernel name> · <where>" once ready', () => {
+    const model = kernel();
+    expect(statusLabel(model, model.placement!, english)).toBe(
+      'python · node-3'
+    );
+  });
+
+  it('adds the phase while not ready', () => {
+    const model = kernel({ phase: 'waiting-for-launcher' });
+    expect(statusLabel(model, model.placement!, english)).toBe(
+      'python · node-3 (waiting-for-launcher)'
+    );
+    const yarn = kernel(yarnQueued);
+    expect(statusLabel(yarn, yarn.placement!, english)).toBe(
+      'python · application_…_0042 (queued)'
+    );
+  });
+});
+
+describe('tooltip', () => {
+  it('lists the fields that have a value, one a line', () => {
+    const model = kernel({ detail: 'agent pid 17' });
+    expect(tooltip(model, model.placement!, english)).toBe(
+      [
+        'Kernel: Python (SSH) (k-1)',
+        'Provisioner: jrk-ssh-provisioner (ssh)',
+        `Phase: ready since ${SINCE}`,
+        'Host: node-3',
+        'IP: 10.0.0.3',
+        'PID: 4242',
+        'Detail: agent pid 17'
+      ].join('\n')
+    );
+  });
+
+  it('shows the YARN fields and the error', () => {
+    const model = kernel({
+      ...yarnQueued,
+      phase: 'failed',
+      state: 'FAILED',
+      error: 'queue full'
+    });
+    const lines = tooltip(model, model.placement!, english).split('\n');
+    expect(lines).toEqual([
+      'Kernel: Python (SSH) (k-1)',
+      'Provisioner: jrk-yarn-provisioner (yarn)',
+      `Phase: failed since ${SINCE}`,
+      'YARN application: application_1700000000000_0042',
+      'Queue: default',
+      'YARN state: FAILED',
+      'Tracking URL: http://rm:8088/proxy/application_1700000000000_0042/',
+      'Error: queue full'
+    ]);
+  });
+
+  it('keeps a PID of 0 and drops an empty detail', () => {
+    const model = kernel({ pid: 0, detail: '' });
+    const text = tooltip(model, model.placement!, english);
+    expect(text).toContain('PID: 0');
+    expect(text).not.toContain('Detail');
+  });
+});
+
+describe('secondsSince and duration', () => {
+  it('counts whole seconds, never below zero', () => {
+    expect(secondsSince(SINCE, T0 + 12400)).toBe(12);
+    expect(secondsSince(SINCE, T0 + 12600)).toBe(13);
+    expect(secondsSince(SINCE, T0 - 5000)).toBe(0);
+  });
+
+  it('gives null for a time it cannot read', () => {
+    expect(secondsSince('soon', T0)).toBeNull();
+  });
+
+  it('shows seconds with their unit', () => {
+    expect(duration(12, english)).toBe('12 s');
+  });
+});
+
+describe('phaseText', () => {
+  it('is the phase alone once settled', () => {
+    for (const phase of ['ready', 'failed', 'dead'] as KernelPhase[]) {
+      expect(phaseText(placement({ phase }), T0 + 60000, english)).toBe(phase);
+    }
+  });
+
+  it('adds the time in the phase while launching or stopping', () => {
+    expect(
+      phaseText(
+        placement({ phase: 'waiting-for-launcher' }),
+        T0 + 12000,
+        english
+      )
+    ).toBe('waiting-for-launcher (12 s)');
+    expect(
+      phaseText(placement({ phase: 'shutting-down' }), T0 + 3000, english)
+    ).toBe('shutting-down (3 s)');
+  });
+
+  it('adds the YARN state for YARN kernels only', () => {
+    expect(phaseText(placement(yarnQueued), T0 + 5000, english)).toBe(
+      'queued · ACCEPTED (5 s)'
+    );
+    expect(phaseText(placement({ state: 'RUNNING' }), T0 + 5000, english)).toBe(
+      'ready'
+    );
+  });
+
+  it('leaves out a time it cannot read', () => {
+    expect(
+      phaseText(placement({ phase: 'starting', phase_since: '' }), T0, english)
+    ).toBe('starting');
+  });
+});
+
+describe('rowParts', () => {
+  it('gives host, kind badge, name, tooltip and phase of a kernel', () => {
+    const model = kernel({ phase: 'starting' });
+    expect(rowParts(model, T0 + 2000, english)).toEqual({
+      host: 'node-3',
+      app: null,
+      kind: { label: 'ssh', title: 'jrk-ssh-provisioner' },
+      name: 'Python (SSH)',
+      title: tooltip(model, model.placement!, english),
+      detail: 'starting (2 s)'
+    });
+  });
+
+  it('gives the YARN application and its tracking link', () => {
+    const parts = rowParts(kernel(yarnQueued), T0, english);
+    expect(parts.host).toBeNull();
+    expect(parts.app).toEqual({
+      id: 'application_1700000000000_0042',
+      url: 'http://rm:8088/proxy/application_1700000000000_0042/'
+    });
+  });
+
+  it('falls back to the address for a host without a name', () => {
+    expect(rowParts(kernel({ host: null }), T0, english).host).toBe('10.0.0.3');
+  });
+
+  it('gives the name alone for a kernel without a placement', () => {
+    expect(rowParts(kernel(null), T0, english)).toEqual({
+      host: null,
+      app: null,
+      kind: null,
+      name: 'Python (SSH)',
+      title: 'Python (SSH)',
+      detail: ''
+    });
+  });
+});
+
+describe('translation', () => {
+  const phases: KernelPhase[] = [
+    'starting',
+    'submitting',
+    'queued',
+    'waiting-for-launcher',
+    'ready',
+    'failed',
+    'shutting-down',
+    'dead'
+  ];
+
+  it('translates every phase and kind', () => {
+    for (const phase of phases) {
+      expect(phaseLabel(phase, marked)).toBe(`⟦${phase}⟧`);
+    }
+    for (const kind of ['local', 'ssh', 'yarn', 'plain'] as const) {
+      expect(kindLabel(kind, marked)).toBe(`⟦${kind}⟧`);
+    }
+  });
+
+  it('shows a phase of a newer server as it is', () => {
+    expect(phaseLabel('hibernating' as KernelPhase, marked)).toBe(
+      'hibernating'
+    );
+  });
+
+  it('sends every word of the texts through the translator', () => {
+    const ssh = kernel({ phase: 'waiting-for-launcher', detail: 'x' });
+    const yarn = kernel({ ...yarnQueued, app_id: null, error: 'e' });
+    const texts = [
+      statusLabel(ssh, ssh.placement!, marked),
+      statusLabel(yarn, yarn.placement!, marked),
+      where({ ...yarn.placement!, queue: null }, marked),
+      tooltip(ssh, ssh.placement!, marked),
+      tooltip(yarn, yarn.placement!, marked),
+      phaseText(ssh.placement!, T0 + 1000, marked),
+      phaseText(yarn.placement!, T0 + 1000, marked),
+      ...Object.values(sectionTexts(marked))
+    ];
+    const data = [
+      yarnQueued.tracking_url,
+      yarnQueued.app_id,
+      'python',
+      'node-3',
+      'Python (SSH)',
+      'k-1',
+      'jrk-ssh-provisioner',
+      'jrk-yarn-provisioner',
+      'default',
+      'ACCEPTED',
+      SINCE,
+      '10.0.0.3',
+      '4242',
+      'x',
+      'e',
+      '1'
+    ];
+    for (const text of texts) {
+      let rest = unmarked(text);
+      // Longest first: a short value must not cut a longer one.
+      for (const value of [...data].sort((a, b) => b.length - a.length)) {
+        rest = rest.split(value).join('');
+      }
+      expect({ text, rest: rest.replace(/\s/g, '') }).toEqual({
+        text,
+        rest: ''
+      });
+    }
+  });
+
+  it('names the section in the translator’s words', () => {
+    expect(sectionTexts(english)).toEqual({
+      name: 'Remote kernels',
+      shutdownAllLabel: 'Shut Down All Remote Kernels',
+      shutdownAllConfirmationText:
+        'Are you sure you want to permanently shut down all running kernels?'
+    });
+    expect(sectionTexts(marked).name).toBe('⟦Remote kernels⟧');
+  });
+});

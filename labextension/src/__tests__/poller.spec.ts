@@ -1,0 +1,202 @@
+import type { IRemoteKernel, KernelPhase } from '../model';
+import { PlacementPoller } from '../poller';
+
+function kernel(id: string, phase: KernelPhase = 'ready'): IRemoteKernel {
+  return {
+    kernel_id: id,
+    kernel_name: 'python',
+    display_name: 'Python',
+    placement: {
+      provisioner: 'jrk-ssh-provisioner',
+      kind: 'ssh',
+      host: 'node-1',
+      ip: null,
+      pid: 1,
+      app_id: null,
+      queue: null,
+      tracking_url: null,
+      state: null,
+      phase,
+      phase_since: '2026-12-01T10:00:00Z',
+      detail: '',
+      error: null
+    }
+  };
+}
+
+/**
+ * A server's list: what `fetch` answers, and how often it was asked.
+ */
+class FakeServer {
+  kernels: IRemoteKernel[] = [];
+  calls = 0;
+  fail = false;
+  fetch = async (): Promise<IRemoteKernel[]> => {
+    this.calls++;
+    if (this.fail) {
+      throw new Error('server down');
+    }
+    return this.kernels.map(k => ({ ...k }));
+  };
+}
+
+const INTERVALS = { fast: 2000, slow: 15000 };
+
+describe('PlacementPoller', () => {
+  let server: FakeServer;
+  let poller: PlacementPoller;
+  let changes: number;
+
+  function start(options: Partial<PlacementPoller.IOptions> = {}): void {
+    poller = new PlacementPoller({
+      fetch: server.fetch,
+      intervals: INTERVALS,
+      standby: 'never',
+      ...options
+    });
+    poller.changed.connect(() => changes++);
+  }
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    server = new FakeServer();
+    changes = 0;
+    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    poller?.dispose();
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('fetches at once, then every slow interval while all is settled', async () => {
+    server.kernels = [kernel('a')];
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.calls).toBe(1);
+    expect(poller.models.map(m => m.kernel_id)).toEqual(['a']);
+    expect(changes).toBe(1);
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow - 10);
+    expect(server.calls).toBe(1);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(server.calls).toBe(2);
+    // Nothing changed: the views are not told again.
+    expect(changes).toBe(1);
+  });
+
+  it('polls fast while a kernel launches, and tells the views each time', async () => {
+    server.kernels = [kernel('a', 'waiting-for-launcher')];
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    await jest.advanceTimersByTimeAsync(3 * INTERVALS.fast);
+    expect(server.calls).toBe(4);
+    // Its phase time grows: every fetch re-renders.
+    expect(changes).toBe(4);
+    server.kernels = [kernel('a', 'ready')];
+    await jest.advanceTimersByTimeAsync(INTERVALS.fast);
+    expect(server.calls).toBe(5);
+    expect(poller.models[0].placement!.phase).toBe('ready');
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow - 10);
+    expect(server.calls).toBe(5);
+  });
+
+  it('polls fast for a while after keepFast', async () => {
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    poller.keepFast(5000);
+    await poller.refresh();
+    await jest.advanceTimersByTimeAsync(0);
+    const before = server.calls;
+    await jest.advanceTimersByTimeAsync(6000);
+    expect(server.calls - before).toBe(3); // at 2 s, 4 s, 6 s; then slow
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow - 10);
+    expect(server.calls - before).toBe(3);
+  });
+
+  it('polls fast while a view asks for it', async () => {
+    let launching = true;
+    start();
+    const hold = poller.pollFastWhile(() => launching);
+    await jest.advanceTimersByTimeAsync(0);
+    await jest.advanceTimersByTimeAsync(2 * INTERVALS.fast);
+    expect(server.calls).toBe(3);
+    launching = false;
+    await jest.advanceTimersByTimeAsync(INTERVALS.fast);
+    expect(server.calls).toBe(4);
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow - 10);
+    expect(server.calls).toBe(4);
+    hold.dispose();
+  });
+
+  it('makes one fetch of a burst of refreshSoon calls', async () => {
+    start({ coalesceMs: 100 });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.calls).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      poller.refreshSoon();
+      await jest.advanceTimersByTimeAsync(20);
+    }
+    expect(server.calls).toBe(1);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(server.calls).toBe(2);
+  });
+
+  it('drops the answer of a fetch a newer one overtook', async () => {
+    const answers: ((models: IRemoteKernel[]) => void)[] = [];
+    start({
+      auto: false,
+      fetch: () => new Promise(resolve => answers.push(resolve))
+    });
+    await poller.refresh();
+    await jest.advanceTimersByTimeAsync(0);
+    await poller.refresh();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(answers).toHaveLength(2);
+    answers[1]([kernel('new')]);
+    await jest.advanceTimersByTimeAsync(0);
+    answers[0]([kernel('old')]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(poller.models.map(m => m.kernel_id)).toEqual(['new']);
+    expect(changes).toBe(1);
+  });
+
+  it('keeps the last list when a fetch fails, and backs off', async () => {
+    server.kernels = [kernel('a', 'starting')];
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    server.fail = true;
+    await jest.advanceTimersByTimeAsync(INTERVALS.fast);
+    expect(server.calls).toBe(2);
+    expect(poller.models.map(m => m.kernel_id)).toEqual(['a']);
+    expect(console.warn).toHaveBeenCalled();
+    // Failed fetches wait longer (at random), never beyond the slow interval.
+    await jest.advanceTimersByTimeAsync(10 * INTERVALS.slow);
+    expect(server.calls).toBeGreaterThanOrEqual(2 + 10);
+    server.fail = false;
+    server.kernels = [];
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow);
+    expect(poller.models).toEqual([]);
+  });
+
+  it('takes new intervals from the settings at once', async () => {
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    poller.setIntervals({ fast: 500, slow: 3000 });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.calls).toBe(2); // fetched at once, not after 15 s
+    await jest.advanceTimersByTimeAsync(3000);
+    expect(server.calls).toBe(3);
+    poller.setIntervals({ fast: 500, slow: 3000 }); // the same: no fetch
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.calls).toBe(3);
+  });
+
+  it('stops fetching when disposed', async () => {
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    poller.dispose();
+    await jest.advanceTimersByTimeAsync(5 * INTERVALS.slow);
+    expect(server.calls).toBe(1);
+  });
+});

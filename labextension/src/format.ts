@@ -1,0 +1,276 @@
+/**
+ * Every text the extension shows about a kernel's placement: status bar label
+ * and tooltip, Running panel label parts, phase texts, durations.
+ *
+ * Pure functions: the same input gives the same text (the time is an argument),
+ * and every user-visible word goes through the translation bundle `trans`
+ * (`translator.load('jupyter_remote_kernels')`).
+ */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import type { IPlacement, IRemoteKernel, KernelPhase } from './model';
+import { SETTLED_PHASES } from './model';
+
+/**
+ * The translation domain of the extension.
+ */
+export const TRANSLATION_DOMAIN = 'jupyter_remote_kernels';
+
+/**
+ * A launch phase as shown to the user ("waiting-for-launcher" in English).
+ *
+ * The phase names are the server's; each is a literal here so that the
+ * translation tooling finds it.
+ */
+export function phaseLabel(
+  phase: KernelPhase,
+  trans: TranslationBundle
+): string {
+  switch (phase) {
+    case 'starting':
+      return trans.__('starting');
+    case 'submitting':
+      return trans.__('submitting');
+    case 'queued':
+      return trans.__('queued');
+    case 'waiting-for-launcher':
+      return trans.__('waiting-for-launcher');
+    case 'ready':
+      return trans.__('ready');
+    case 'failed':
+      return trans.__('failed');
+    case 'shutting-down':
+      return trans.__('shutting-down');
+    case 'dead':
+      return trans.__('dead');
+    default:
+      return String(phase); // A phase of a newer server: show it as it is.
+  }
+}
+
+/**
+ * The kind of placement as shown in the Running panel's badge.
+ */
+export function kindLabel(
+  kind: IPlacement['kind'],
+  trans: TranslationBundle
+): string {
+  switch (kind) {
+    case 'local':
+      return trans.__('local');
+    case 'ssh':
+      return trans.__('ssh');
+    case 'yarn':
+      return trans.__('yarn');
+    case 'plain':
+      return trans.__('plain');
+    default:
+      return String(kind);
+  }
+}
+
+/**
+ * Shorten "application_1700000000000_0042" to "application_…_0042".
+ */
+export function shortAppId(appId: string): string {
+  const match = /^application_\d+_(\d+)$/.exec(appId);
+  return match ? `application_…_${match[1]}` : appId;
+}
+
+/**
+ * Where a kernel runs, in a few characters: host, YARN application or queue.
+ */
+export function where(placement: IPlacement, trans: TranslationBundle): string {
+  if (placement.kind === 'yarn') {
+    if (placement.app_id) {
+      return shortAppId(placement.app_id);
+    }
+    return placement.queue
+      ? trans.__('queue %1', placement.queue)
+      : trans.__('YARN');
+  }
+  return placement.host ?? placement.ip ?? placement.provisioner;
+}
+
+/**
+ * The status bar text: "python · node-3", "spark · application_…_0042 (queued)".
+ */
+export function statusLabel(
+  model: IRemoteKernel,
+  placement: IPlacement,
+  trans: TranslationBundle
+): string {
+  const text = trans.__('%1 · %2', model.kernel_name, where(placement, trans));
+  return placement.phase === 'ready'
+    ? text
+    : trans.__('%1 (%2)', text, phaseLabel(placement.phase, trans));
+}
+
+/**
+ * The whole placement, one field a line (status bar and Running panel tooltip).
+ */
+export function tooltip(
+  model: IRemoteKernel,
+  placement: IPlacement,
+  trans: TranslationBundle
+): string {
+  const lines: [string, string | number | null][] = [
+    [
+      trans.__('Kernel'),
+      trans.__('%1 (%2)', model.display_name, model.kernel_id)
+    ],
+    [
+      trans.__('Provisioner'),
+      trans.__(
+        '%1 (%2)',
+        placement.provisioner,
+        kindLabel(placement.kind, trans)
+      )
+    ],
+    [
+      trans.__('Phase'),
+      trans.__(
+        '%1 since %2',
+        phaseLabel(placement.phase, trans),
+        placement.phase_since
+      )
+    ],
+    [trans.__('Host'), placement.host],
+    [trans.__('IP'), placement.ip],
+    [trans.__('PID'), placement.pid],
+    [trans.__('YARN application'), placement.app_id],
+    [trans.__('Queue'), placement.queue],
+    [trans.__('YARN state'), placement.state],
+    [trans.__('Tracking URL'), placement.tracking_url],
+    [trans.__('Detail'), placement.detail || null],
+    [trans.__('Error'), placement.error]
+  ];
+  return lines
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([name, value]) => trans.__('%1: %2', name, value))
+    .join('\n');
+}
+
+/**
+ * Whole seconds from an ISO time to `now` (ms since the epoch), never
+ * negative; `null` if the time cannot be read.
+ */
+export function secondsSince(iso: string, now: number): number | null {
+  const since = Date.parse(iso);
+  if (Number.isNaN(since)) {
+    return null;
+  }
+  return Math.max(0, Math.round((now - since) / 1000));
+}
+
+/**
+ * A duration in seconds as shown next to a phase ("12 s").
+ */
+export function duration(seconds: number, trans: TranslationBundle): string {
+  return trans.__('%1 s', seconds);
+}
+
+/**
+ * The Running panel's detail: "ready", "queued · ACCEPTED",
+ * "waiting-for-launcher (12 s)" (time in the phase while it is not settled).
+ */
+export function phaseText(
+  placement: IPlacement,
+  now: number,
+  trans: TranslationBundle
+): string {
+  let text = phaseLabel(placement.phase, trans);
+  if (placement.state && placement.kind === 'yarn') {
+    // The YARN state is YARN's word (ACCEPTED, RUNNING...): not translated.
+    text = trans.__('%1 · %2', text, placement.state);
+  }
+  if (!SETTLED_PHASES.has(placement.phase)) {
+    const seconds = secondsSince(placement.phase_since, now);
+    if (seconds !== null) {
+      text = trans.__('%1 (%2)', text, duration(seconds, trans));
+    }
+  }
+  return text;
+}
+
+/**
+ * What the Running panel's row shows of a kernel, where first (the sidebar is
+ * narrow; the name is in the tooltip too).
+ */
+export interface IRowParts {
+  /**
+   * Host name or address, if the kernel has one.
+   */
+  host: string | null;
+  /**
+   * YARN application id, if any, and the link to its tracking page.
+   */
+  app: { id: string; url: string | null } | null;
+  /**
+   * Kind badge ("ssh") and its title (the provisioner).
+   */
+  kind: { label: string; title: string } | null;
+  /**
+   * The kernelspec's display name.
+   */
+  name: string;
+  /**
+   * The row's tooltip.
+   */
+  title: string;
+  /**
+   * The text next to the row: phase and time in it.
+   */
+  detail: string;
+}
+
+/**
+ * The texts of one Running panel row.
+ */
+export function rowParts(
+  model: IRemoteKernel,
+  now: number,
+  trans: TranslationBundle
+): IRowParts {
+  const placement = model.placement;
+  if (!placement) {
+    return {
+      host: null,
+      app: null,
+      kind: null,
+      name: model.display_name,
+      title: model.display_name,
+      detail: ''
+    };
+  }
+  return {
+    host: placement.host ?? placement.ip ?? null,
+    app: placement.app_id
+      ? { id: placement.app_id, url: placement.tracking_url }
+      : null,
+    kind: {
+      label: kindLabel(placement.kind, trans),
+      title: placement.provisioner
+    },
+    name: model.display_name,
+    title: tooltip(model, placement, trans),
+    detail: phaseText(placement, now, trans)
+  };
+}
+
+/**
+ * The Running panel section's own texts.
+ */
+export function sectionTexts(trans: TranslationBundle): {
+  name: string;
+  shutdownAllLabel: string;
+  shutdownAllConfirmationText: string;
+} {
+  return {
+    name: trans.__('Remote kernels'),
+    shutdownAllLabel: trans.__('Shut Down All Remote Kernels'),
+    shutdownAllConfirmationText: trans.__(
+      'Are you sure you want to permanently shut down all running kernels?'
+    )
+  };
+}
