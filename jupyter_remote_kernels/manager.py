@@ -72,6 +72,19 @@ class RemoteKernelManager(ServerKernelManager):
             self._own_services = Services(self.log)
         return self._own_services
 
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        """Shut the kernel down; without a server's manager, close this kernel's services.
+
+        Called by the mapping manager (DELETE, server stop) or by a program using this
+        manager alone.
+        """
+        await super().shutdown_kernel(now=now, restart=restart)
+        own, self._own_services = self._own_services, None
+        if own is not None and not restart:
+            await own.close()
+        elif own is not None:
+            self._own_services = own
+
     @property
     def placement(self) -> Placement:
         """Where this kernel runs; provisioners of this package keep it up to date."""
