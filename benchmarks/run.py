@@ -55,9 +55,14 @@ from pathlib import Path
 import requests
 import websocket
 
-from tests.kernels import pids_mentioning, shipped_local_spec, write_kernelspec
-from tests.ssh_helpers import REMOTE_PYTHON, ssh_spec
-from tests.sshbed import SSHTestBed
+from testing.specs import (
+    REMOTE_PYTHON,
+    pids_mentioning,
+    shipped_local_spec,
+    ssh_spec,
+    write_kernelspec,
+)
+from testing.sshbed import SSHTestBed
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

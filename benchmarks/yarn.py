@@ -3,7 +3,7 @@
     python -m benchmarks.yarn [--repeat 2] [--idle 10] [--only ours-yarn,gp-yarn]
 
 Needs root (the cluster's NodeManagers live in the SSH test bed's network namespaces), Java
-17, Maven (the Hadoop jars) and pyspark. One real Hadoop YARN cluster (tests/yarncluster) is
+17, Maven (the Hadoop jars) and pyspark. One real Hadoop YARN cluster (testing/yarncluster) is
 started for the whole run; each configuration gets its own `jupyter server` on loopback and
 the same cluster:
 
@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.yarncluster import YarnTestCluster, spark_home
+from testing.yarncluster import YarnTestCluster, spark_home
 
 from .run import HERE, Server, execute
 

@@ -1,4 +1,4 @@
-"""Pytest fixtures for the SSH test bed (tests/sshbed.py).
+"""Pytest fixtures for the SSH test bed (testing/sshbed.py).
 
 Use them from tests/conftest.py with
 ``from tests.conftest_sshbed import ssh_bed, ssh_bed_factory  # noqa: F401``,
@@ -12,8 +12,9 @@ import shutil
 
 import pytest
 
+from testing.sshbed import SSHD, SSHTestBed
+
 from .requirements import require
-from .sshbed import SSHD, SSHTestBed
 
 __all__ = ["ssh_bed", "ssh_bed_factory"]
 

@@ -6,7 +6,7 @@ Use with ``pytest_plugins = ["tests.conftest_yarn"]`` (or import the fixtures).
 * ``yarn_ha``: two RMs sharing one cluster, ``.active`` ACTIVE and
   ``.standby`` STANDBY; ``.failover()`` swaps them.
 * ``yarn_rm_factory``: ``make(**options)`` -> started RM with those
-  :class:`~tests.yarn_emulator.rm.YarnRM` / ``YarnCluster`` options.
+  :class:`~testing.yarn_emulator.rm.YarnRM` / ``YarnCluster`` options.
 
 * ``kerberized_rm``: a real MIT KDC and an RM that accepts only SPNEGO (see below).
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.kdc import TestKDC, missing_tools
+from testing.kdc import TestKDC, missing_tools
+from testing.yarn_emulator import YarnCluster, YarnRM
 from tests.requirements import require
-from tests.yarn_emulator import YarnCluster, YarnRM
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Pytest fixture for the real YARN cluster (tests/yarncluster).
+"""Pytest fixture for the real YARN cluster (testing/yarncluster).
 
 Use it as a plugin: ``pytest_plugins = [..., "tests.conftest_yarncluster"]`` in the root
 conftest, or import ``yarn_cluster`` into a test module.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from .yarncluster import YarnClusterError, YarnTestCluster, require
+from testing.yarncluster import YarnClusterError, YarnTestCluster, require
 
 __all__ = ["yarn_cluster"]
 

@@ -105,3 +105,12 @@ def install_spec(folder: Path, app: str, prefix: Path, name: str, *options: str)
     launcher = spec_dir / "scripts" / "launch_ipykernel.py"
     assert launcher.read_bytes() == package_launcher(folder).read_bytes()
     return spec_dir
+
+
+#: Restart / delete with GP's launcher may take at most this times ours, plus SLACK seconds
+#: (both are well under a second: the slack keeps scheduler noise on a shared 2-core
+#: machine from failing a comparison of two tiny numbers).
+RATIO = 1.5
+
+
+SLACK = 0.3

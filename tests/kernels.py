@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_remote_kernels._paths import KERNELSPECS_DIR, launcher_path
+import websocket
+
+from jupyter_remote_kernels._paths import launcher_path
 from jupyter_remote_kernels.launch.protocol import encode_bundle
+from testing.specs import pids_mentioning, shipped_local_spec, write_kernelspec
+
+from .server_process import ServerProcess
+
+# Also the helpers of this module for the tests (the benchmarks use testing.specs).
+__all__ = ["pids_mentioning", "shipped_local_spec", "write_kernelspec"]
 
 LAUNCHER = str(launcher_path("python"))
 
@@ -57,12 +66,6 @@ def local_spec(argv: list[str], **config: Any) -> dict[str, Any]:
     return {"argv": argv, "metadata": {"process_proxy": {"class_name": "local", "config": config}}}
 
 
-def write_kernelspec(kernels_dir: Path, name: str, spec: dict[str, Any]) -> Path:
-    folder = kernels_dir / name
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = {"display_name": name, "language": "python", **spec}
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return folder
 
 
 def slow_start_spec(delay: float, marker: str = "slow-start") -> dict[str, Any]:
@@ -84,25 +87,8 @@ def slow_start_spec(delay: float, marker: str = "slow-start") -> dict[str, Any]:
     }
 
 
-def shipped_local_spec() -> dict[str, Any]:
-    """The kernelspec the wheel installs as ``remote-python``."""
-    return json.loads((KERNELSPECS_DIR / "local" / "kernel.json").read_text())
 
 
-def pids_mentioning(text: str) -> list[int]:
-    """PIDs of live processes whose command line contains ``text`` (zombies excluded)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and text.encode() in cmdline:
-            found.append(int(entry))
-    return found
 
 
 def pid_alive(pid: int) -> bool:
@@ -290,3 +276,60 @@ async def start_launcher(listener, kernel_id: str, auth_key: str, **kwargs):
 
 
 PYTHON = sys.executable
+
+
+def ws_execute(server: ServerProcess, kernel_id: str, code: str, timeout: float = 30) -> str:
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: token {server.token}"],
+        timeout=timeout,
+    )
+    try:
+        msg_id = f"exec-{time.monotonic_ns()}"
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "username": "t",
+                        "session": "s",
+                        "date": "",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {"code": code, "silent": False},
+                }
+            )
+        )
+        out, deadline = [], time.monotonic() + timeout
+        replied = idle = False
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            replied = replied or msg["msg_type"] == "execute_reply"
+            idle = idle or (
+                msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
+            )
+            if replied and idle:
+                return "".join(out)
+        raise TimeoutError(code)
+    finally:
+        ws.close()
+
+
+def cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
+        capture_output=True,
+        check=False,
+        text=True,
+        env=env,
+        timeout=60,
+    )

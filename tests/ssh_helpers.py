@@ -3,59 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from typing import Any
 
 from jupyter_remote_kernels.ssh import connections_of
+from testing.specs import EG_DISTRIBUTED, REMOTE_PYTHON, SSH_ARGV, ssh_spec
 
-#: The hosts share this machine's file system: the test Python (with ipykernel) is there too.
-#: Not resolved through symlinks: a virtualenv's ``bin/python`` is a symlink to the base
-#: interpreter, which would not see the venv's packages (ipykernel) from there.
-REMOTE_PYTHON = os.path.abspath(sys.executable)
-EG_DISTRIBUTED = "enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy"
-
-SSH_ARGV = [
-    "python",
-    "{launcher}",
-    "--kernel-id",
-    "{kernel_id}",
-    "--response-address",
-    "{response_address}",
-    "--port-range",
-    "{port_range}",
-    "--kernel-class-name",
-    "{kernel_class_name}",
-]
+# Also the helpers of this module for the tests (the benchmarks use testing.specs).
+__all__ = ["EG_DISTRIBUTED", "REMOTE_PYTHON", "SSH_ARGV", "ssh_spec"]
 
 
-def ssh_spec(bed, hosts=None, **config: Any) -> dict[str, Any]:
-    """An ssh kernelspec (EG class name, comma-separated remote_hosts) for ``bed``."""
-    hosts = bed.hosts if hosts is None else hosts
-    env = config.pop("env", {})
-    return {
-        "env": env,
-        "argv": SSH_ARGV,
-        "display_name": "Python (ssh)",
-        "language": "python",
-        "metadata": {
-            "process_proxy": {
-                "class_name": EG_DISTRIBUTED,
-                "config": {
-                    "remote_hosts": ",".join(
-                        h.address if h.port == 22 else f"{h.address}:{h.port}" for h in hosts
-                    ),
-                    "remote_user": bed.user,
-                    "ssh_key_file": str(bed.client_key_path),
-                    "allow_agent": False,
-                    "known_hosts_file": str(bed.known_hosts_path),
-                    "python": REMOTE_PYTHON,
-                    "launch_timeout": 30,
-                    **config,
-                },
-            }
-        },
-    }
+
+
 
 
 def kernel_pids(host) -> list[tuple[int, str]]:
@@ -83,3 +41,19 @@ def server_pool(serverapp):
     """The SSH connection pool of an in-process server (its kernel manager's service)."""
 
     return connections_of(serverapp.kernel_manager.services).pool
+
+
+WHERE = "import socket, os; print(socket.gethostname(), os.getpid())"
+
+
+def nothing_left(bed) -> bool:
+    return not any(kernel_pids(h) for h in bed.hosts)
+
+
+def connections_within_pool(bed, pool) -> bool:
+    """No SSH connection is open to a host beyond those the server's pool keeps.
+
+    A connection of an earlier server (an earlier test) ends a moment after that server
+    closed it: callers wait for this to hold.
+    """
+    return all(sshd_sessions(h) <= pool.connection_count(h.address) for h in bed.hosts)

@@ -11,7 +11,7 @@ temporary folder removed when the server exits:
   dies before calling back: a 500 with a readable message), ``remote-badspec`` (an
   unknown placement class: a 400), and, when the SSH provisioner is installed (entry
   point ``jrk-ssh-provisioner``) and ``sshd`` exists, ``remote-ssh`` on the hosts of an
-  SSH test bed (tests/sshbed.py) this config starts and stops with the server.
+  SSH test bed (testing/sshbed.py) this config starts and stops with the server.
 
 ``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts...).
 Never use this configuration for anything else: it turns every protection off.
@@ -159,13 +159,13 @@ def _start_ssh() -> None:
         info["ssh_skipped"] = "sshd is not installed"
         return
     sys.path.insert(0, str(REPO))
-    from tests.sshbed import SSHTestBed
+    from testing.sshbed import SSHTestBed
 
     bed = SSHTestBed(2, _tmp / "sshbed")
     _cleanups.append(bed.stop)  # after the server stopped its kernels (atexit order)
     bed.start()
     # The SSH tests' own kernelspec for a bed: kept in step with the SSH provisioner.
-    from tests.ssh_helpers import ssh_spec
+    from testing.specs import ssh_spec
 
     spec = ssh_spec(bed, launch_timeout=60)
     spec.pop("language", None)

@@ -7,10 +7,9 @@ import json
 import pytest
 from jupyter_client.kernelspec import KernelSpec
 
-from jupyter_remote_kernels.cli import CLIError, fill_template
+from jupyter_remote_kernels.cli import CLIError, fill_template, migrate_spec
 from jupyter_remote_kernels.errors import KernelspecError
 from jupyter_remote_kernels.kernelspecs import translate_kernelspec
-from jupyter_remote_kernels.cli import migrate_spec
 from jupyter_remote_kernels.placement import Placement
 from jupyter_remote_kernels.ssh.balancer import HostBalancer
 from jupyter_remote_kernels.ssh.pool import SSHTarget, parse_host

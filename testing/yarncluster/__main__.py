@@ -1,0 +1,163 @@
+"""Run the real YARN test cluster by hand.
+
+    python -m testing.yarncluster fetch     # Hadoop's jars into ~/.cache/jrk-yarn (Maven)
+    python -m testing.yarncluster up        # start; prints how to use it; Ctrl-C stops it
+    python -m testing.yarncluster status    # clusters running on this machine
+    python -m testing.yarncluster down      # stop the clusters started with `up`
+    python -m testing.yarncluster record DIR  # record real RM REST answers as JSON fixtures
+
+Needs root (the NodeManagers live in network namespaces), Java 17, Maven (first fetch
+only), sshd and pyspark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+import urllib.request
+
+from .cluster import (
+    YarnClusterError,
+    YarnTestCluster,
+    cleanup_stale,
+    ensure_hadoop,
+    recorded_clusters,
+    spark_home,
+)
+from .record import record
+
+CLI_LABEL = "cli"
+
+
+def _usage(cluster: YarnTestCluster) -> str:
+    conf = cluster.spark_conf()
+    lines = [
+        f"ResourceManager   {cluster.rm_url}  (RPC {cluster.rm_address})",
+        f"started in        {cluster.startup_seconds:.1f} s",
+        "NodeManagers      " + ", ".join(
+            f"{h.name}={h.hostname}/{h.address}" for h in cluster.hosts),
+        f"ssh to a host     ssh -F {cluster.bed.ssh_config_path} h1",
+        f"RM log            {cluster.rm_log}",
+        "",
+        "# for spark-submit / the yarn_spark kernelspec:",
+        f"export HADOOP_CONF_DIR={cluster.hadoop_conf_dir}",
+        f"export YARN_CONF_DIR={cluster.hadoop_conf_dir}",
+        f"export SPARK_HOME={spark_home()}",
+        "export PYSPARK_PYTHON=python3",
+        "SPARK_OPTS=" + shlex.quote(" ".join(f"--conf {k}={v}" for k, v in conf.items())),
+        "$SPARK_HOME/bin/spark-submit --master yarn --deploy-mode cluster $SPARK_OPTS app.py",
+        "",
+        "queues: default, small (one application at a time). Ctrl-C or "
+        "`python -m testing.yarncluster down` stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_up(args) -> int:
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    cluster = YarnTestCluster(n_hosts=args.hosts, label=CLI_LABEL)
+    try:
+        cluster.start()
+        print(_usage(cluster), flush=True)
+        while True:
+            time.sleep(1)
+            cluster._check_alive()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    except YarnClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        cluster.stop()
+    print("stopped: no JVM, container or host left.")
+    return 0
+
+
+def cmd_down(args) -> int:
+    clusters = [c for c in recorded_clusters() if c.get("label") == CLI_LABEL]
+    for state in clusters:
+        os.kill(state["owner_pid"], signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        alive = {c["id"] for c in recorded_clusters()}
+        if not alive & {c["id"] for c in clusters}:
+            break
+        time.sleep(0.2)
+    else:
+        print("error: a cluster did not stop within 60 s", file=sys.stderr)
+        return 1
+    cleaned = cleanup_stale()
+    print(f"stopped {len(clusters)} cluster(s)"
+          + (f"; cleaned leftovers of {cleaned}" if cleaned else ""))
+    return 0
+
+
+def cmd_status(args) -> int:
+    clusters = recorded_clusters()
+    if not clusters:
+        print("no YARN test cluster is running")
+    for state in clusters:
+        print(f"cluster {state['id']} ({state.get('label') or 'tests'}, owner pid "
+              f"{state['owner_pid']}): {state.get('rm_url', 'starting')}")
+        if "rm_url" not in state:
+            continue
+        try:
+            with urllib.request.urlopen(state["rm_url"] + "/ws/v1/cluster/nodes",
+                                        timeout=5) as resp:
+                nodes = (json.load(resp).get("nodes") or {}).get("node") or []
+            with urllib.request.urlopen(state["rm_url"] + "/ws/v1/cluster/metrics",
+                                        timeout=5) as resp:
+                metrics = json.load(resp)["clusterMetrics"]
+        except OSError as exc:
+            print(f"  RM does not answer: {exc}")
+            continue
+        for n in nodes:
+            print(f"  node {n['id']} {n['state']} containers={n.get('numContainers')} "
+                  f"usedMB={n.get('usedMemoryMB')}")
+        print(f"  apps running={metrics.get('appsRunning')} "
+              f"pending={metrics.get('appsPending')}")
+        print(f"  HADOOP_CONF_DIR={state.get('hadoop_conf_dir')}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    try:
+        print(ensure_hadoop(fetch=True))
+    except YarnClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_record(args) -> int:
+
+    return record(args.dir)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m testing.yarncluster",
+                                     description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start a cluster and keep it up until Ctrl-C / down")
+    up.add_argument("--hosts", type=int, default=2, help="NodeManager hosts (default 2)")
+    sub.add_parser("down", help="stop the clusters started with up")
+    sub.add_parser("status", help="list the clusters running on this machine")
+    sub.add_parser("fetch", help="fetch Hadoop's jars with Maven (once)")
+    rec = sub.add_parser("record", help="record real RM REST answers as JSON fixtures")
+    rec.add_argument("dir", help="output folder, e.g. testing/yarn_emulator/recorded")
+    args = parser.parse_args(argv)
+    return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fetch": cmd_fetch,
+            "record": cmd_record}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Helpers shared by test modules."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+import time
+from pathlib import Path
+
+import requests
+import websocket
+
+from jupyter_remote_kernels.cli import fill_template
+from testing.yarn_emulator.submit import AM, escape_for_shell
+
+from .server_process import ServerProcess
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+WS = "/ws/v1/cluster"
+
+
+POLL = 0.3
+
+
+def submitter_script(folder: Path, body: str = "") -> str:
+    """An executable that runs the emulator's submit stand-in (what spark-submit would be)."""
+    script = folder / "submit.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"cd {REPO}\n" + body + f'exec {sys.executable} -m testing.yarn_emulator.submit "$@"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def install_yarn_spec(kernels_dir: Path, name: str, endpoint: str, submitter: str, **config):
+    """The emulator's kernelspec template (the submit stand-in's options), filled."""
+    fields = {
+        "DISPLAY_NAME": name,
+        "SUBMITTER": submitter,
+        "ENDPOINT": endpoint,
+        "ALT_ENDPOINTS": config.pop("alt_yarn_endpoints", []),
+        "QUEUE": config.pop("yarn_queue", "default"),
+        "REMOTE_PYTHON": sys.executable,
+        "REMOTE_LAUNCHER": "{launcher}",
+    }
+    folder = kernels_dir / name
+    spec = fill_template(REPO / "testing" / "yarn_emulator" / "kernelspec", fields, folder)
+    spec["metadata"]["process_proxy"]["config"].update({"yarn_poll_interval": POLL, **config})
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return spec
+
+
+async def start(jp_fetch, name):
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": name}))
+    return json.loads(response.body)
+
+
+def app_of(rm, app_id):
+    return requests.get(f"{rm.url}{WS}/apps/{app_id}", timeout=5).json()["app"]
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_state(rm, app_id, *states, timeout=10.0):
+    return wait_for(
+        lambda: (a := app_info(rm, app_id))["state"] in states and a,
+        timeout,
+        what=f"{app_id} in {states}",
+    )
+
+
+def rest_submit(
+    rm,
+    command,
+    *,
+    tags=(),
+    name="app",
+    queue="default",
+    max_attempts=None,
+    user="alice",
+    app_type="SPARK",
+    env=None,
+    am=True,
+):
+    """Submit ``command`` over REST, behind the stand-in AM (am.py) unless ``am`` is False:
+    only an AM's registration makes the application RUNNING."""
+    if am:
+        command = " ".join(
+            escape_for_shell(w) for w in (sys.executable, AM, "--", "bash", "-c", command)
+        )
+    params = {"user.name": user}
+    new = requests.post(f"{rm.url}{WS}/apps/new-application", params=params, timeout=5)
+    assert new.status_code == 200
+    app_id = new.json()["application-id"]
+    ctx = {
+        "application-id": app_id,
+        "application-name": name,
+        "queue": queue,
+        "application-type": app_type,
+        "am-container-spec": {
+            "commands": {"command": command},
+            "environment": {"entry": [{"key": k, "value": v} for k, v in (env or {}).items()]},
+        },
+        "application-tags": {"tag": list(tags)},
+    }
+    if max_attempts is not None:
+        ctx["max-app-attempts"] = max_attempts
+    r = requests.post(f"{rm.url}{WS}/apps", params=params, json=ctx, timeout=5)
+    assert r.status_code == 202, r.text
+    assert r.content == b""
+    assert r.headers["Location"].endswith(f"{WS}/apps/{app_id}")
+    return app_id
+
+
+FINAL = ("FINISHED", "KILLED", "FAILED")
+
+
+# Spark JVMs on 2 shared cores: generous, never a measure of speed (that is benchmarks/).
+LAUNCH_TIMEOUT = 300
+
+
+SPARK_READY = (
+    "import time\n"
+    "for _ in range(1500):\n"
+    "    if 'spark' in globals(): break\n"
+    "    time.sleep(0.2)\n"
+    "print(spark.range(1000).count())\n"
+)
+
+
+def install_spark_spec(yarn, base: Path, name: str, *, mode: str = "lazy", **options) -> Path:
+    """``jupyter remote-kernels install yarn`` as an admin runs it, into the server's path."""
+    source = yarn.install_spark_kernelspec(
+        base / "prefix",
+        name,
+        queue=options.pop("queue", "default"),
+        python=options.pop("python", sys.executable),
+        launch_timeout=options.pop("launch_timeout", LAUNCH_TIMEOUT),
+    )
+    target = base / "data" / "kernels" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source.rename(target)
+    spec = json.loads((target / "kernel.json").read_text())
+    argv = spec["argv"]
+    argv[argv.index("--spark-context-initialization-mode") + 1] = mode
+    spec["metadata"]["process_proxy"]["config"]["yarn_poll_interval"] = 0.5
+    (target / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return target
+
+
+def start_kernel(server: ServerProcess, name: str, **env: str) -> dict:
+    body = {"name": name, "env": env} if env else {"name": name}
+    r = server.request("POST", "/api/kernels", body, timeout=LAUNCH_TIMEOUT + 60)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def leftovers(yarn) -> list:
+    """Container processes of this cluster still running on any host (after a grace)."""
+    wait_for(lambda: not yarn.container_processes(), 60)
+    return yarn.container_processes()
+
+
+def assert_ended(yarn, app_id: str) -> dict:
+    app = wait_for(lambda: (a := yarn.app(app_id))["state"] in FINAL and a, 60)
+    assert app, yarn.app(app_id)
+    assert app["state"] in ("KILLED", "FINISHED"), app
+    return app
+
+
+def interrupt_sleep(server: ServerProcess, kernel_id: str) -> dict:
+    """Run ``time.sleep(120)``, interrupt it through the REST API; the execute_reply."""
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: token {server.token}"],
+        timeout=60,
+    )
+    try:
+        msg_id = f"sleep-{time.monotonic_ns()}"
+        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "t",
+                  "session": "s", "date": "", "version": "5.3"}  # fmt: skip
+        content = {"code": "import time; time.sleep(120)", "silent": False,
+                   "stop_on_error": False}  # fmt: skip
+        ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": {},
+                            "channel": "shell", "buffers": [], "content": content}))  # fmt: skip
+        interrupted, deadline = False, time.monotonic() + 90
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            busy = msg["msg_type"] == "execute_input"
+            if busy and not interrupted:
+                r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
+                assert r.status_code == 204, r.text
+                interrupted = True
+            if msg["msg_type"] == "execute_reply":
+                return msg["content"]
+        raise TimeoutError("no execute_reply after the interrupt")
+    finally:
+        ws.close()
+
+
+def app_info(rm, app_id):
+    return requests.get(f"{rm.url}{WS}/apps/{app_id}", timeout=5).json()["app"]
