@@ -9,6 +9,10 @@ import ast
 from pathlib import Path
 
 import jupyter_remote_kernels
+from jupyter_remote_kernels.local import LocalLauncherProvisioner
+from jupyter_remote_kernels.provisioning import LauncherProvisionerBase
+from jupyter_remote_kernels.ssh import SSHProvisioner
+from jupyter_remote_kernels.yarn import YarnProvisioner
 
 PACKAGE = Path(jupyter_remote_kernels.__file__).parent
 BACKENDS = ("local", "ssh", "yarn")
@@ -89,3 +93,17 @@ def test_the_walk_sees_a_backend_import(tmp_path):
     found = imports("jupyter_remote_kernels.bad", bad)
     assert [backend_of(t) for t, _ in found] == ["ssh", "yarn"]
     assert found[1][1] == ["_hidden"]
+
+
+def test_backends_override_no_private_method_of_the_base():
+    base = {
+        name
+        for cls in LauncherProvisionerBase.__mro__
+        if cls.__module__.startswith("jupyter_remote_kernels")
+        for name, value in vars(cls).items()
+        if name.startswith("_") and not name.startswith("__") and callable(value)
+    }
+    for backend in (LocalLauncherProvisioner, SSHProvisioner, YarnProvisioner):
+        overridden = sorted(base & set(vars(backend)))
+        assert not overridden, f"{backend.__name__} overrides {overridden}"
+    assert LauncherProvisionerBase.__abstractmethods__ >= {"start_launcher", "response_ip"}
