@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from .sshpool import SSHHostError, SSHPool, SSHTarget
+from .sshpool import SSHHostError, SSHPool, SSHTarget, close_quietly, exec_command
 
 __all__ = ["AgentStream", "SSHAgent", "agent_for"]
 
@@ -188,7 +188,7 @@ class SSHAgent:
         try:
             channel.settimeout(0.2)
             command = "exec " + " ".join(shlex.quote(w) for w in (self.python, "-c", _stage0(code)))
-            channel.exec_command(command)
+            exec_command(channel, command, deadline - time.monotonic(), self.target.host)
             channel.sendall(code)
             ready = b""
             while not ready.startswith(b"R 0 0\n"):
@@ -279,7 +279,7 @@ class SSHAgent:
         for stream in streams:
             stream.end(-1)
         if channel is not None:
-            channel.close()
+            close_quietly(channel)
         if conn is not None:
             self.pool.release(self.target, conn)
         _drop(self)
