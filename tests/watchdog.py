@@ -6,8 +6,9 @@ on a stuck worker thread, the event loop's executor) would hold the run until CI
 printing nothing. So each test also gets a watchdog (:mod:`faulthandler`, a C-level timer
 thread that needs neither the GIL's owner nor the event loop): past its timeout plus
 ``hang_grace`` seconds it prints the stack of every thread and exits 1. The interpreter's
-exit after the summary gets ``hang_grace`` too, and a SIGTERM (``timeout`` around pytest in
-.ci/run) prints the stacks before it ends the run. Do not set pytest's own
+exit after the summary gets ``hang_grace`` too, and SIGUSR1 prints the stacks (``timeout -s
+USR1`` around pytest in .ci/run, before its SIGKILL; not SIGTERM, which the in-process
+Jupyter Server takes over with a handler of its own). Do not set pytest's own
 ``faulthandler_timeout``: there is one such timer per process, and this plugin owns it.
 """
 
@@ -37,7 +38,7 @@ def pytest_configure(config):
     """Keep a copy of the real stderr (pytest captures fd 2 while tests run)."""
     fd = os.dup(2)
     _DUMP_FD.append(fd)
-    faulthandler.register(signal.SIGTERM, file=fd, all_threads=True, chain=True)
+    faulthandler.register(signal.SIGUSR1, file=fd, all_threads=True)
 
 
 def _grace(config) -> float:
