@@ -30,9 +30,20 @@ def sshd_sessions(host) -> int:
     return len([1 for _, cmd in host.processes() if cmd.startswith("sshd:") and "@" in cmd])
 
 
+#: Seconds the tests' HTTP client waits for one kernel request (jp_fetch's default is 20 s).
+#: A start may take its launch_timeout (30 s in ssh_spec) and a shutdown the sum of its
+#: steps' own timeouts (interrupt, shutdown wait, terminate, kill: each communication-port
+#: message up to comm_timeout) on a loaded 2-core machine; the product bounds both.
+KERNEL_REQUEST_TIMEOUT = 120
+
+
 async def post_kernel(jp_fetch, name: str, **body: Any) -> dict[str, Any]:
     response = await jp_fetch(
-        "api", "kernels", method="POST", body=json.dumps({"name": name, **body})
+        "api",
+        "kernels",
+        method="POST",
+        body=json.dumps({"name": name, **body}),
+        request_timeout=KERNEL_REQUEST_TIMEOUT,
     )
     return json.loads(response.body)
 
@@ -57,3 +68,10 @@ def connections_within_pool(bed, pool) -> bool:
     closed it: callers wait for this to hold.
     """
     return all(sshd_sessions(h) <= pool.connection_count(h.address) for h in bed.hosts)
+
+
+async def delete_kernel(jp_fetch, kernel_id: str):
+    """DELETE /api/kernels/<id> (the response; 204 when the kernel was shut down)."""
+    return await jp_fetch(
+        "api", "kernels", kernel_id, method="DELETE", request_timeout=KERNEL_REQUEST_TIMEOUT
+    )

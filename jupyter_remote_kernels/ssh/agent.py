@@ -29,7 +29,7 @@ import time
 from typing import Any, Callable, Optional
 
 from .._paths import launcher_path
-from .pool import SSHHostError, SSHPool, SSHTarget
+from .pool import SSHHostError, SSHPool, SSHTarget, close_quietly, exec_command
 from .remote import stage0
 
 __all__ = ["AgentRegistry", "AgentStream", "SSHAgent"]
@@ -148,7 +148,7 @@ class SSHAgent:
             command = "exec " + " ".join(
                 shlex.quote(w) for w in (self.python, "-c", _agent_stage0(code))
             )
-            channel.exec_command(command)
+            exec_command(channel, command, deadline - time.monotonic(), self.target.host)
             channel.sendall(code)
             ready = b""
             while not ready.startswith(b"R 0 0\n"):
@@ -239,7 +239,7 @@ class SSHAgent:
         for stream in streams:
             stream.end(-1)
         if channel is not None:
-            channel.close()
+            close_quietly(channel)
         if conn is not None:
             self.pool.release(self.target, conn)
         if self._on_gone is not None:

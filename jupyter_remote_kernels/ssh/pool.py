@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import paramiko
 
-__all__ = ["SSHHostError", "SSHPool", "SSHTarget", "parse_host"]
+__all__ = ["SSHHostError", "SSHPool", "SSHTarget", "close_quietly", "exec_command", "parse_host"]
 
 #: A connect that failed this recently is not tried again by threads that waited for it.
 _FAILURE_MEMORY = 2.0
@@ -112,6 +112,42 @@ def _describe(target: SSHTarget, exc: BaseException) -> str:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return f"cannot connect to {where} ({reason}); check that the host is up and runs sshd"
     return f"SSH to {where} failed: {exc or type(exc).__name__}"
+
+
+def exec_command(channel: Any, command: str, timeout: float, host: str) -> None:
+    """``channel.exec_command(command)``, giving up after ``timeout`` seconds.
+
+    paramiko's ``Channel.exec_command`` waits for the host's answer to the request with no
+    timeout: a host that stops answering (overloaded, frozen, cut off without a reset)
+    would hold the calling thread, and everything waiting on it, forever. The channel is
+    closed when the time is up, which ends paramiko's wait; SSHHostError says so.
+    """
+    expired = threading.Event()
+
+    def give_up() -> None:
+        expired.set()
+        close_quietly(channel)
+
+    timer = threading.Timer(max(0.1, timeout), give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        channel.exec_command(command)
+    except Exception as exc:
+        if expired.is_set():
+            msg = f"{host} did not answer an SSH command request within {timeout:.0f} s"
+            raise SSHHostError(msg) from exc
+        raise
+    finally:
+        timer.cancel()
+
+
+def close_quietly(channel: Any) -> None:
+    """Close a channel whose connection may be gone (paramiko then raises EOFError)."""
+    try:
+        channel.close()
+    except (EOFError, OSError, paramiko.SSHException):
+        pass
 
 
 class _Connection:
@@ -254,7 +290,7 @@ class SSHPool:
         out, err = b"", b""
         try:
             channel.settimeout(0.2)
-            channel.exec_command(command)
+            exec_command(channel, command, timeout, target.host)
             if stdin:
                 channel.sendall(stdin)
             channel.shutdown_write()
@@ -275,7 +311,7 @@ class SSHPool:
                     channel.status_event.wait(0.05)
             return None, out.decode(errors="replace"), err.decode(errors="replace")
         finally:
-            channel.close()
+            close_quietly(channel)
             self.release(target, conn)
 
     # -- inspection and shutdown ------------------------------------------------------------

@@ -30,7 +30,7 @@ import time
 from typing import Any, Optional
 
 from .._paths import launcher_path
-from .pool import SSHHostError, SSHPool, SSHTarget
+from .pool import SSHHostError, SSHPool, SSHTarget, close_quietly, exec_command
 
 __all__ = [
     "SENT_LAUNCHER",
@@ -119,7 +119,7 @@ class RemoteLaunch:
             self._conn, self._channel = self.pool.open_session(self.target, timeout)
         try:
             self._channel.settimeout(0.2)
-            self._channel.exec_command(command)
+            exec_command(self._channel, command, deadline - time.monotonic(), self.target.host)
             self._channel.sendall(stdin)
             while True:
                 message = self._next_message(deadline)
@@ -252,6 +252,6 @@ class RemoteLaunch:
             conn, self._conn = self._conn, None
         self._closed.set()
         if channel is not None:
-            channel.close()
+            close_quietly(channel)
         if conn is not None:
             self.pool.release(self.target, conn)

@@ -28,6 +28,7 @@ import argparse
 import base64
 import binascii
 import collections
+import ctypes
 import hashlib
 import hmac
 import json
@@ -278,8 +279,37 @@ def read_line(sock, deadline):
     return data.split(b"\n", 1)[0]
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_this_process():
+    """A pre-exec function: the child is sent SIGKILL when this process ends, however it
+    ends (SIGKILL included), so a kernel never outlives its launcher (Linux only; None
+    elsewhere). Made before the fork: the child only calls prctl and getppid."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                      ctypes.c_ulong]
+    parent = os.getpid()
+
+    def pre_exec():
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the launcher died before prctl took effect
+            os._exit(1)
+
+    return pre_exec
+
+
 class Kernel:
-    """The kernel child process and the state the communication port reports."""
+    """The kernel child process and the state the communication port reports.
+
+    Made on the main thread: the kernel's death signal fires when the thread that started
+    it ends, and the main thread lives as long as the launcher.
+    """
 
     def __init__(self, argv, env):
         self.process = subprocess.Popen(
@@ -289,6 +319,7 @@ class Kernel:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=die_with_this_process(),
         )
         self.pgid = self.process.pid
         self.stderr_tail = collections.deque(maxlen=30)

@@ -454,7 +454,7 @@ class YarnTestCluster:
             "HADOOP_CONF_DIR": str(self.hadoop_conf_dir),
             "YARN_CONF_DIR": str(self.hadoop_conf_dir),
             "JAVA_HOME": str(self.java_home or java_home()),
-            "PYSPARK_PYTHON": "python3",
+            "PYSPARK_PYTHON": sys.executable,  # the tests' Python (a venv's too)
         })
         env.pop("SPARK_CONF_DIR", None)
         env.update(extra)

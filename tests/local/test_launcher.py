@@ -95,6 +95,27 @@ async def test_no_file_holds_the_key_even_if_the_launcher_is_killed():
         await listener.close()
 
 
+async def test_kernel_dies_with_a_launcher_killed_by_sigkill():
+    """The kernel runs in a session of its own, so nothing else stops it when its launcher
+    is SIGKILLed (no finally runs): its death signal (PR_SET_PDEATHSIG) does."""
+    kernel_id, auth_key = str(uuid.uuid4()), new_auth_key()
+    listener, process, info = await launch(kernel_id, auth_key)
+    try:
+        assert pid_alive(info["pid"])
+        process.kill()
+        await asyncio.wait_for(process.wait(), 10)
+        assert await wait_until(lambda: not pid_alive(info["pid"]), timeout=10)
+        assert not pids_mentioning(kernel_id)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        try:
+            os.killpg(info["pgid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await listener.close()
+
+
 def test_launcher_without_bundle_refuses_clearly():
     done = subprocess.run(
         [sys.executable, LAUNCHER, "--kernel-id", "x", "--response-address", "127.0.0.1:1"],
