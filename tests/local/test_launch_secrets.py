@@ -5,7 +5,7 @@ its real secret values, read from the kernel manager: the argv of every process 
 machine (the SSH bed's hosts and the YARN emulator's containers share its PID space) while
 the kernel runs, and every file under the places the launch writes to (the temporary
 folder, the SSH hosts' and the YARN emulator's work folders, the runtime folder) after
-the kernel is shut down. ``tests/test_security.py`` does the same for local launches.
+the kernel is shut down. ``tests/local/test_security.py`` does the same for local launches.
 """
 
 from __future__ import annotations
