@@ -42,7 +42,6 @@ class RemoteKernelManager(ServerKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._translated_spec: Optional[KernelSpec] = None
-        self._own_services: Optional[Services] = None
         # Jupyter Server lists a kernel for one loop turn before it sets last_activity, and
         # its kernel list then fails with a TraitError (HTTP 500 under concurrent starts).
         self.last_activity = datetime.now(timezone.utc)
@@ -63,27 +62,14 @@ class RemoteKernelManager(ServerKernelManager):
         self._translated_spec = spec
 
     @property
-    def services(self) -> Services:
-        """The server's shared services (the mapping manager's), given to the provisioner."""
-        parent = self.parent
-        if isinstance(parent, RemoteMappingKernelManager):
-            return parent.services
-        if self._own_services is None:
-            self._own_services = Services(self.log)
-        return self._own_services
+    def services(self) -> Optional[Services]:
+        """The server's shared services (the mapping manager's), given to the provisioner.
 
-    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-        """Shut the kernel down; without a server's manager, close this kernel's services.
-
-        Called by the mapping manager (DELETE, server stop) or by a program using this
-        manager alone.
+        None for a kernel manager used alone: its provisioner then keeps services of its
+        own for its kernel and closes them when the kernel is gone.
         """
-        await super().shutdown_kernel(now=now, restart=restart)
-        own, self._own_services = self._own_services, None
-        if own is not None and not restart:
-            await own.close()
-        elif own is not None:
-            self._own_services = own
+        parent = self.parent
+        return parent.services if isinstance(parent, RemoteMappingKernelManager) else None
 
     @property
     def placement(self) -> Placement:
