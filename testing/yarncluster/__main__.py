@@ -21,14 +21,9 @@ import sys
 import time
 import urllib.request
 
-from .cluster import (
-    YarnClusterError,
-    YarnTestCluster,
-    cleanup_stale,
-    ensure_hadoop,
-    recorded_clusters,
-    spark_home,
-)
+from .cluster import YarnTestCluster
+from .deps import YarnClusterError, ensure_hadoop, spark_home
+from .procs import cleanup_stale, recorded_clusters
 from .record import record
 
 CLI_LABEL = "cli"
@@ -70,7 +65,7 @@ def cmd_up(args) -> int:
         print(_usage(cluster), flush=True)
         while True:
             time.sleep(1)
-            cluster._check_alive()
+            cluster.check_alive()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     except YarnClusterError as exc:

@@ -21,7 +21,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .cluster import YarnClusterError, YarnTestCluster
+from .cluster import YarnTestCluster
+from .deps import YarnClusterError
 
 HOLD_APP = textwrap.dedent("""\
     import os, sys, time
