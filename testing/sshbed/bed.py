@@ -54,7 +54,7 @@ class SSHTestBed:
         self.bashrc_path = self.workdir / "bashrc"
         self.state_path = state_dir() / f"{self.id}.json"
         self._state: dict = {}
-        self._children: list[subprocess.Popen] = []
+        self.children: list[subprocess.Popen] = []
         self._started = self._stopped = False
 
     @property
@@ -77,7 +77,9 @@ class SSHTestBed:
         raise KeyError(name)
 
     # -- state file (for cleanup after a crashed owner) -----------------------------------
-    def _record(self, **lists) -> None:
+    def record(self, **lists) -> None:
+        """Add to the state file's lists (called by the bed and its hosts before they make
+        something), so that cleanup_stale() finds it after a crash."""
         for key, values in lists.items():
             self._state.setdefault(key, []).extend(values)
         tmp = self.state_path.with_suffix(".tmp")
@@ -94,10 +96,10 @@ class SSHTestBed:
             self._setup()
             for h in self.hosts:
                 if h.kind != "down":
-                    h._launch()
+                    h.launch()
             for h in self.hosts:
                 if h.kind != "down":
-                    h._wait_ready(self.start_timeout)
+                    h.wait_ready(self.start_timeout)
         except BaseException:
             self.stop()
             raise
@@ -119,7 +121,7 @@ class SSHTestBed:
                            "sshd": []}
             self.workdir.mkdir(parents=True, exist_ok=True)
             (self.workdir / MARKER_FILE).write_text(self.id)
-            self._record()
+            self.record()
             if self.mode == "netns":
                 self._make_bridge()
         if os.geteuid() == 0:
@@ -146,7 +148,7 @@ class SSHTestBed:
         self.bridge = f"{PREFIX}{self.id}-br"
         self.route_source_address = f"{self.subnet}.1"
         self._state["subnet"] = f"{self.subnet}.0"
-        self._record(links=[self.bridge])
+        self.record(links=[self.bridge])
         run_cmd(["ip", "link", "add", self.bridge, "type", "bridge"])
         with contextlib.suppress(OSError):
             Path(f"/proc/sys/net/ipv6/conf/{self.bridge}/disable_ipv6").write_text("1")
@@ -203,14 +205,16 @@ class SSHTestBed:
             f.write("\n".join(hosts_file) + "\n")
 
     # -- stop -----------------------------------------------------------------------------
-    def _reap(self) -> None:
-        for proc in self._children:
+    def reap(self) -> None:
+        """Kill and wait for the hosts' background commands (called by stop() and
+        TestHost.stop())."""
+        for proc in self.children:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(5)
-        self._children = [p for p in self._children if p.returncode is None]
+        self.children = [p for p in self.children if p.returncode is None]
 
     def _atexit_stop(self) -> None:
         if self._state.get("owner_pid", os.getpid()) == os.getpid():  # not in a forked child
@@ -228,7 +232,7 @@ class SSHTestBed:
                 h.stop(unreachable=False)
             except Exception as exc:
                 errors.append(f"{h.name}: {exc}")
-        self._reap()
+        self.reap()
         errors += remove_resources(self._state)
         if errors:
             raise SSHTestBedError("test bed teardown incomplete: " + "; ".join(errors))

@@ -152,7 +152,7 @@ class TestHost:
         if self._ns_created:
             return
         bed, ns = self.bed, self.netns
-        bed._record(namespaces=[ns], links=[self.veth])
+        bed.record(namespaces=[ns], links=[self.veth])
         run_cmd(["ip", "netns", "add", ns])
         self._ns_created = True
         run_cmd(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "eth0",
@@ -165,11 +165,12 @@ class TestHost:
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> TestHost:
         """Bring the host (back) up and wait until its sshd answers."""
-        self._launch()
-        self._wait_ready(timeout)
+        self.launch()
+        self.wait_ready(timeout)
         return self
 
-    def _launch(self) -> None:
+    def launch(self) -> None:
+        """Start its sshd without waiting (called by start() and SSHTestBed.start())."""
         if self.is_running:
             return
         log = open(self.log_path, "ab")
@@ -195,9 +196,10 @@ class TestHost:
         finally:
             log.close()
         self.master_pid = self._master.pid
-        self.bed._record(sshd=[[self.master_pid, start_time(self.master_pid)]])
+        self.bed.record(sshd=[[self.master_pid, start_time(self.master_pid)]])
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until its sshd answers (called by start() and SSHTestBed.start())."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -239,7 +241,7 @@ class TestHost:
                      check=False)
         else:
             kill_pids(procs | marked_pids(self.mark))
-        self.bed._reap()
+        self.bed.reap()
 
     # -- inspection -----------------------------------------------------------------------
     def pids(self, exclude_sshd: bool = False) -> list[int]:
@@ -279,7 +281,7 @@ class TestHost:
             popen_kw.setdefault("stdout", subprocess.DEVNULL)
             popen_kw.setdefault("stderr", subprocess.DEVNULL)
             proc = subprocess.Popen(argv, env=env, **popen_kw)
-            self.bed._children.append(proc)
+            self.bed.children.append(proc)
             return proc
         return run_cmd(argv, timeout=timeout, check=check, env=env, **popen_kw)
 
