@@ -46,7 +46,7 @@ import requests
 
 from testing.yarncluster import YarnTestCluster, spark_home
 
-from .run import HERE, Server, execute
+from .server import HERE, Server, execute
 
 CONFIGS = ("ours-yarn", "gp-yarn")
 GP_INSTALL = (

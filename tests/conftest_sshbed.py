@@ -1,4 +1,4 @@
-"""Pytest fixtures for the SSH test bed (testing/sshbed.py).
+"""Pytest fixtures for the SSH test bed (testing/sshbed/).
 
 Use them from tests/conftest.py with
 ``from tests.conftest_sshbed import ssh_bed, ssh_bed_factory  # noqa: F401``,

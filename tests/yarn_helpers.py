@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -214,3 +216,65 @@ def interrupt_sleep(server: ServerProcess, kernel_id: str) -> dict:
 
 def app_info(rm, app_id):
     return requests.get(f"{rm.url}{WS}/apps/{app_id}", timeout=5).json()["app"]
+
+
+async def placement_of(jp_fetch, kernel_id=None):
+    """The models of GET /api/remote-kernels (only `kernel_id`'s when given)."""
+    response = await jp_fetch("api", "remote-kernels", method="GET")
+    models = json.loads(response.body)
+    return [m for m in models if kernel_id is None or m["kernel_id"] == kernel_id]
+
+
+# -- the YARN emulator's tests: its submit command, AM processes
+def run_submit(*args, env=None):
+    """Run the emulator's submit command with `args`; its stdout (the application id)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "testing.yarn_emulator.submit", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+# "sleep 300" behind the stand-in AM, which registers (an AM-less command stays ACCEPTED).
+AM_SLEEP = " ".join(escape_for_shell(w) for w in (sys.executable, AM, "--", "sleep", "300"))
+
+
+def proc_stat(pid):
+    """(state, process group) of `pid` from /proc, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[2])  # state, pgrp
+
+
+def gone(pid):
+    """No such process, or only a zombie (orphans wait for PID 1 to reap them,
+    and this container's PID 1 may never do it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    st = proc_stat(pid)
+    return st is None or st[0] == "Z"
+
+
+def group_gone(pgid):
+    """No live (non-zombie) process left in the process group."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = proc_stat(entry.name)
+            if st and st[1] == pgid and st[0] != "Z":
+                return False
+    return True

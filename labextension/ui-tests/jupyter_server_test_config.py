@@ -11,7 +11,7 @@ temporary folder removed when the server exits:
   dies before calling back: a 500 with a readable message), ``remote-badspec`` (an
   unknown placement class: a 400), and, when the SSH provisioner is installed (entry
   point ``jrk-ssh-provisioner``) and ``sshd`` exists, ``remote-ssh`` on the hosts of an
-  SSH test bed (testing/sshbed.py) this config starts and stops with the server.
+  SSH test bed (testing/sshbed/) this config starts and stops with the server.
 
 ``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts...).
 Never use this configuration for anything else: it turns every protection off.

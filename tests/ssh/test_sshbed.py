@@ -13,7 +13,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from testing.sshbed import SSHTestBed, _state_dir, cleanup_stale, netns_available
+from testing.sshbed import SSHTestBed, cleanup_stale, netns_available, state_dir
 from tests.requirements import require
 
 # fixtures ssh_bed / ssh_bed_factory, unless tests/conftest.py (or -p) already provides them
@@ -353,7 +353,7 @@ def test_cleanup_spares_live_beds(ssh_bed):
     assert ssh_bed.id not in cleanup_stale()
     assert ssh_bed.state_path.exists()
     assert ssh(ssh_bed, ssh_bed.hosts[0], "true").returncode == 0
-    assert _state_dir().is_dir()
+    assert state_dir().is_dir()
 
 
 def test_loopback_mode(ssh_bed_factory):

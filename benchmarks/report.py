@@ -1,0 +1,182 @@
+"""The benchmark's report: the versions run, ``results.json`` and the ``results.md`` table
+(with the ratios against ``ours-local``)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import subprocess
+from pathlib import Path
+
+from .server import REPO
+
+
+def python_versions(python: str) -> dict:
+    """Versions of the packages a server runs with, as ``python`` sees them."""
+    code = (
+        "import json, platform, importlib.metadata as m\n"
+        "v = {'python': platform.python_version()}\n"
+        "for p in ('jupyter_server', 'jupyter_client', 'ipykernel', 'gateway_provisioners'):\n"
+        "    try:\n        v[p] = m.version(p)\n    except m.PackageNotFoundError:\n"
+        "        pass\n"
+        "print(json.dumps(v))"
+    )
+    try:
+        done = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        return json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return {"error": str(exc)[:200]}
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return rev + ("+local changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        try:
+            return "not a git checkout; version " + importlib.metadata.version(
+                "jupyter_remote_kernels"
+            )
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+
+
+COLUMNS = [
+    ("start_s", "start→ready s"),
+    ("execute_ms", "execute ms"),
+    ("interrupt_ms", "interrupt ms"),
+    ("shutdown_s", "shutdown s"),
+    ("concurrent10_s", "10 starts s*"),
+    ("concurrent20_s", "20 starts s*"),
+    ("lag_max_ms_20", "max loop lag ms (20 starts)*"),
+    ("status_max_ms_20", "max /api/status ms (20 starts)*"),
+    ("rss_per_kernel_mb", "server MB/kernel"),
+    ("delete_left_5s", "left 5 s after delete"),
+    ("restart_left_5s", "left 5 s after restart"),
+    ("stop_left_5s", "left 5 s after stop"),
+]
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.0f}" if value >= 100 else f"{value:.2f}"
+    return "-" if value is None else str(value)
+
+
+def ratios(results: dict) -> list[str]:
+    local = results.get("ours-local", {})
+    keys = (
+        "start_s",
+        "concurrent10_s",
+        "lag_max_ms_20",
+        "status_max_ms_20",
+        "execute_ms",
+        "interrupt_ms",
+    )
+    lines = []
+    for name, res in results.items():
+        if (
+            name == "ours-local"
+            or not all(k in res for k in keys)
+            or not all(k in local for k in keys)
+        ):
+            continue
+
+        def ratio(key: str, floor: float = 1e-9, res=res) -> float:
+            return res[key] / max(local[key], floor)
+
+        lines.append(
+            f"| {name} | {res['start_s'] - local['start_s']:+.2f} s | "
+            f"{ratio('concurrent10_s'):.2f}x | {ratio('lag_max_ms_20', 1):.2f}x | "
+            f"{ratio('status_max_ms_20', 1):.2f}x | {ratio('execute_ms'):.2f}x | "
+            f"{ratio('interrupt_ms'):.2f}x | "
+            f"{res.get('delete_left_5s')}/{res.get('restart_left_5s')}/{res.get('stop_left_5s')} |"
+        )
+    if not lines:
+        return []
+    return [
+        "",
+        "Against ours-local in the same run (targets for ours-ssh from issue 4: start "
+        "≤ +0.15 s, the others ≤ 1.2x, 0 processes left):",
+        "",
+        "| config | start - local | 10 starts | loop lag (20) | /api/status (20) | execute "
+        "| interrupt | left delete/restart/stop |",
+        "|---" * 8 + "|",
+        *lines,
+    ]
+
+
+def versions_line(versions: dict) -> str:
+    parts = [f"jupyter_remote_kernels {versions.get('jupyter_remote_kernels', '?')}"]
+    for role in ("server", "kernels", "gp-ssh"):
+        found = versions.get(role)
+        if found:
+            parts.append(role + ": " + ", ".join(f"{k} {v}" for k, v in found.items()))
+    return "; ".join(parts)
+
+
+def write(meta: dict, results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    lines = [
+        "| config | " + " | ".join(t for _, t in COLUMNS) + " |",
+        "|---" * (len(COLUMNS) + 1) + "|",
+    ]
+    notes = []
+    for name, res in results.items():
+        if "skipped" in res:
+            lines.append(f"| {name} | skipped | " + " | ".join("" for _ in COLUMNS[1:]) + " |")
+            notes.append(f"- {name} skipped (optional peer absent): {res['skipped']}")
+            continue
+        if "error" in res:
+            lines.append(f"| {name} | FAILED | " + " | ".join("" for _ in COLUMNS[1:]) + " |")
+            notes.append(f"- {name} FAILED: {res['error']} (server log: {res['log']})")
+            continue
+        lines.append(f"| {name} | " + " | ".join(_cell(res.get(k)) for k, _ in COLUMNS) + " |")
+        for n in (10, 20):
+            if res.get(f"concurrent{n}_failed"):
+                notes.append(
+                    f"- {name}: {res[f'concurrent{n}_failed']} of {n} concurrent "
+                    f"starts failed: {res[f'concurrent{n}_error']}"
+                )
+            if res.get(f"status_errors_{n}"):
+                notes.append(
+                    f"- {name}: {res[f'status_errors_{n}']} GET /api/status answers "
+                    f"were not 200 during {n} concurrent starts"
+                )
+    lines += [
+        "",
+        f"\\* median of {meta.get('trials', 1)} bursts of concurrent starts (one per "
+        "trial, configurations in rotating order); the worst burst of each is in "
+        "results.json (`..._worst`).",
+    ]
+    lines += ratios(results)
+    lines += [
+        "",
+        f"{meta['date']}; {meta['machine']}; {meta.get('hosts', '')}; "
+        f"load average (1/5/15 min) {meta['load_1_5_15_at_start']} at start, "
+        f"{meta.get('load_1_5_15_at_end')} at end; `{meta['command']}`",
+        "",
+        "Versions: " + versions_line(meta.get("versions", {})),
+    ]
+    if notes:
+        lines += ["", *notes]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
