@@ -12,12 +12,12 @@ import secrets
 
 import pytest
 
-from jupyter_remote_kernels import _paths
+from jupyter_remote_kernels._paths import launcher_path
 from jupyter_remote_kernels.launch import protocol
 
 
 def load(language: str, name: str):
-    path = _paths.launcher_path(language, name)
+    path = launcher_path(language, name)
     spec = importlib.util.spec_from_file_location(f"jrk_test_{language}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
