@@ -75,6 +75,8 @@ class LifecycleMixin:
         if signum == 0:
             await self.poll()
             return
+        if self.link.unreachable:
+            return  # poll() reported it dead; the shutdown or restart goes on without it
         if (
             signum == signal.SIGINT
             and self.link.legacy
