@@ -182,13 +182,21 @@ def assert_ended(yarn, app_id: str) -> dict:
     return app
 
 
-def interrupt_sleep(server: ServerProcess, kernel_id: str) -> dict:
-    """Run ``time.sleep(120)``, interrupt it through the REST API; the execute_reply."""
+def interrupt_sleep(
+    server: ServerProcess, kernel_id: str, *, interrupts: int = 1, every: float = 20.0
+) -> dict:
+    """Run ``time.sleep(120)``, interrupt it through the REST API; the execute_reply.
+
+    With ``interrupts`` > 1 the interrupt is sent again (as a user presses the button again)
+    when no reply came ``every`` seconds after the last one; the reply then says how many
+    were sent (``interrupts_sent``). Our own launcher must answer the first (the default).
+    """
     ws = websocket.create_connection(
         f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
         header=[f"Authorization: token {server.token}"],
         timeout=60,
     )
+    ws.settimeout(1.0)
     try:
         msg_id = f"sleep-{time.monotonic_ns()}"
         header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "t",
@@ -197,19 +205,26 @@ def interrupt_sleep(server: ServerProcess, kernel_id: str) -> dict:
                    "stop_on_error": False}  # fmt: skip
         ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": {},
                             "channel": "shell", "buffers": [], "content": content}))  # fmt: skip
-        interrupted, deadline = False, time.monotonic() + 90
+        sent, last, deadline = 0, 0.0, time.monotonic() + 90
         while time.monotonic() < deadline:
-            msg = json.loads(ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            busy = msg["msg_type"] == "execute_input"
-            if busy and not interrupted:
+            again = sent and sent < interrupts and time.monotonic() - last > every
+            if again:
                 r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
                 assert r.status_code == 204, r.text
-                interrupted = True
+                sent, last = sent + 1, time.monotonic()
+            try:
+                msg = json.loads(ws.recv())
+            except websocket.WebSocketTimeoutException:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "execute_input" and not sent:
+                r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
+                assert r.status_code == 204, r.text
+                sent, last = 1, time.monotonic()
             if msg["msg_type"] == "execute_reply":
-                return msg["content"]
-        raise TimeoutError("no execute_reply after the interrupt")
+                return {**msg["content"], "interrupts_sent": sent}
+        raise TimeoutError(f"no execute_reply after {sent} interrupt(s)")
     finally:
         ws.close()
 
