@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["KERNELSPECS_DIR", "LAUNCHERS_DIR", "launcher_path"]
+__all__ = ["KERNELSPECS_DIR", "LAUNCHERS_DIR", "launcher_files", "launcher_path"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -26,3 +26,9 @@ KERNELSPECS_DIR = _data_dir("kernelspecs")
 def launcher_path(language: str = "python", name: str = "launch_ipykernel.py") -> Path:
     """The file ``name`` of the ``language`` launchers (``ssh``: the SSH bootstrap and agent)."""
     return LAUNCHERS_DIR / language / name
+
+
+def launcher_files(language: str = "python") -> list[Path]:
+    """Every file the ``language`` launcher needs on the kernel's host, the main file first."""
+    main = launcher_path(language)
+    return [main, *sorted(p for p in main.parent.glob("*.py") if p != main)]

@@ -6,13 +6,15 @@ Hierarchy::
 
     RemoteKernelError                 base class; carries the HTTP status for the REST API
     ├── KernelspecError               a kernelspec's placement stanza is wrong
-    ├── NotAuthorized                 the kernelspec does not allow this user
+    ├── NotAuthorized                 the kernelspec does not allow this user (or this request)
+    ├── InvalidRequest                a start request's KERNEL_* value is malformed
     ├── PlacementError                no host / cluster could take the kernel
     ├── LaunchError                   the launcher or the kernel failed before it was ready
     │   └── LaunchTimeout             no valid callback arrived within the launch timeout
     ├── CallbackRejected              a callback to the response address was refused
     ├── CommPortError                 the launcher's communication port did not answer correctly
-    └── YarnError                     the YARN ResourceManager refused or failed a request
+    ├── YarnError                     the YARN ResourceManager refused or failed a request
+    └── SlurmError                    a Slurm command (sbatch, squeue, scancel) refused or failed
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 __all__ = [
     "CallbackRejected",
     "CommPortError",
+    "InvalidRequest",
     "KernelspecError",
     "LaunchError",
     "LaunchTimeout",
     "NotAuthorized",
     "PlacementError",
     "RemoteKernelError",
+    "SlurmError",
     "YarnError",
 ]
 
@@ -47,9 +51,15 @@ class KernelspecError(RemoteKernelError):
 
 
 class NotAuthorized(RemoteKernelError):
-    """The kernelspec's ``authorized_users`` / ``unauthorized_users`` refuse this user."""
+    """The kernelspec refuses this user, or a request beyond the admin's limits."""
 
     http_status = 403
+
+
+class InvalidRequest(RemoteKernelError):
+    """A start request's ``KERNEL_*`` value is malformed (a time limit that is not one)."""
+
+    http_status = 400
 
 
 class PlacementError(RemoteKernelError):
@@ -84,5 +94,11 @@ class CommPortError(RemoteKernelError):
 
 class YarnError(RemoteKernelError):
     """The YARN ResourceManager refused a request or could not be reached."""
+
+    http_status = 502
+
+
+class SlurmError(RemoteKernelError):
+    """A Slurm command (``sbatch``, ``squeue``, ``scancel``) refused a request or failed."""
 
     http_status = 502

@@ -3,7 +3,8 @@
 Two formats are accepted in ``kernel.json``'s ``metadata``:
 
 * Enterprise Gateway's ``process_proxy``: ``{"class_name": ..., "config": {...}}`` where
-  ``class_name`` is an EG class name or one of the short names ``local``, ``ssh``, ``yarn``;
+  ``class_name`` is an EG class name or one of the short names ``local``, ``ssh``, ``yarn``,
+  ``slurm``;
 * jupyter_client's ``kernel_provisioner``: ``{"provisioner_name": ..., "config": {...}}``,
   including gateway_provisioners' (GP) ``distributed-provisioner`` and ``yarn-provisioner``
   stanzas as GP's ``jupyter-ssh-spec`` / ``jupyter-yarn-spec`` write them: they are placed
@@ -46,6 +47,7 @@ PROVISIONER_NAMES = {
     "local": "jrk-local-provisioner",
     "ssh": "jrk-ssh-provisioner",
     "yarn": "jrk-yarn-provisioner",
+    "slurm": "jrk-slurm-provisioner",
 }
 
 #: gateway_provisioners' provisioner names and the placement each one means.

@@ -13,6 +13,7 @@ PHASES = (
     "starting",
     "submitting",
     "queued",
+    "pending",
     "waiting-for-launcher",
     "ready",
     "failed",
@@ -37,6 +38,9 @@ class Placement:
     app_id: Optional[str] = None
     queue: Optional[str] = None
     tracking_url: Optional[str] = None
+    job_id: Optional[str] = None
+    partition: Optional[str] = None
+    time_left: Optional[str] = None
     state: Optional[str] = None
     phase: str = "starting"
     phase_since: str = field(default_factory=_now)

@@ -43,12 +43,18 @@ class InstallApp(JupyterApp):
     env = List(Unicode(), [], config=True, help="KEY=VALUE pairs for the kernelspec's env.")
     hosts = Unicode("", config=True, help="ssh: comma-separated remote hosts ([user@]host[:port]).")
     remote_user = Unicode("", config=True, help="ssh: user name on the hosts (default: yours).")
-    python = Unicode("python3", config=True, help="ssh: Python on the hosts (name or full path).")
+    python = Unicode(
+        "python3", config=True, help="ssh, slurm: Python on the hosts (name or full path)."
+    )
     yarn_endpoint = Unicode("", config=True, help="yarn: ResourceManager address http://rm:8088.")
     alt_endpoints = List(Unicode(), [], config=True, help="yarn: further (HA) RM addresses.")
     queue = Unicode("default", config=True, help="yarn: the YARN queue of the kernels.")
     spark_home = Unicode("", config=True, help="yarn: SPARK_HOME for spark-submit.")
     spark_opts = Unicode("", config=True, help="yarn: further spark-submit options.")
+    partition = Unicode("", config=True, help="slurm: the partition kernels run in.")
+    time = Unicode("", config=True, help="slurm: the jobs' time limit (e.g. 2:00:00).")
+    gres = Unicode("", config=True, help="slurm: generic resources, e.g. gpu:1.")
+    slurm_conf = Unicode("", config=True, help="slurm: slurm.conf for the Slurm commands.")
 
     aliases = {
         "hosts": "InstallApp.hosts",
@@ -57,6 +63,10 @@ class InstallApp(JupyterApp):
         "queue": "InstallApp.queue",
         "spark-home": "InstallApp.spark_home",
         "spark-opts": "InstallApp.spark_opts",
+        "partition": "InstallApp.partition",
+        "time": "InstallApp.time",
+        "gres": "InstallApp.gres",
+        "slurm-conf": "InstallApp.slurm_conf",
         "user-name": "InstallApp.remote_user",
         "python": "InstallApp.python",
         "name": "InstallApp.kernel_name",

@@ -144,8 +144,11 @@ def read_bundle(options):
 
 
 def container_ip():
-    """In a YARN container (no address in the bundle): the address of the node, $NM_HOST."""
-    host = os.environ.get("NM_HOST")
+    """In a YARN container or a Slurm job (no address in the bundle): the node's address.
+
+    YARN names the node in $NM_HOST, Slurm in $SLURMD_NODENAME.
+    """
+    host = os.environ.get("NM_HOST") or os.environ.get("SLURMD_NODENAME")
     if not host:
         return None
     try:

@@ -1,0 +1,20 @@
+"""Kernels as Slurm batch jobs, placed by the scheduler and followed with ``squeue``.
+
+Public surface: :class:`SlurmProvisioner` (entry point ``jrk-slurm-provisioner``) and
+:data:`BACKEND` (``install slurm``, ``check NAME``).
+"""
+
+from ..backends import Backend
+from .check import run_check
+from .install import install_fields
+from .provisioner import SlurmProvisioner
+
+__all__ = ["BACKEND", "SlurmProvisioner"]
+
+BACKEND = Backend(
+    name="slurm",
+    provisioner_name="jrk-slurm-provisioner",
+    template="slurm",
+    install_fields=install_fields,
+    check=run_check,
+)

@@ -1,0 +1,45 @@
+"""``jupyter remote-kernels install slurm``: the fields of the Slurm template.
+
+    jupyter remote-kernels install slurm --partition P [--time 2:00:00] [--gres gpu:1]
+        [--slurm-conf FILE] [--python P]
+
+Every value is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..backends import BackendError
+from .resources import parse_time
+
+__all__ = ["install_fields"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_GRES = re.compile(r"^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$")
+
+
+def install_fields(app: Any) -> dict[str, Any]:
+    """The ``@@FIELD@@`` values of the Slurm template, from the install command's options."""
+    partition = app.partition.strip()
+    if not partition or not _NAME.match(partition):
+        msg = "install slurm needs --partition, the Slurm partition the kernels run in"
+        raise BackendError(msg)
+    if app.time:
+        try:
+            parse_time(app.time)
+        except ValueError as exc:
+            msg = f"--time: {exc}"
+            raise BackendError(msg) from None
+    if app.gres and not _GRES.match(app.gres):
+        msg = f"--gres takes Slurm's syntax (gpu:1, gpu:a100:2), not {app.gres!r}"
+        raise BackendError(msg)
+    return {
+        "PARTITION": partition,
+        "TIME": app.time.strip(),
+        "GRES": app.gres.strip(),
+        "SLURM_CONF": app.slurm_conf.strip(),
+        "PYTHON": app.python,
+        "DISPLAY_NAME": app.display_name or f"Python 3 (Slurm, {partition})",
+    }

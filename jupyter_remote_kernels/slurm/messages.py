@@ -1,0 +1,86 @@
+"""What the Slurm provisioner says when a kernel's job fails, waits or dies."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .poller import Job
+
+__all__ = ["died", "ended_before_ready", "submit_failed", "timed_out"]
+
+#: Job states in words, for messages.
+_STATES = {
+    "TIMEOUT": "hit its time limit",
+    "NODE_FAIL": "lost its node (node failure)",
+    "PREEMPTED": "was preempted",
+    "CANCELLED": "was cancelled",
+    "FAILED": "failed",
+    "OUT_OF_MEMORY": "ran out of memory",
+    "BOOT_FAIL": "could not boot its node",
+    "DEADLINE": "missed its deadline",
+    "COMPLETED": "ended",
+}
+
+
+def state_words(job: Job) -> str:
+    """A job's end state in words, with Slurm's state name."""
+    words = _STATES.get(job.state, "ended")
+    return f"{words} (Slurm state {job.state}" + (
+        f", reason {job.reason})" if job.reason and job.reason != "None" else ")"
+    )
+
+
+def submit_failed(kernel_id: str, partition: str, output: str) -> str:
+    """sbatch refused the job."""
+    where = f" to partition {partition}" if partition else ""
+    return (
+        f"Slurm refused the job of kernel {kernel_id}{where}: {output.strip()} "
+        "Check the kernelspec's slurm_* settings (partition, account, QOS, time limit) with "
+        "`jupyter remote-kernels check NAME`."
+    )
+
+
+def ended_before_ready(job: Job, kernel_id: str, detail: str) -> str:
+    """The job ended before the launcher called back."""
+    node = f" on {job.nodes}" if job.nodes else ""
+    return (
+        f"Slurm job {job.id} of kernel {kernel_id} (partition {job.partition}){node} "
+        f"{state_words(job)} before the kernel was ready.{detail} Check the kernelspec's "
+        "Python (argv[0]) has ipykernel on the compute nodes; set slurm_output to a file on a "
+        "shared file system to see the job's output."
+    )
+
+
+def died(job: Optional[Job], job_id: str, kernel_id: str, node: Optional[str]) -> str:
+    """A job that ended under a ready kernel (time limit, preemption, node lost, scancel)."""
+    what = state_words(job) if job is not None else "is no longer known to Slurm"
+    return f"Kernel {kernel_id} died: its Slurm job {job_id} on {node or '?'} {what}."
+
+
+def timed_out(
+    job: Optional[Job],
+    *,
+    kernel_id: str,
+    timeout: float,
+    partition: str,
+    slurm_error: Optional[str],
+    response_address: str,
+) -> str:
+    """The launch ran out of time; say where the job was."""
+    head = f"Kernel {kernel_id} was not ready within {timeout:.0f} s"
+    if job is None:
+        why = f"; Slurm did not show its job ({slurm_error or 'no answer yet'})."
+    elif job.state == "PENDING":
+        why = (
+            f": its Slurm job {job.id} was still pending in partition {job.partition} "
+            f"(reason: {job.reason}). The job was cancelled. Try another partition, or again "
+            "when the cluster is less busy, or raise launch_timeout."
+        )
+    else:
+        why = (
+            f": its Slurm job {job.id} is {job.state} on {job.nodes or '?'} in partition "
+            f"{job.partition or partition} but its launcher did not call back to "
+            f"{response_address}. The job was cancelled. Check that the compute nodes reach "
+            "this server (callback_ip) and have Python with ipykernel."
+        )
+    return head + why
