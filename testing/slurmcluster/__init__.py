@@ -5,7 +5,7 @@ bed, one munged) for tests and benchmarks. See :mod:`testing.slurmcluster.cluste
 from .cluster import SlurmTestCluster
 from .config import KILL_WAIT, MIN_JOB_AGE, PARTITIONS, SLURMD_TIMEOUT
 from .deps import SlurmClusterError, missing, require
-from .procs import cleanup_stale, recorded_clusters
+from .procs import cleanup_stale, recorded_clusters, running
 
 __all__ = [
     "KILL_WAIT",
@@ -18,4 +18,5 @@ __all__ = [
     "missing",
     "recorded_clusters",
     "require",
+    "running",
 ]

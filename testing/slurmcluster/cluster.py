@@ -109,12 +109,17 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
     def node_names(self) -> list[str]:
         return [h.hostname for h in self.hosts]
 
-    def host_of(self, node: str) -> TestHost:
-        """The bed host of Slurm node `node` (e.g. ``jrk-host1``)."""
+    def host_of(self, node: Union[TestHost, str]) -> TestHost:
+        """The bed host of `node`: a Slurm node name (``jrk-host1``, what squeue shows),
+        a bed host name (``h1``) or the TestHost itself. Every method taking a `host`
+        accepts all three."""
+        if isinstance(node, TestHost):
+            return node
         for h in self.hosts:
-            if h.hostname == node:
+            if node in (h.hostname, h.name):
                 return h
-        raise KeyError(node)
+        msg = f"no node {node!r} in this cluster (nodes: {self.node_names})"
+        raise KeyError(msg)
 
     def state(self) -> dict:
         """What the state file records (read by ``python -m testing.slurmcluster status``)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import Optional, Union
 
 from testing.sshbed import TestHost
@@ -33,16 +34,19 @@ class CommandsMixin:
         return {"SLURM_CONF": str(self.slurm_conf)}
 
     def run(self, argv: list[str], *, timeout: float = 30, check: bool = True,
-            input: Optional[str] = None) -> subprocess.CompletedProcess:
+            input: Optional[str] = None, cwd: Union[str, Path, None] = None
+            ) -> subprocess.CompletedProcess:
         """Run a Slurm command (``["squeue", "-h"]``; the first item is looked up as the
-        installed program) with :meth:`env`; text output captured. With `check`, a
-        non-zero exit raises :class:`SlurmClusterError` with its stderr."""
+        installed program) with :meth:`env`, in `cwd` (default: the cluster's workdir, so
+        sbatch's default ``slurm-<id>.out`` lands there); text output captured. With
+        `check`, a non-zero exit raises :class:`SlurmClusterError` with its stderr."""
         argv = [binary(argv[0]), *argv[1:]]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM")}
         env.update(self.env())
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                                   env=env, input=input, check=False,
+                                  cwd=cwd or self.workdir,
                                   stdin=None if input is not None else subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             msg = f"{' '.join(argv)!r} did not finish within {timeout}s"
@@ -119,7 +123,7 @@ class CommandsMixin:
         """(pid, cmdline) of every process on the node `host` (bed host or its name)
         other than its sshd (and sshd sessions), slurmd and munged: job scripts, their
         children, slurmstepd. Empty = nothing of any job is left there."""
-        host = self.bed.host(host) if isinstance(host, str) else host
+        host = self.host_of(host)
         skip = {self.slurmd_pid(host)}
         out = []
         for pid, cmd in host.processes():

@@ -48,8 +48,9 @@ class ConfigMixin:
         return self.ctld_dir / "slurmctld.log"
 
     def node_dir(self, host: TestHost | str) -> Path:
-        """The node's SlurmdSpoolDir (its slurmd.log and pid file are here too)."""
-        return self.workdir / "nodes" / (host if isinstance(host, str) else host.name)
+        """The node's SlurmdSpoolDir (``nodes/<node name>``: slurmd.log, slurmd.pid, job
+        scripts)."""
+        return self.workdir / "nodes" / self.host_of(host).hostname
 
     def node_log(self, host: TestHost | str) -> Path:
         return self.node_dir(host) / "slurmd.log"

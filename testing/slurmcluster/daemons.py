@@ -72,9 +72,19 @@ class DaemonsMixin:
 
     def slurmd_pid(self, host: TestHost | str) -> Optional[int]:
         """PID of the running slurmd of `host` (None when stopped)."""
-        name = host if isinstance(host, str) else host.name
-        proc = self._slurmds.get(name)
+        proc = self._slurmds.get(self.host_of(host).name)
         return proc.pid if proc is not None and proc.poll() is None else None
+
+    def daemon_pids(self) -> dict[str, int]:
+        """PIDs of the running daemons: ``munged``, ``slurmctld``, ``slurmd:<node name>``
+        (for tests that prove they are gone after stop())."""
+        out = {name: proc.pid for name, proc in (("munged", self._munged),
+                                                  ("slurmctld", self._ctld))
+               if proc is not None and proc.poll() is None}
+        for h in self.hosts:
+            if self.slurmd_pid(h):
+                out[f"slurmd:{h.hostname}"] = self.slurmd_pid(h)
+        return out
 
     def check_alive(self) -> None:
         """Raise :class:`SlurmClusterError` with the log tail if a daemon exited (a node
@@ -116,7 +126,7 @@ class DaemonsMixin:
         every other process in its namespace are SIGKILLed and its link goes down (the
         bed's ``host.stop()``). The controller marks the node DOWN and its jobs NODE_FAIL
         after ~SlurmdTimeout (10 s) + a ping interval. Bring it back with start_node()."""
-        host = self.bed.host(host) if isinstance(host, str) else host
+        host = self.host_of(host)
         self._state.setdefault("nodes_stopped", []).append(host.name)
         self._record()
         host.stop()
@@ -129,7 +139,7 @@ class DaemonsMixin:
     def start_node(self, host: TestHost | str, timeout: float = 60) -> None:
         """Bring a node stopped by :meth:`stop_node` back (its host, then its slurmd) and
         wait until it is ``idle`` again (ReturnToService=2)."""
-        host = self.bed.host(host) if isinstance(host, str) else host
+        host = self.host_of(host)
         if not host.is_running:
             host.start()
         if not self.slurmd_pid(host):

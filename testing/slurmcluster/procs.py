@@ -23,11 +23,12 @@ ENV_MARK = "JRK_SLURMCLUSTER"
 MARKER_FILE = ".jrk-slurmcluster"
 
 __all__ = ["ENV_MARK", "MARKER_FILE", "alive", "cleanup_stale", "cmdline", "free_port",
-           "kill_and_wait", "marked_pids", "recorded_clusters", "remove_resources",
+           "kill_and_wait", "marked_pids", "recorded_clusters", "remove_resources", "running",
            "start_time", "tail"]
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """`pid` exists and is not a zombie (the dead children this machine's init reaps late)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
@@ -62,10 +63,10 @@ def kill_and_wait(pids: Iterable[int], timeout: float = 15.0) -> list[int]:
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(_running(p) for p in pids):
+        if not any(running(p) for p in pids):
             return []
         time.sleep(0.05)
-    return sorted(p for p in pids if _running(p))
+    return sorted(p for p in pids if running(p))
 
 
 def tail(path: Path, lines: int = 25) -> str:
