@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.conftest_sshbed",
     "tests.conftest_yarn",
     "tests.conftest_yarncluster",
+    "tests.conftest_slurm",
     "tests.watchdog",
 ]
 

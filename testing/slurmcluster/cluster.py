@@ -1,0 +1,207 @@
+"""A real Slurm cluster on this machine, for tests and benchmarks.
+
+One ``munged`` (generated key, its socket under the workdir) and ``slurmctld`` on the
+server side, reached at the bridge address of an SSH test bed of its own (network-namespace
+mode), and one ``slurmd`` inside each of the bed's hosts, whose hostname is the node name,
+so a job runs "on another host". One CPU per node (``select/cons_tres``, ``CR_CPU``): with
+two nodes a third 1-CPU job stays PENDING with reason ``Resources``. Partitions ``debug``
+(default, no time limit) and ``short`` (5 minutes). No slurmdbd: follow jobs with squeue /
+scontrol, which keep a finished job for MinJobAge (60 s).
+
+    with SlurmTestCluster() as slurm:
+        env = {**os.environ, **slurm.env()}           # SLURM_CONF=<workdir>/slurm.conf
+        job_id = slurm.sbatch("#!/bin/sh\\nhostname\\n", "-o", "/tmp/out")
+        slurm.jobs()                                  # [{"id", "state", "reason", "node", ...}]
+
+Everything runs as root (SlurmUser=root): the daemons, and so the jobs. Nothing in /etc or
+/run is touched: the daemons get ``-f <workdir>/slurm.conf``, the commands ``SLURM_CONF``,
+and slurm.conf names munged's socket (``AuthInfo=socket=...``).
+
+Everything a cluster starts is recorded in a state file under ``/tmp/jrk-slurmcluster/``;
+``stop()`` kills it and waits until it is gone, and a later cluster removes what an owner
+that died without ``stop()`` left behind. No pytest import here: benchmarks use it too.
+
+Modules: :mod:`.deps` (the Debian packages, :func:`require`), :mod:`.config` (munge key,
+slurm.conf), :mod:`.daemons` (munged, slurmctld, slurmd; stop_node / start_node),
+:mod:`.commands` (env, run, jobs, clear, node_processes), :mod:`.procs` (``/proc``
+helpers, state files, stale clusters).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Union
+
+from testing.sshbed import SSHTestBed, TestHost
+
+from .commands import CommandsMixin
+from .config import ConfigMixin
+from .daemons import DaemonsMixin
+from .deps import SlurmClusterError, require, state_dir
+from .procs import MARKER_FILE, cleanup_stale, free_port, remove_resources, start_time
+
+__all__ = ["SlurmTestCluster"]
+
+
+class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
+    """munged + slurmctld + one slurmd per host of its own ``n_hosts`` bed. See the module
+    docstring. Do not stop()/start() the bed's hosts except through :meth:`stop_node` /
+    :meth:`start_node`."""
+
+    __test__ = False
+
+    def __init__(self, workdir: Union[str, Path, None] = None, n_hosts: int = 2, *,
+                 start_timeout: float = 60.0, label: str = ""):
+        self.id = secrets.token_hex(3)
+        self.label = label
+        self.n_hosts = n_hosts
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir else Path(
+            tempfile.mkdtemp(prefix="jrk-slurmcluster-"))
+        self.start_timeout = start_timeout
+        self.state_path = state_dir() / f"{self.id}.json"
+        self.ctld_address = ""
+        self.ports: dict[str, int] = {}
+        self._bed: Optional[SSHTestBed] = None
+        self._munged: Optional[subprocess.Popen] = None
+        self._ctld: Optional[subprocess.Popen] = None
+        self._slurmds: dict[str, subprocess.Popen] = {}
+        self._state: dict = {}
+        self._started = self._stopped = False
+        self.startup_seconds: Optional[float] = None
+
+    def __repr__(self) -> str:
+        where = f"{self.ctld_address}:{self.ports['ctld']}" if self.ports else "unstarted"
+        return f"<SlurmTestCluster {self.id} {where}>"
+
+    def __enter__(self) -> SlurmTestCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- public accessors ------------------------------------------------------------------
+    @property
+    def bed(self) -> SSHTestBed:
+        """The cluster's own SSH test bed (ssh to a node: ``ssh -F bed.ssh_config_path
+        h1``; ``host.run`` runs in its namespaces)."""
+        if self._bed is None:
+            msg = "the Slurm cluster is not started"
+            raise SlurmClusterError(msg)
+        return self._bed
+
+    @property
+    def hosts(self) -> list[TestHost]:
+        """The bed hosts that are Slurm nodes (``host.hostname`` is the node name)."""
+        return list(self.bed.hosts)
+
+    @property
+    def node_names(self) -> list[str]:
+        return [h.hostname for h in self.hosts]
+
+    def host_of(self, node: Union[TestHost, str]) -> TestHost:
+        """The bed host of `node`: a Slurm node name (``jrk-host1``, what squeue shows),
+        a bed host name (``h1``) or the TestHost itself. Every method taking a `host`
+        accepts all three."""
+        if isinstance(node, TestHost):
+            return node
+        for h in self.hosts:
+            if node in (h.hostname, h.name):
+                return h
+        msg = f"no node {node!r} in this cluster (nodes: {self.node_names})"
+        raise KeyError(msg)
+
+    def state(self) -> dict:
+        """What the state file records (read by ``python -m testing.slurmcluster status``)."""
+        return dict(self._state)
+
+    def _record(self, **lists) -> None:
+        for key, values in lists.items():
+            self._state.setdefault(key, []).extend(values)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state))
+        tmp.replace(self.state_path)
+
+    # -- start -----------------------------------------------------------------------------
+    def start(self) -> SlurmTestCluster:
+        """Start munged, the bed, slurmctld and the slurmd; wait until every node is idle
+        (raises :class:`SlurmClusterError` with the logs' tails). Idempotent."""
+        if self._started:
+            return self
+        self._started = True
+        t0 = time.monotonic()
+        require()
+        atexit.register(self._atexit_stop)
+        try:
+            sdir = state_dir()
+            sdir.mkdir(mode=0o700, exist_ok=True)
+            with open(sdir / ".lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                cleanup_stale()
+                self._state = {"id": self.id, "owner_pid": os.getpid(),
+                               "owner_start": start_time(os.getpid()),
+                               "workdir": str(self.workdir), "daemons": [],
+                               "own_workdir": self._own_workdir, "label": self.label}
+                self.workdir.mkdir(parents=True, exist_ok=True)
+                (self.workdir / MARKER_FILE).write_text(self.id)
+                self._record()
+            self._bed = SSHTestBed(self.n_hosts, self.workdir / "bed", mode="netns")
+            self._bed.start()
+            self.ctld_address = self._bed.route_source_address
+            self.ports = {"ctld": free_port(self.ctld_address),
+                          "slurmd": free_port(self.ctld_address)}
+            self._write_munge_key()
+            self._write_slurm_conf(self.hosts)
+            self._launch_munged()
+            self._launch_ctld()
+            for h in self.hosts:
+                self._launch_slurmd(h)
+            self.wait_nodes(max(1.0, self.start_timeout - (time.monotonic() - t0)))
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - t0
+        self._state.update(slurm_conf=str(self.slurm_conf), ctld=repr(self),
+                           ssh_config=str(self.bed.ssh_config_path),
+                           nodes=[[h.name, h.hostname, h.address] for h in self.hosts],
+                           startup_seconds=round(self.startup_seconds, 1))
+        self._record()
+        return self
+
+    # -- stop ------------------------------------------------------------------------------
+    def _atexit_stop(self) -> None:
+        if self._state.get("owner_pid", os.getpid()) == os.getpid():
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill every daemon (slurmd, slurmctld, munged) and every job process (the bed's
+        stop kills all in the hosts' namespaces), wait until they are gone, stop the bed,
+        remove a workdir the cluster made. Idempotent; raises when something survived."""
+        if self._stopped or not self._started:
+            return
+        self._stopped = True
+        atexit.unregister(self._atexit_stop)
+        errors = self._stop_daemons()
+        errors += remove_resources(self._state, remove_workdir=False)
+        if self._bed is not None:
+            try:
+                self._bed.stop()
+            except Exception as exc:
+                errors.append(f"bed: {exc}")
+        if self._own_workdir and (self.workdir / MARKER_FILE).is_file():
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if errors:
+            msg = "Slurm test cluster teardown incomplete: " + "; ".join(errors)
+            raise SlurmClusterError(msg)
+        with contextlib.suppress(FileNotFoundError):
+            self.state_path.unlink()

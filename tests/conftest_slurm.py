@@ -1,0 +1,41 @@
+"""Pytest fixture for the real Slurm cluster (testing/slurmcluster).
+
+Registered as a plugin in tests/conftest.py (``pytest_plugins``).
+
+The cluster has its own 2-host SSH test bed rather than the session's ``ssh_bed``: SSH tests
+stop and restart ``ssh_bed``'s hosts, and a host stop kills every process in its namespace,
+the slurmd included. ``slurm_cluster.bed`` is that bed (ssh, host.run, host.processes).
+
+When the Slurm packages, munge, sshd, root or network namespaces are missing, the tests that
+use the cluster skip naming what to install, and FAIL under ``JRK_REQUIRE_REAL=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testing.slurmcluster import SlurmClusterError, SlurmTestCluster, missing
+
+from .requirements import require
+
+__all__ = ["slurm_cluster"]
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A started real Slurm cluster shared by the session: munged + slurmctld here, one
+    slurmd (1 CPU) per bed host, partitions ``debug`` (default) and ``short``. Stopped at the
+    end of the session with every daemon and job process gone. Tests call
+    ``slurm_cluster.clear()`` when done with their jobs; a test that stops a node
+    (``stop_node``) must ``start_node`` it again."""
+    gaps = missing()
+    require(not gaps, "the real Slurm test cluster's parts", "; ".join(gaps))
+    cluster = SlurmTestCluster(workdir=tmp_path_factory.mktemp("slurmcluster"))
+    try:
+        cluster.start()
+    except SlurmClusterError as exc:
+        pytest.fail(f"the real Slurm test cluster did not start: {exc}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
