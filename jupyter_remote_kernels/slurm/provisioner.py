@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Any, Optional
 
 from .._paths import launcher_files
@@ -49,6 +50,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         self._seen = False
         self._submitted = False
         self._past_jobs: set[str] = set()
+        self._silent_since: Optional[float] = None
 
     # ------------------------------------------------------------------ settings
 
@@ -193,7 +195,9 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             detail = f" Its exit code was {code}." if code else ""
             raise LaunchError(messages.ended_before_ready(job, self.name, detail))
         if job.state == "PENDING":
-            self.placement.set_phase("pending", job.reason)
+            # Slurm says "None" until its scheduler has looked at the job.
+            reason = job.reason if job.reason != "None" else "waiting for the scheduler"
+            self.placement.set_phase("pending", reason)
         else:
             self.placement.set_phase(
                 "waiting-for-launcher", f"job {job.id} {job.state} on {job.nodes}"
@@ -231,6 +235,32 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             self.log.warning(reason)
             self.placement.set_phase("dead", error=reason)
         return 0 if job is not None and job.state == "COMPLETED" else 1
+
+    async def poll(self) -> Optional[int]:
+        """None while the kernel runs, else its exit code (see ``LifecycleMixin.poll``).
+
+        Called by ``KernelManager.is_alive``. When a ready kernel's node stops answering,
+        Slurm needs its SlurmdTimeout to declare the node down: for up to
+        ``slurm_node_timeout`` seconds the kernel is not yet reported dead, so that it is
+        reported with Slurm's reason (``NODE_FAIL``) rather than as merely unreachable.
+        """
+        code = await super().poll()
+        if code is None or not self.unreachable or self.placement.phase != "ready":
+            self._silent_since = None
+            return code
+        now = time.monotonic()
+        if self._silent_since is None:
+            self._silent_since = now
+        if now - self._silent_since < self.slurm_node_timeout:
+            return None
+        reason = (
+            f"Kernel {self.name} died: its node {self.placement.host} stopped answering and "
+            f"Slurm did not report its job {self._job_id} ended within "
+            f"{self.slurm_node_timeout:.0f} s"
+        )
+        self.log.warning(reason)
+        self.placement.set_phase("dead", error=reason)
+        return code
 
     async def kill(self, restart: bool = False) -> None:
         await super().kill(restart)

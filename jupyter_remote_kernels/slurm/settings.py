@@ -40,6 +40,13 @@ class SlurmSettings(Configurable):
         config=True,
         help="Seconds to wait for Slurm to report a cancelled job ended (after KillWait).",
     )
+    slurm_node_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds a ready kernel whose node stopped answering is still waited for, so "
+        "that Slurm can say why (a node failure, NODE_FAIL) before the kernel is reported "
+        "dead. Set it a little above the cluster's SlurmdTimeout.",
+    )
     callback_ip = Unicode(
         "",
         config=True,
@@ -117,7 +124,8 @@ class SlurmSettings(Configurable):
         "(0: no change allowed)."
     )
 
-    @validate("slurm_command_timeout", "slurm_poll_interval", "cancel_timeout")
+    @validate("slurm_command_timeout", "slurm_poll_interval", "cancel_timeout",
+              "slurm_node_timeout")
     def _validate_seconds(self, proposal: dict) -> float:
         return positive_seconds(proposal)
 
