@@ -1,4 +1,4 @@
-"""Benchmark: plain ipykernel vs our local and ssh kernels vs gateway_provisioners' SSH.
+"""Benchmark: plain ipykernel vs our local, ssh and Slurm kernels vs gateway_provisioners' SSH.
 
     python -m benchmarks.run [--repeat 5] [--only plain,ours-ssh] [--out benchmarks/results]
 
@@ -9,6 +9,9 @@ loopback:
 * ``plain``: a stock Jupyter Server (no extension of ours) with ipykernel_launcher;
 * ``ours-local``: this extension, the shipped local kernelspec (launcher on this machine);
 * ``ours-ssh``: this extension, an ssh kernelspec over the bed's two hosts;
+* ``ours-slurm``: this extension, the shipped slurm template on a real Slurm cluster
+  (testing/slurmcluster: slurmctld here, one slurmd in each of its own two namespace
+  hosts; partition ``shared``, whose CPUs take many jobs at once), started for the run;
 * ``gp-ssh``: gateway_provisioners' DistributedProvisioner, served from its own venv
   (``/tmp/gpvenv`` or ``--gp-python``: ``pip install gateway_provisioners jupyter_server
   ipykernel pycryptodomex``), a kernelspec made by its ``jupyter-ssh-spec install`` for the
@@ -34,6 +37,7 @@ ipykernel, else the run stops at once (exit 1) saying what to install.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -43,6 +47,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from testing.slurmcluster import SlurmTestCluster
 from testing.specs import REMOTE_PYTHON
 from testing.sshbed import SSHTestBed
 
@@ -50,7 +55,7 @@ from .report import git_revision, python_versions, write
 from .server import HERE
 from .trials import combine, run_trial
 
-CONFIGS = ("plain", "ours-local", "ours-ssh", "gp-ssh")
+CONFIGS = ("plain", "ours-local", "ours-ssh", "ours-slurm", "gp-ssh")
 OPTIONAL = ("gp-ssh",)  # peers that may be absent; everything else must run
 
 
@@ -60,7 +65,7 @@ def preflight(names: list[str]) -> None:
     ``plain`` and ``ours-ssh`` run kernels with :data:`REMOTE_PYTHON` (this interpreter; the
     bed's hosts share this machine's files), ``ours-local`` with the shipped spec's python.
     """
-    if not {"plain", "ours-local", "ours-ssh"} & set(names):
+    if not {"plain", "ours-local", "ours-ssh", "ours-slurm"} & set(names):
         return
     probe = subprocess.run(
         [REMOTE_PYTHON, "-c", "import ipykernel"],
@@ -136,8 +141,16 @@ def main() -> None:
         meta["versions"]["gp-ssh"] = python_versions(options.gp_python)
     per_trial: dict = {name: [] for name in names}
     order_log = []
-    with tempfile.TemporaryDirectory() as tmp, SSHTestBed(2, Path(tmp) / "bed") as bed:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        bed = stack.enter_context(SSHTestBed(2, Path(tmp) / "bed"))
         meta["hosts"] = f"{len(bed.hosts)} sshd hosts ({bed.mode})"
+        options.slurm_cluster = None
+        if "ours-slurm" in names:
+            options.slurm_cluster = stack.enter_context(
+                SlurmTestCluster(workdir=Path(tmp) / "slurm", label="benchmark")
+            )
+            meta["hosts"] += ", a Slurm cluster (slurmctld + 2 slurmd hosts, 1 CPU each)"
         for trial in range(options.trials):
             order = names[trial % len(names) :] + names[: trial % len(names)]
             order_log.append(order)

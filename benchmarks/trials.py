@@ -1,4 +1,5 @@
-"""The benchmark's configurations (``plain``, ``ours-local``, ``ours-ssh``, ``gp-ssh``):
+"""The benchmark's configurations (``plain``, ``ours-local``, ``ours-ssh``, ``ours-slurm``,
+``gp-ssh``):
 making each one's server, one trial of it, and the medians over its trials."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testing.specs import REMOTE_PYTHON, shipped_local_spec, ssh_spec
+from testing.specs import REMOTE_PYTHON, shipped_local_spec, slurm_spec, ssh_spec
 from testing.sshbed import SSHTestBed
 
 from .server import Server, free_port
@@ -96,6 +97,10 @@ def make_server(name: str, workdir: Path, bed: SSHTestBed, options) -> Server:
         return Server(workdir, sys.executable, {name: shipped_local_spec()}, ours)
     if name == "ours-ssh":
         return Server(workdir, sys.executable, {name: ssh_spec(bed)}, ours)
+    if name == "ours-slurm":
+        # The real Slurm cluster's "shared" partition: its CPUs take many kernels at once.
+        spec = slurm_spec(options.slurm_cluster, "shared")
+        return Server(workdir, sys.executable, {name: spec}, ours)
     env, data = gp_setup(workdir, options.gp_python, bed)
     return Server(workdir, options.gp_python, {}, {}, env=env, data=data)
 

@@ -90,3 +90,18 @@ def ssh_spec(bed, hosts=None, **config: Any) -> dict[str, Any]:
             }
         },
     }
+
+
+def slurm_spec(cluster, partition: str = "debug", **config: Any) -> dict[str, Any]:
+    """The shipped ``slurm`` template filled for ``cluster`` (a ``SlurmTestCluster``), as
+    ``jupyter remote-kernels install slurm --partition P --slurm-conf F`` fills it."""
+    spec = json.loads((KERNELSPECS_DIR / "slurm" / "kernel.json").read_text())
+    spec["argv"][0] = REMOTE_PYTHON
+    spec["display_name"] = f"Python (Slurm, {partition})"
+    spec["metadata"]["process_proxy"]["config"] = {
+        "slurm_partition": partition,
+        "slurm_conf": cluster.env()["SLURM_CONF"],
+        "slurm_poll_interval": 0.5,
+        **config,
+    }
+    return spec

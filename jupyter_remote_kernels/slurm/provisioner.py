@@ -133,8 +133,9 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             self.bundle_env: encoded,
         }
         try:
+            # Finding and reading the launcher's files touches the disk: off the event loop.
             script = await asyncio.to_thread(
-                job_script, cmd, launcher_files("python"), job_env, self.name
+                lambda: job_script(cmd, launcher_files("python"), job_env, self.name)
             )
         except ValueError as exc:
             msg = f"Kernel {self.name}: {exc}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import InvalidRequest, NotAuthorized
 
@@ -101,18 +101,19 @@ def _partition(settings: Any, env: dict[str, str]) -> str:
     return value
 
 
-def _time(settings: Any, env: dict[str, str]) -> str:
-    key = "KERNEL_SLURM_TIME"
+def _measured(env: dict[str, str], key: str, current: str, *, limit: str, setting: str,
+              parse: Callable[[str], float]) -> str:
+    """A time or a size the request may set up to ``limit`` (empty: no change)."""
     value = env.get(key, "").strip()
-    if not value or value == settings.slurm_time:
-        return str(settings.slurm_time)
+    if not value or value == current:
+        return current
     try:
-        seconds = parse_time(value)
+        amount = parse(value)
     except ValueError as exc:
         msg = f"{key}: {exc}"
         raise InvalidRequest(msg) from None
-    if not settings.max_time or seconds > parse_time(settings.max_time):
-        raise _refuse(key, value, settings.max_time or "no change", "max_time")
+    if not limit or amount > parse(limit):
+        raise _refuse(key, value, limit or "no change", setting)
     return value
 
 
@@ -125,21 +126,6 @@ def _cpus(settings: Any, env: dict[str, str]) -> int:
     if cpus != settings.slurm_cpus and cpus > settings.max_cpus:
         raise _refuse(key, value, str(settings.max_cpus or "no change"), "max_cpus")
     return cpus
-
-
-def _memory(settings: Any, env: dict[str, str]) -> str:
-    key = "KERNEL_SLURM_MEMORY"
-    value = env.get(key, "").strip()
-    if not value or value == settings.slurm_memory:
-        return str(settings.slurm_memory)
-    try:
-        megabytes = parse_memory(value)
-    except ValueError as exc:
-        msg = f"{key}: {exc}"
-        raise InvalidRequest(msg) from None
-    if not settings.max_memory or megabytes > parse_memory(settings.max_memory):
-        raise _refuse(key, value, settings.max_memory or "no change", "max_memory")
-    return value
 
 
 def _gres(settings: Any, env: dict[str, str]) -> str:
@@ -170,8 +156,11 @@ def job_options(settings: Any, env: dict[str, str]) -> list[str]:
         ("--partition", _partition(settings, env)),
         ("--account", settings.slurm_account),
         ("--qos", settings.slurm_qos),
-        ("--time", _time(settings, env)),
-        ("--mem", _memory(settings, env)),
+        ("--time", _measured(env, "KERNEL_SLURM_TIME", settings.slurm_time,
+                             limit=settings.max_time, setting="max_time", parse=parse_time)),
+        ("--mem", _measured(env, "KERNEL_SLURM_MEMORY", settings.slurm_memory,
+                            limit=settings.max_memory, setting="max_memory",
+                            parse=parse_memory)),
         ("--gres", _gres(settings, env)),
         ("--constraint", settings.slurm_constraint),
     ):

@@ -13,10 +13,9 @@ watched tag (``GET /apps?applicationTags=t1,t2,...``, one request for up to
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from ..errors import YarnError
+from ..polling import Pollers, WatchPoller
 from ..services import Services
 from .client import YarnClient, app_id_key, app_tags
 
@@ -26,137 +25,55 @@ __all__ = ["SERVICE", "TAGS_PER_REQUEST", "YarnPoller", "YarnPollers", "pollers_
 TAGS_PER_REQUEST = 100
 
 
-class YarnPoller:
+class YarnPoller(WatchPoller[dict[str, Any]]):
     """Polls one YARN cluster for the applications of every watched tag.
 
-    Public API: :meth:`watch` / :meth:`unwatch` a tag (reference counted), :meth:`apps`
-    (the cached applications of a tag, newest first), :meth:`next_round` (wait for fresh
-    data), :attr:`rounds`, :attr:`requests`, :attr:`last_error`; :attr:`client` for direct
-    calls (kill, state) run in its threads (``await poller.client.run(...)``).
+    Public API (besides :class:`~jupyter_remote_kernels.polling.WatchPoller`'s):
+    :meth:`apps` (the cached applications of a tag, newest first), :meth:`app`,
+    :attr:`requests`; :attr:`client` for direct calls (kill, state) run in its threads
+    (``await poller.client.run(...)``).
     """
 
+    task_name = "jrk-yarn-poller"
+    what = "YARN"
+
     def __init__(self, client: YarnClient, interval: float, log: Any) -> None:
+        super().__init__(interval, log)
         self.client = client
-        self.interval = interval
-        self.log = log
-        self.rounds = 0
         self.requests = 0
-        self.last_error: Optional[str] = None
-        self._watched: dict[str, int] = {}
-        self._apps: dict[str, list[dict[str, Any]]] = {}
-        self._listeners: dict[str, Callable[[], None]] = {}
-        self._task: Optional[asyncio.Task] = None
-        self._wake = asyncio.Event()
-        self._round_done = asyncio.Condition()
-        self._closed = False
 
-    # ------------------------------------------------------------------ watching
-
-    def watch(self, tag: str, listener: Optional[Callable[[], None]] = None) -> None:
-        """Follow the applications tagged ``tag`` (a kernel id) until :meth:`unwatch`.
-
-        ``listener`` (optional) is called with no arguments after each poll round.
-        """
-        tag = tag.lower()
-        self._watched[tag] = self._watched.get(tag, 0) + 1
-        if listener is not None:
-            self._listeners[tag] = listener
-        if self._task is None or self._task.done():
-            self._closed = False
-            self._task = asyncio.create_task(self._run(), name="jrk-yarn-poller")
-
-    def unwatch(self, tag: str) -> None:
-        tag = tag.lower()
-        count = self._watched.get(tag, 0) - 1
-        if count > 0:
-            self._watched[tag] = count
-            return
-        self._watched.pop(tag, None)
-        self._apps.pop(tag, None)
-        self._listeners.pop(tag, None)
-        if not self._watched:
-            self._wake.set()  # the loop ends when nothing is watched
-
-    @property
-    def watched(self) -> list[str]:
-        return sorted(self._watched)
+    def key(self, key: str) -> str:
+        return key.lower()  # YARN lower-cases tags
 
     def apps(self, tag: str) -> list[dict[str, Any]]:
         """Cached applications tagged ``tag``, newest (highest application id) first."""
-        return list(self._apps.get(tag.lower(), []))
+        return self.items(tag)
 
     def app(self, tag: str, app_id: str) -> Optional[dict[str, Any]]:
         return next((a for a in self.apps(tag) if a.get("id") == app_id), None)
 
-    async def next_round(self, timeout: float) -> bool:
-        """Wait until the next poll round has finished; False on timeout."""
-        async with self._round_done:
-            try:
-                await asyncio.wait_for(self._round_done.wait(), timeout)
-            except asyncio.TimeoutError:
-                return False
-        return True
-
-    # ------------------------------------------------------------------ the loop
-
-    async def _run(self) -> None:
-        while self._watched and not self._closed:
-            await self.poll_once()
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-
-    async def poll_once(self) -> None:
+    async def fetch(self, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
         """One round: ``GET /apps`` by tags (one request per :data:`TAGS_PER_REQUEST`)."""
-        tags = sorted(self._watched)
-        found: dict[str, list[dict[str, Any]]] = {tag: [] for tag in tags}
-        error = None
-        for start in range(0, len(tags), TAGS_PER_REQUEST):
-            chunk = tags[start : start + TAGS_PER_REQUEST]
+        found: dict[str, list[dict[str, Any]]] = {tag: [] for tag in keys}
+        for start in range(0, len(keys), TAGS_PER_REQUEST):
+            chunk = keys[start : start + TAGS_PER_REQUEST]
             self.requests += 1
-            try:
-                apps = await self.client.run(self.client.apps_by_tags, chunk)
-            except YarnError as exc:
-                error = str(exc)
-                break
+            apps = await self.client.run(self.client.apps_by_tags, chunk)
             for app in apps:
                 app["state"] = str(app.get("state") or "").upper()
                 for tag in app_tags(app) & set(chunk):
                     found[tag].append(app)
-        if error is None:
-            for tag, apps in found.items():
-                if tag in self._watched:
-                    apps.sort(key=lambda a: app_id_key(a.get("id", "")), reverse=True)
-                    self._apps[tag] = apps
-        elif error != self.last_error:
-            self.log.warning("YARN poll failed (kernels keep their last known state): %s", error)
-        self.last_error = error
-        self.rounds += 1
-        for tag, listener in list(self._listeners.items()):
-            try:
-                listener()
-            except Exception:
-                self.log.exception("YARN poll listener of %s failed", tag)
-        async with self._round_done:
-            self._round_done.notify_all()
+        for apps in found.values():
+            apps.sort(key=lambda a: app_id_key(a.get("id", "")), reverse=True)
+        return found
 
     async def close(self) -> None:
-        self._closed = True
-        self._wake.set()
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await super().close()
         await asyncio.to_thread(self.client.close)
 
 
-class YarnPollers:
-    """The pollers of one server, one per cluster; see the module docstring."""
-
-    def __init__(self, log: Any) -> None:
-        self.log = log
-        self._pollers: dict[tuple, YarnPoller] = {}
+class YarnPollers(Pollers[YarnPoller]):
+    """The YARN pollers of one server, one per cluster; see the module docstring."""
 
     def get(
         self,
@@ -169,22 +86,14 @@ class YarnPollers:
         interval: float,
     ) -> YarnPoller:
         key = (tuple(endpoints), user, auth, str(verify), timeout, interval)
-        poller = self._pollers.get(key)
-        if poller is None:
+
+        def make() -> YarnPoller:
             client = YarnClient(
                 endpoints, user=user, auth=auth, verify=verify, timeout=timeout, log=self.log
             )
-            poller = self._pollers[key] = YarnPoller(client, interval, self.log)
-        return poller
+            return YarnPoller(client, interval, self.log)
 
-    def all(self) -> list[YarnPoller]:
-        return list(self._pollers.values())
-
-    async def close(self) -> None:
-        """Stop every poller (server stop, after the kernels are shut down)."""
-        pollers, self._pollers = list(self._pollers.values()), {}
-        for poller in pollers:
-            await poller.close()
+        return self.get_or_make(key, make)
 
 
 #: The entry of the pollers in the server's :class:`~jupyter_remote_kernels.services.Services`.

@@ -5,7 +5,8 @@ server side, reached at the bridge address of an SSH test bed of its own (networ
 mode), and one ``slurmd`` inside each of the bed's hosts, whose hostname is the node name,
 so a job runs "on another host". One CPU per node (``select/cons_tres``, ``CR_CPU``): with
 two nodes a third 1-CPU job stays PENDING with reason ``Resources``. Partitions ``debug``
-(default, no time limit) and ``short`` (5 minutes). No slurmdbd: follow jobs with squeue /
+(default, no time limit), ``short`` (5 minutes) and ``shared`` (up to 32 jobs share a CPU:
+many kernels at once, for the benchmark). No slurmdbd: follow jobs with squeue /
 scontrol, which keep a finished job for MinJobAge (60 s).
 
     with SlurmTestCluster() as slurm:

@@ -18,7 +18,9 @@ MIN_JOB_AGE = 60
 SLURMD_TIMEOUT = 10
 # Seconds between SIGTERM and SIGKILL when scancel or a time limit ends a job.
 KILL_WAIT = 5
-PARTITIONS = {"debug": "INFINITE", "short": "5"}  # name: MaxTime (minutes)
+PARTITIONS = {"debug": "INFINITE", "short": "5", "shared": "INFINITE"}  # name: MaxTime (min)
+#: Partitions whose CPUs several jobs may share: the benchmark's many kernels at once.
+OVERSUBSCRIBE = {"shared": "FORCE:32"}
 NODE_MEMORY_MB = 1024
 
 
@@ -114,6 +116,7 @@ class ConfigMixin:
             lines.append(f"NodeName={h.hostname} NodeAddr={h.address} CPUs=1 "
                          f"RealMemory={NODE_MEMORY_MB} State=UNKNOWN")
         for i, (part, max_time) in enumerate(PARTITIONS.items()):
+            share = f" OverSubscribe={OVERSUBSCRIBE[part]}" if part in OVERSUBSCRIBE else ""
             lines.append(f"PartitionName={part} Nodes={names} MaxTime={max_time} "
-                         f"Default={'YES' if i == 0 else 'NO'} State=UP")
+                         f"Default={'YES' if i == 0 else 'NO'} State=UP{share}")
         self.slurm_conf.write_text("\n".join(lines) + "\n")

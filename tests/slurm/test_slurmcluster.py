@@ -46,10 +46,10 @@ def machine_pids_mentioning(needle: str) -> list[tuple[int, str]]:
     return out
 
 
-def test_both_nodes_idle_in_two_partitions(slurm):
+def test_both_nodes_idle_in_three_partitions(slurm):
     assert slurm.node_states() == {"jrk-host1": "idle", "jrk-host2": "idle"}
-    parts = slurm.run(["sinfo", "-h", "-o", "%P %l %D"]).stdout.split("\n")
-    assert parts[:2] == ["debug* infinite 2", "short 5:00 2"]
+    parts = slurm.run(["sinfo", "-h", "-o", "%P %l %D %h"]).stdout.split("\n")
+    assert parts[:3] == ["debug* infinite 2 NO", "short 5:00 2 NO", "shared infinite 2 FORCE:32"]
 
 
 def test_job_runs_on_a_node_whose_hostname_is_the_node_name(slurm, tmp_path):
