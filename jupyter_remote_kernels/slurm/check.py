@@ -26,8 +26,11 @@ async def _partition(commands: SlurmCommands, partition: str) -> tuple[bool, str
     result = await commands.run("sinfo", args)
     rows = [line.split("|") for line in result.out.split() if line.count("|") == 3]
     if result.code != 0 or not rows:
+        listed = await commands.run("sinfo", ["--noheader", "--format=%P"])
+        names = ", ".join(p.rstrip("*") for p in listed.out.split()) or "none"
         what = f"partition {partition!r}" if partition else "a default partition"
-        return False, f"sinfo shows no {what}: {result.message()}; set slurm_partition"
+        error = f" ({result.message()})" if result.code != 0 else ""
+        return False, f"Slurm has no {what}{error}; set slurm_partition to one of: {names}"
     name = rows[0][0].rstrip("*")
     up = all(row[1] == "up" for row in rows)
     idle = sum(int(row[2]) for row in rows if row[3] in ("idle", "mix"))
@@ -84,10 +87,14 @@ async def _checks(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bo
     results.append(("controller", up, ping.message() if not up else ping.out.strip()))
     if not up:
         return results
-    results.append(("partition", *await _partition(commands, prov.slurm_partition)))
+    partition_ok, detail = await _partition(commands, prov.slurm_partition)
+    results.append(("partition", partition_ok, detail))
     results.append(("account", *await _association(commands, prov.slurm_account)))
     python = argv[0] if argv else "python3"
-    results.append(("python", *await _probe_python(prov, python)))
+    if partition_ok:
+        results.append(("python", *await _probe_python(prov, python)))
+    else:
+        results.append(("python", False, "not checked: the test job needs a usable partition"))
     return results
 
 

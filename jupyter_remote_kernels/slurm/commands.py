@@ -30,7 +30,8 @@ class CommandResult:
 
     def message(self) -> str:
         """Its error output, else its output, for messages."""
-        return (self.err.strip() or self.out.strip() or f"exit code {self.code}")[-2000:]
+        text = self.err.strip() or self.out.strip() or f"exit code {self.code}"
+        return " ".join(text.split())[-2000:]
 
 
 class SlurmCommands:
