@@ -55,6 +55,7 @@ class InstallApp(JupyterApp):
     time = Unicode("", config=True, help="slurm: the jobs' time limit (e.g. 2:00:00).")
     gres = Unicode("", config=True, help="slurm: generic resources, e.g. gpu:1.")
     slurm_conf = Unicode("", config=True, help="slurm: slurm.conf for the Slurm commands.")
+    login_host = Unicode("", config=True, help="slurm: submit on this login node over SSH.")
 
     aliases = {
         "hosts": "InstallApp.hosts",
@@ -67,6 +68,7 @@ class InstallApp(JupyterApp):
         "time": "InstallApp.time",
         "gres": "InstallApp.gres",
         "slurm-conf": "InstallApp.slurm_conf",
+        "login-host": "InstallApp.login_host",
         "user-name": "InstallApp.remote_user",
         "python": "InstallApp.python",
         "name": "InstallApp.kernel_name",

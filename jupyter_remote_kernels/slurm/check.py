@@ -75,8 +75,7 @@ async def _probe_python(prov: SlurmProvisioner, python: str) -> tuple[bool, str]
     return True, f"{python} on a compute node: Python/ipykernel {result.out.strip()}"
 
 
-async def _checks(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bool, str]]:
-    prov = SlurmProvisioner(**config)
+async def _checks(prov: SlurmProvisioner, argv: list[str]) -> list[tuple[str, bool, str]]:
     commands = prov.commands()
     results: list[tuple[str, bool, str]] = []
     try:
@@ -98,9 +97,17 @@ async def _checks(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bo
     return results
 
 
+async def _checks_closed(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bool, str]]:
+    prov = SlurmProvisioner(**config)
+    try:
+        return await _checks(prov, argv)
+    finally:
+        await prov.services.close()  # the login node's SSH connection, if one was opened
+
+
 def check_slurm_spec(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bool, str]]:
     """[(check, ok, detail or fix)] for a Slurm kernelspec's ``process_proxy.config``."""
-    return asyncio.run(_checks(config, argv))
+    return asyncio.run(_checks_closed(config, argv))
 
 
 def run_check(name: str, config: dict[str, Any], argv: list[str]) -> int:

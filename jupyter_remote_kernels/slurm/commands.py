@@ -1,9 +1,11 @@
 """Running the Slurm commands (``sbatch``, ``squeue``, ``scancel``, ``scontrol``, ``sinfo``).
 
-Each runs as an asyncio subprocess with a timeout (never on the event loop's thread, never
-through a shell) and a small environment: ``$SLURM_CONF`` when the kernelspec names one, and
-the variables a job is meant to get. A command that does not answer in time is killed and
-reported as a :class:`~jupyter_remote_kernels.errors.SlurmError`.
+On this machine each runs as an asyncio subprocess with a timeout (never on the event loop's
+thread, never through a shell) and a small environment: ``$SLURM_CONF`` when the kernelspec
+names one. On a login node (``slurm_login_host``) each runs over one channel of the SSH
+backend's pooled connection, in its worker threads, every word quoted for the login shell and
+``sbatch``'s script on the channel's stdin. A command that does not answer in time is killed
+and reported as a :class:`~jupyter_remote_kernels.errors.SlurmError`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import signal
 from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import SlurmError
+from ..ssh import SSHConnections, SSHHostError, SSHTarget
 
-__all__ = ["CommandResult", "SlurmCommands"]
+__all__ = ["CommandResult", "LoginHost", "SlurmCommands"]
+
+
+@dataclass(frozen=True)
+class LoginHost:
+    """A login node the Slurm commands run on, through the server's SSH connections."""
+
+    target: SSHTarget
+    connections: SSHConnections
 
 
 @dataclass
@@ -37,17 +49,21 @@ class CommandResult:
 class SlurmCommands:
     """Runs one cluster's Slurm commands (found in ``bin_dir`` or on PATH)."""
 
-    def __init__(self, bin_dir: str, conf: str, timeout: float) -> None:
+    def __init__(
+        self, bin_dir: str, conf: str, timeout: float, login: Optional[LoginHost] = None
+    ) -> None:
         self.bin_dir = bin_dir
         self.conf = conf
         self.timeout = timeout
+        self.login = login
         #: Commands run so far, by name (the tests count the squeue polls with it).
         self.counts: dict[str, int] = {}
 
     @property
     def key(self) -> tuple:
         """What tells two clusters apart (one poller per key)."""
-        return (self.bin_dir, self.conf, self.timeout)
+        where = self.login.target.label if self.login is not None else ""
+        return (self.bin_dir, self.conf, self.timeout, where)
 
     def program(self, name: str) -> str:
         return os.path.join(self.bin_dir, name) if self.bin_dir else name
@@ -77,6 +93,8 @@ class SlurmCommands:
         """
         self.counts[name] = self.counts.get(name, 0) + 1
         limit = self.timeout if timeout is None else timeout
+        if self.login is not None:
+            return await self._run_on_login_host(self.login, name, args, stdin, limit)
         try:
             process = await asyncio.create_subprocess_exec(
                 self.program(name),
@@ -112,3 +130,34 @@ class SlurmCommands:
         return CommandResult(
             int(process.returncode or 0), out.decode(errors="replace"), err.decode(errors="replace")
         )
+
+    async def _run_on_login_host(
+        self, login: LoginHost, name: str, args: list[str], stdin: Optional[bytes],
+        limit: float,
+    ) -> CommandResult:
+        """``name args`` on the login node; its exit status, output and error output."""
+        words = [self.program(name), *args]
+        if self.conf:
+            words = ["env", f"SLURM_CONF={self.conf}", *words]
+        command = " ".join(shlex.quote(word) for word in words)
+        where = login.target.label
+        try:
+            status, out, err = await login.connections.call(
+                login.connections.pool.run, login.target, command, limit, stdin or b""
+            )
+        except SSHHostError as exc:
+            msg = f"cannot run the Slurm command {name} on the login node {where}: {exc}"
+            raise SlurmError(msg) from exc
+        if status is None:
+            msg = (
+                f"the Slurm command {name} on the login node {where} did not finish within "
+                f"{limit:.0f} s (is slurmctld up?); raise slurm_command_timeout if it is slow"
+            )
+            raise SlurmError(msg)
+        if status == 127:
+            msg = (
+                f"the login node {where} has no Slurm command {name} ({err.strip()}); set "
+                "slurm_bin_dir to the folder of sbatch there"
+            )
+            raise SlurmError(msg)
+        return CommandResult(int(status), out, err)

@@ -1,7 +1,7 @@
 """``jupyter remote-kernels install slurm``: the fields of the Slurm template.
 
     jupyter remote-kernels install slurm --partition P [--time 2:00:00] [--gres gpu:1]
-        [--slurm-conf FILE] [--python P]
+        [--slurm-conf FILE] [--login-host [user@]host[:port]] [--python P]
 
 Every value is checked before anything is written.
 """
@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ..backends import BackendError
+from ..ssh import parse_host
 from .resources import parse_time
 
 __all__ = ["install_fields"]
@@ -35,7 +36,14 @@ def install_fields(app: Any) -> dict[str, Any]:
     if app.gres and not _GRES.match(app.gres):
         msg = f"--gres takes Slurm's syntax (gpu:1, gpu:a100:2), not {app.gres!r}"
         raise BackendError(msg)
+    if app.login_host:
+        try:
+            parse_host(app.login_host)
+        except ValueError as exc:
+            msg = f"--login-host: {exc}"
+            raise BackendError(msg) from None
     return {
+        "LOGIN_HOST": app.login_host.strip(),
         "PARTITION": partition,
         "TIME": app.time.strip(),
         "GRES": app.gres.strip(),

@@ -15,6 +15,7 @@ the kernel gets a fresh time limit and the resources the request now asks for.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import re
 import time
 from typing import Any, Optional
@@ -24,8 +25,9 @@ from ..errors import LaunchError
 from ..launch import protocol
 from ..netutil import route_ip
 from ..provisioning import LauncherProvisionerBase
+from ..ssh import SSHTarget, connections_of, parse_host
 from . import messages
-from .commands import SlurmCommands
+from .commands import LoginHost, SlurmCommands
 from .jobs import cancel_and_confirm, controller_host, exit_code_of, export_env
 from .poller import Job, SlurmPoller, pollers_of
 from .resources import job_options
@@ -55,7 +57,21 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
     # ------------------------------------------------------------------ settings
 
     def commands(self) -> SlurmCommands:
-        return SlurmCommands(self.slurm_bin_dir, self.slurm_conf, self.slurm_command_timeout)
+        """How this kernelspec runs the Slurm commands: here, or on its login node."""
+        login = None
+        if self.slurm_login_host:
+            user, host, port = parse_host(self.slurm_login_host)
+            target = SSHTarget(
+                host=host,
+                port=port or 22,
+                user=user or getpass.getuser(),
+                key_file=self.slurm_login_key_file,
+                known_hosts=self.slurm_login_known_hosts,
+            )
+            login = LoginHost(target, connections_of(self.services))
+        return SlurmCommands(
+            self.slurm_bin_dir, self.slurm_conf, self.slurm_command_timeout, login
+        )
 
     def _find_poller(self) -> SlurmPoller:
         """The server's poller for this cluster."""
@@ -87,7 +103,11 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
     async def response_ip(self) -> str:
         if self.callback_ip:
             return self.callback_ip
-        host = await controller_host(self.commands())
+        if self.slurm_login_host:
+            # The login node is on the cluster's network: the route to it is the way back.
+            host = parse_host(self.slurm_login_host)[1]
+        else:
+            host = await controller_host(self.commands())
         return await asyncio.to_thread(route_ip, host or "127.0.0.1", "127.0.0.1")
 
     def kernel_bind_ip(self) -> str:
@@ -302,6 +322,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             # The cluster the job runs on, even if the kernelspec changes meanwhile.
             "conf": self.slurm_conf,
             "bin_dir": self.slurm_bin_dir,
+            "login_host": self.slurm_login_host,
         }
         return info
 
@@ -311,6 +332,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         slurm = provisioner_info.get("slurm") or {}
         self.slurm_conf = str(slurm.get("conf") or self.slurm_conf)
         self.slurm_bin_dir = str(slurm.get("bin_dir") or self.slurm_bin_dir)
+        self.slurm_login_host = str(slurm.get("login_host") or self.slurm_login_host)
         job_id = slurm.get("job_id")
         self._job_id = str(job_id) if job_id and _JOB_ID.match(str(job_id)) else None
         self._past_jobs = {str(j) for j in slurm.get("past_jobs") or []}

@@ -6,6 +6,7 @@ from traitlets import Float, Int, List, Unicode, validate
 from traitlets.config import Configurable
 
 from ..provisioning import positive_seconds
+from ..ssh import parse_host
 from .resources import parse_memory, parse_time
 
 __all__ = ["SlurmSettings"]
@@ -25,6 +26,23 @@ class SlurmSettings(Configurable):
         "",
         config=True,
         help="Folder of sbatch, squeue, scancel and scontrol (default: found on PATH).",
+    )
+    slurm_login_host = Unicode(
+        "",
+        config=True,
+        help="Submit and follow jobs on this login node over SSH ([user@]host[:port]) instead "
+        "of on this machine: for a server that is no Slurm submit host. The commands run "
+        "through the SSH backend's pooled connections; the job script goes on the channel's "
+        "stdin.",
+    )
+    slurm_login_key_file = Unicode(
+        "", config=True, help="Private key for the login node (default: SSH agent, ~/.ssh keys)."
+    )
+    slurm_login_known_hosts = Unicode(
+        "~/.ssh/known_hosts",
+        config=True,
+        help="known_hosts file the login node's host key is checked against (an unknown key "
+        "is refused).",
     )
     slurm_command_timeout = Float(
         30.0, config=True, help="Seconds one Slurm command (sbatch, squeue, scancel) may take."
@@ -149,3 +167,10 @@ class SlurmSettings(Configurable):
             msg = "slurm_cpus must be at least 1"
             raise ValueError(msg)
         return proposal["value"]
+
+    @validate("slurm_login_host")
+    def _validate_login_host(self, proposal: dict) -> str:
+        value = str(proposal["value"]).strip()
+        if value:
+            parse_host(value)  # raises ValueError naming the forms
+        return value
