@@ -58,6 +58,8 @@ class SlurmCommands:
         self.login = login
         #: Commands run so far, by name (the tests count the squeue polls with it).
         self.counts: dict[str, int] = {}
+        #: The controller's address once asked (``jobs.controller_host``).
+        self.controller: Optional[str] = None
 
     @property
     def key(self) -> tuple:

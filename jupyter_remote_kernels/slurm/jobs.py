@@ -32,12 +32,16 @@ def parse_controller(config: str) -> str:
 
 
 async def controller_host(commands: SlurmCommands) -> str:
-    """The primary slurmctld's address or name; empty if scontrol does not say."""
-    try:
-        result = await commands.run("scontrol", ["show", "config"])
-    except SlurmError:
-        return ""
-    return parse_controller(result.out) if result.code == 0 else ""
+    """The primary slurmctld's address or name (asked once per cluster); empty if unknown."""
+    if commands.controller is None:
+        try:
+            result = await commands.run("scontrol", ["show", "config"])
+        except SlurmError:
+            return ""
+        if result.code != 0:
+            return ""
+        commands.controller = parse_controller(result.out)
+    return commands.controller
 
 
 async def exit_code_of(commands: SlurmCommands, job_id: str) -> Optional[str]:

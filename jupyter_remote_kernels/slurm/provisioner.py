@@ -107,7 +107,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             # The login node is on the cluster's network: the route to it is the way back.
             host = parse_host(self.slurm_login_host)[1]
         else:
-            host = await controller_host(self.commands())
+            host = await controller_host(self._find_poller().commands)
         return await asyncio.to_thread(route_ip, host or "127.0.0.1", "127.0.0.1")
 
     def kernel_bind_ip(self) -> str:
