@@ -71,14 +71,18 @@ async def cancel_and_confirm(
     except SlurmError as exc:
         log.warning("scancel %s failed: %s", job_id, exc)
     if result is not None and result.code != 0:
-        log.warning("scancel %s: %s", job_id, result.message())
+        # A kernel that ended by itself: its job is already done (or about to be).
+        level = log.debug if "already" in result.message() else log.warning
+        level("scancel %s: %s", job_id, result.message())
     deadline = time.monotonic() + timeout
     round_timeout = 2 * poller.interval + poller.commands.timeout
-    poller.refresh()
     # A round that began before the scancel (or the sbatch) may not list the job yet: only
-    # the second round after this point can tell "gone" from "not seen yet".
+    # the second round after this point can tell "gone" from "not seen yet". The first
+    # rounds start at once (a shutdown waits for them); later ones keep the interval.
     trusted_from = poller.rounds + 2
     while time.monotonic() < deadline:
+        if poller.rounds < trusted_from + 2:
+            poller.refresh()
         await poller.next_round(min(round_timeout, max(0.1, deadline - time.monotonic())))
         if poller.last_error is not None:
             await asyncio.sleep(min(poller.interval, max(0.0, deadline - time.monotonic())))

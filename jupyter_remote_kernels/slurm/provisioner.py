@@ -178,7 +178,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             raise LaunchError(messages.submit_failed(self.name, self.slurm_partition,
                                                      result.message()))
         self._job_id = self.placement.job_id = job_id
-        self.placement.set_phase("pending", "submitted")
+        self.placement.set_phase("pending", "waiting for the scheduler")
         self._poller.refresh()
 
     def _current(self) -> Optional[Job]:
