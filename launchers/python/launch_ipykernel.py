@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the launcher's files (shared folders)
 try:
     from jrk_launcher_comm import (
         CALLBACK_PROTOCOL,

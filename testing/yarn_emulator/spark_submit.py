@@ -7,8 +7,9 @@ container environment taken from ``spark.yarn.appMasterEnv.*`` (passed on throug
 process's environment, never argv).
 
 Like real cluster mode it *localizes* only the primary file, ``--py-files`` and ``--files``
-into the container's working directory, and runs the primary Python file from there, so a
-launcher that needs any other file of the server fails here as it would on a real cluster.
+(only the last of each option counts, as in Spark) into the container's working directory,
+and runs the primary Python file from there, so a launcher that needs any other file of the
+server fails here as it would on a real cluster.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def parse(argv: list[str]) -> tuple[dict, list[str], list[str]]:
         key = name[2:]
         if key == "conf":
             opts["conf"].append(value)
-        elif key in ("py-files", "files"):
-            opts[key].extend(v for v in value.split(",") if v)
+        elif key in ("py-files", "files"):  # like Spark: the last one replaces the others
+            opts[key] = [v for v in value.split(",") if v]
         else:
             opts[key] = value
         i += 2
