@@ -29,7 +29,7 @@ def launcher_path(language: str = "python", name: str = "launch_ipykernel.py") -
 
 
 #: The files of each language's launcher, the entry point first: every delivery (a path on
-#: disk, the SSH channel, spark-submit's primary file and ``--py-files``, a batch script)
+#: disk, the SSH channel, spark-submit's primary file and ``--files``, a batch script)
 #: carries all of them, the others beside the entry point (importable as top-level modules).
 _LAUNCHER_FILES = {"python": ("launch_ipykernel.py", "jrk_launcher_comm.py")}
 
@@ -38,7 +38,7 @@ def launcher_files(language: str = "python") -> list[Path]:
     """The files of the ``language`` launcher, its entry point first.
 
     Called by every backend that delivers the launcher: the local and YARN ones run the
-    first from disk (YARN ships the others with ``--py-files``), the SSH one sends them all.
+    first from disk (YARN ships the others with ``--files``), the SSH one sends them all.
     """
     try:
         names = _LAUNCHER_FILES[language]

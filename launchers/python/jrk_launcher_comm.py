@@ -4,7 +4,7 @@ A sibling module of ``launch_ipykernel.py`` (which imports it), standard library
 delivery of the launcher carries both files (``jupyter_remote_kernels._paths.launcher_files``):
 beside each other on disk (local, an SSH host's launcher path), sent together over the SSH
 channel (the bootstrap imports this one from memory) or, on YARN, as spark-submit's primary
-file plus ``--py-files``. The name is prefixed so that no module of a user's kernel environment
+file plus ``--files``. The name is prefixed so that no module of a user's kernel environment
 shadows it.
 
 - The protocol constants and :func:`mac` must agree with

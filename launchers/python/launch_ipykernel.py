@@ -44,6 +44,11 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the launcher's files (shared folders)
+# Python puts the folder of this file's *resolved* path first on sys.path; the folder it was
+# started from counts too: in a YARN container each file is a symlink into a cache folder of
+# its own, and only the container's working directory holds them all.
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 try:
     from jrk_launcher_comm import (
         CALLBACK_PROTOCOL,

@@ -87,7 +87,12 @@ def main(argv: list[str]) -> int:
         elif key in ("spark.yarn.tags", "spark.yarn.maxAppAttempts"):
             submit += ["--conf", conf]
     shipped = [primary, *opts["py-files"], *opts["files"]]
-    copies = " && ".join(f"cp {shlex.quote(os.path.abspath(f))} ." for f in shipped)
+    # As a NodeManager localizes them: each a symlink to its copy in a cache folder of its own.
+    copies = 'cache="$(mktemp -d "$PWD/../filecache.XXXXXX")"'
+    for i, f in enumerate(shipped):
+        source, name = shlex.quote(os.path.abspath(f)), shlex.quote(os.path.basename(f))
+        copies += f' && mkdir "$cache/{i}" && cp {source} "$cache/{i}/"'
+        copies += f' && ln -s "$cache/{i}/{name}" .'
     run = shlex.join([python, "./" + os.path.basename(primary), *args])
     submit += ["--", "bash", "-c", f"{copies} && exec {run}"]
     os.execvpe(submit[0], submit, env)

@@ -6,11 +6,13 @@
 # LAUNCHER is the launcher's entry point (launch_ipykernel.py). It needs only the standard
 # library, its sibling modules and the kernel's own packages (ipykernel). spark-submit copies
 # the primary file, --py-files and --files into the container and nothing else: the launcher
-# is the application's *primary* file and its siblings, which the server names in
-# $JRK_LAUNCHER_PY_FILES (a comma list of paths), go with --py-files (in cluster mode they are
-# on the driver's PYTHONPATH and in its working directory). Add what your kernel imports
-# beyond the cluster's Python to SPARK_OPTS (--py-files / --archives), not to this script:
-# spark-submit keeps only the last --py-files, so a --py-files in SPARK_OPTS or
+# is the application's *primary* file, run from the container's working directory, and its
+# siblings, which the server names in $JRK_LAUNCHER_SIBLINGS (a comma list of paths), go with
+# --files into that same directory, where Python finds them beside the script. (Not with
+# --py-files: PySpark's SparkContext then warns on the driver, in the user's first cell, that
+# it "Failed to add file ... specified in 'spark.submit.pyFiles' to Python path".) Add what
+# your kernel imports beyond the cluster's Python to SPARK_OPTS (--py-files / --archives),
+# not to this script. spark-submit keeps only the last --files, so a --files in SPARK_OPTS or
 # KERNEL_EXTRA_SPARK_OPTS is merged with the launcher's into one list here.
 #
 # The launch bundle (per-kernel secret) arrives in this script's environment, in the variable
@@ -59,8 +61,8 @@ if [ "$SPARK_CONTEXT_MODE" != "lazy" ] && [ "$SPARK_CONTEXT_MODE" != "eager" ]; 
     "SparkContext, and fails after spark.yarn.am.waitTime (100 s) otherwise. Set it to lazy" \
     "or eager in the kernelspec's argv."
 fi
-if [ -z "${JRK_LAUNCHER_PY_FILES:-}" ]; then
-  refuse "JRK_LAUNCHER_PY_FILES (the launcher's sibling modules) is not set: this script is" \
+if [ -z "${JRK_LAUNCHER_SIBLINGS:-}" ]; then
+  refuse "JRK_LAUNCHER_SIBLINGS (the launcher's sibling modules) is not set: this script is" \
     "run by the Jupyter server of jupyter_remote_kernels; a server older than this kernelspec?"
 fi
 BUNDLE="${!BUNDLE_ENV}"
@@ -99,24 +101,24 @@ if [ -n "${PYSPARK_PYTHON:-}" ]; then
 fi
 
 # SPARK_OPTS and KERNEL_EXTRA_SPARK_OPTS are split on spaces, as Enterprise Gateway does.
-# Their --py-files (the last one: spark-submit keeps only that) joins the launcher's.
+# Their --files (the last one: spark-submit keeps only that) joins the launcher's siblings.
 # shellcheck disable=SC2206
 USER_OPTS=(${SPARK_OPTS:-} ${KERNEL_EXTRA_SPARK_OPTS:-})
 SUBMIT_OPTS=()
-USER_PY_FILES=""
+USER_FILES=""
 i=0
 while [ "$i" -lt "${#USER_OPTS[@]}" ]; do
   opt="${USER_OPTS[$i]}"
   case "$opt" in
-    --py-files)
-      USER_PY_FILES="${USER_OPTS[$((i + 1))]:-}"
+    --files)
+      USER_FILES="${USER_OPTS[$((i + 1))]:-}"
       i=$((i + 1)) ;;
-    --py-files=*) USER_PY_FILES="${opt#--py-files=}" ;;
+    --files=*) USER_FILES="${opt#--files=}" ;;
     *) SUBMIT_OPTS+=("$opt") ;;
   esac
   i=$((i + 1))
 done
-PY_FILES="${JRK_LAUNCHER_PY_FILES}${USER_PY_FILES:+,${USER_PY_FILES}}"
+FILES="${JRK_LAUNCHER_SIBLINGS}${USER_FILES:+,${USER_FILES}}"
 
 "${SPARK_HOME}/bin/spark-submit" \
   --master yarn --deploy-mode cluster \
@@ -128,6 +130,6 @@ PY_FILES="${JRK_LAUNCHER_PY_FILES}${USER_PY_FILES:+,${USER_PY_FILES}}"
   --conf spark.yarn.maxAppAttempts=1 \
   "${PYTHON_OPTS[@]}" \
   "${SUBMIT_OPTS[@]}" \
-  --py-files "$PY_FILES" \
+  --files "$FILES" \
   "${IMPERSONATION_OPTS[@]}" \
   "$LAUNCHER" "$@"
