@@ -28,7 +28,21 @@ def launcher_path(language: str = "python", name: str = "launch_ipykernel.py") -
     return LAUNCHERS_DIR / language / name
 
 
+#: The files of each language's launcher, the entry point first: every delivery (a path on
+#: disk, the SSH channel, spark-submit's primary file and ``--files``, a batch script)
+#: carries all of them, the others beside the entry point (importable as top-level modules).
+_LAUNCHER_FILES = {"python": ("launch_ipykernel.py", "jrk_launcher_comm.py")}
+
+
 def launcher_files(language: str = "python") -> list[Path]:
-    """Every file the ``language`` launcher needs on the kernel's host, the main file first."""
-    main = launcher_path(language)
-    return [main, *sorted(p for p in main.parent.glob("*.py") if p != main)]
+    """The files of the ``language`` launcher, its entry point first.
+
+    Called by every backend that delivers the launcher: the local and YARN ones run the
+    first from disk (YARN ships the others with ``--files``), the SSH one sends them all.
+    """
+    try:
+        names = _LAUNCHER_FILES[language]
+    except KeyError:
+        msg = f"no launcher for language {language!r}; known: {', '.join(_LAUNCHER_FILES)}"
+        raise ValueError(msg) from None
+    return [launcher_path(language, name) for name in names]

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 
-from .._paths import launcher_path
+from .._paths import launcher_files
 from ..errors import LaunchError, LaunchTimeout, RemoteKernelError
 from ..launch import protocol
 from ..launch.bundle import curve_fields, make_bundle, prepare_curve_keys
@@ -170,8 +170,11 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         }
 
     def launcher_location(self) -> str:
-        """What ``{launcher}`` in argv becomes: the Python launcher's path on the kernel's host."""
-        return str(launcher_path("python"))
+        """What ``{launcher}`` in argv becomes: the Python launcher's path on the kernel's host.
+
+        Its sibling modules (:func:`~jupyter_remote_kernels._paths.launcher_files`) are beside it.
+        """
+        return str(launcher_files("python")[0])
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         """Make the per-kernel secret, open the response address and format argv.

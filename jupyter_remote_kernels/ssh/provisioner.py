@@ -12,12 +12,10 @@ The local machine is a host like any other: it is reached over SSH too.
 from __future__ import annotations
 
 import asyncio
-import functools
 import getpass
 import sys
 from typing import Any, Optional
 
-from .._paths import launcher_path
 from ..errors import PlacementError
 from ..launch import protocol
 from ..netutil import resolve, route_ip
@@ -25,17 +23,19 @@ from ..provisioning import LauncherProvisionerBase
 from .balancer import HostBalancer, balancer_of
 from .connections import SSHConnections, connections_of
 from .pool import SSHHostError, SSHTarget, parse_host
-from .remote import SENT_LAUNCHER, RemoteLaunch, bootstrap_code, remote_command, remote_input
+from .remote import (
+    SENT_LAUNCHER,
+    RemoteLaunch,
+    bootstrap_code,
+    launcher_payload,
+    remote_command,
+    remote_input,
+)
 from .settings import SSHSettings
 
 __all__ = ["SSHProvisioner"]
 
 _PYTHON_NAMES = {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
-
-
-@functools.cache
-def _launcher_script() -> bytes:
-    return launcher_path("python").read_bytes()
 
 
 class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
@@ -197,7 +197,9 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
         deadline = loop.time() + timeout - min(1.0, timeout * 0.1)
         # Files read off the event loop (bootstrap_code caches what remote_input sends).
         await self.connections.call(bootstrap_code)
-        script = await self.connections.call(_launcher_script) if cmd[1] == SENT_LAUNCHER else b""
+        files, script = ((), b"")
+        if cmd[1] == SENT_LAUNCHER:  # else a path on the host, its sibling modules beside it
+            files, script = await self.connections.call(launcher_payload)
         failures: list[str] = []
         for target in self._plan:
             remaining = deadline - loop.time()
@@ -212,6 +214,7 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
                     cmd=cmd,
                     env=env,
                     bundle=bundle,
+                    files=files,
                     script=script,
                     timeout=remaining,
                 )
@@ -235,6 +238,7 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
         cmd: list[str],
         env: dict[str, str],
         bundle: dict[str, Any],
+        files: tuple[tuple[str, int], ...],
         script: bytes,
         timeout: float,
     ) -> None:
@@ -255,7 +259,7 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
             # The bundle was made before the host was known: bind the chosen host's address.
             fields["ip"] = ip
         header = {
-            "n": len(script),
+            "files": files,
             "env": self._remote_env(env),
             "cwd": env.get("KERNEL_WORKING_DIR") or self.remote_working_dir,
             "modules": [self.kernel_class_name.split(".", 1)[0]],

@@ -5,16 +5,18 @@ word shell-quoted; stage 0 only reads the bootstrap from stdin. Everything else 
 the channel's stdin, never through argv or a shell:
 
 0. the bootstrap (``launchers/ssh/bootstrap.py``);
-1. one JSON header line: environment, working directory, modules to check, script length;
-2. the launcher script itself (when LAUNCHER is :data:`SENT_LAUNCHER`; else LAUNCHER is a
-   path on the host);
+1. one JSON header line: environment, working directory, modules to check, and ``files``, the
+   name and length of each launcher file, entry point first (:func:`launcher_payload`);
+2. those files, one after the other (when LAUNCHER is :data:`SENT_LAUNCHER`; else ``files`` is
+   empty and LAUNCHER is a path on the host, with its sibling modules beside it);
 3. the launch bundle line holding the per-kernel secrets.
 
 The bootstrap checks the modules, then forks: the child starts a new session, gets the bundle
-on a pipe as its stdin, its output in a private log file, and runs the launcher. The parent
-stays on the channel and reports ``JRK {"pid": ...}``. While the launch goes on it reports
-the launcher's exit (``JRK {"exit": code, "tail": ...}``) should it die. The server sends
-``detach`` once the kernel called back: the parent leaves and the launcher keeps running
+on a pipe as its stdin, its output in a private log file, and runs the launcher (its sent
+sibling modules are imported from memory: nothing of the launcher is written on the host).
+The parent stays on the channel and reports ``JRK {"pid": ...}``. While the launch goes on it
+reports the launcher's exit (``JRK {"exit": code, "tail": ...}``) should it die. The server
+sends ``detach`` once the kernel called back: the parent leaves and the launcher keeps running
 with no tie to the SSH session. If the channel closes (or ``abort`` comes) before that, the
 parent stops the launcher and its kernel: an abandoned launch leaves nothing on the host.
 """
@@ -29,13 +31,14 @@ import threading
 import time
 from typing import Any, Optional
 
-from .._paths import launcher_path
+from .._paths import launcher_files, launcher_path
 from .pool import SSHHostError, SSHPool, SSHTarget, close_quietly, exec_command
 
 __all__ = [
     "SENT_LAUNCHER",
     "RemoteLaunch",
     "bootstrap_code",
+    "launcher_payload",
     "remote_command",
     "remote_input",
     "stage0",
@@ -62,6 +65,16 @@ def stage0() -> str:
     )
 
 
+@functools.cache
+def launcher_payload(language: str = "python") -> tuple[tuple[tuple[str, int], ...], bytes]:
+    """The header's ``files`` (name, length of each launcher file, entry point first) and
+    the bytes that follow the header: every file of :func:`launcher_files`, in that order."""
+    paths = launcher_files(language)
+    contents = [path.read_bytes() for path in paths]
+    files = tuple((path.name, len(data)) for path, data in zip(paths, contents))
+    return files, b"".join(contents)
+
+
 def remote_command(python: str, launcher: str, args: list[str]) -> str:
     """The one command line sent to the host's shell; every word is shell-quoted.
 
@@ -72,7 +85,7 @@ def remote_command(python: str, launcher: str, args: list[str]) -> str:
 
 
 def remote_input(header: bytes, script: bytes, bundle: bytes) -> bytes:
-    """What the channel's stdin carries: bootstrap, header line, launcher script, bundle."""
+    """What the channel's stdin carries: bootstrap, header line, launcher files, bundle."""
     return bootstrap_code() + header + script + bundle
 
 

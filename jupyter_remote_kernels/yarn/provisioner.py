@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from .._paths import launcher_files
 from ..errors import LaunchError, YarnError
 from ..launch import protocol
 from ..netutil import route_ip
@@ -149,6 +150,8 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
         submit_env = {**env, self.bundle_env: encoded, "KERNEL_ID": self.tag}
+        # The launcher's sibling modules: the yarn_spark run.sh ships them with --files.
+        submit_env["JRK_LAUNCHER_SIBLINGS"] = ",".join(map(str, launcher_files("python")[1:]))
         # EG's and GP's run.sh pass ${KERNEL_EXTRA_SPARK_OPTS} on to spark-submit but tag
         # nothing (they find the application by name): the tag it is found by here.
         extra = env.get("KERNEL_EXTRA_SPARK_OPTS", "")

@@ -4,9 +4,14 @@ The server sends this file over the SSH channel's stdin (stage 0 in argv reads i
 by ``main()``; see ``jupyter_remote_kernels/ssh/remote.py`` for the whole exchange. What
 follows it on stdin:
 
-1. one JSON header line: ``env``, ``cwd``, ``modules`` to check, ``n`` (script length);
-2. ``n`` bytes of launcher script (0: the launcher is the path in ``sys.argv[1]``);
+1. one JSON header line: ``env``, ``cwd``, ``modules`` to check, ``files`` (``[[name,
+   length], ...]``: the launcher's files, its entry point first);
+2. the bytes of those files, in that order (none: the launcher is the path in
+   ``sys.argv[1]``, its sibling modules beside it);
 3. the launch bundle line (the per-kernel secrets), handed to the launcher on a pipe.
+
+The sent entry point runs as ``__main__``; the other sent files become importable modules
+through :class:`SentModules`, from memory.
 
 It forks the launcher into a session of its own (output to a private log file), reports
 ``JRK {"pid": N}`` and stays on the channel: ``detach`` on stdin lets the launcher go on
@@ -14,6 +19,7 @@ alone; EOF or ``abort`` stops the launcher's group (SIGTERM, then SIGKILL). The 
 exit is reported as ``JRK {"exit": code, "tail": "..."}``.
 """
 
+import importlib.abc
 import importlib.util
 import json
 import os
@@ -52,6 +58,35 @@ class StdinReader:
         return data
 
 
+class SentModules(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
+    """Imports the launcher's sibling modules from the sources that came over the channel.
+
+    From memory, not from a temporary folder: nothing of the launcher is written on the host,
+    so no file is left behind when the launcher is killed outright (SIGKILL runs no clean-up)
+    and no other account can read or swap one. First on ``sys.meta_path``: a module of the
+    same name on the host's ``PYTHONPATH`` cannot shadow the one that was sent.
+    """
+
+    def __init__(self, files):
+        #: module name -> (file name, source)
+        self.sources = {name[:-3]: (name, source) for name, source in files}
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.sources:
+            return None
+        return importlib.util.spec_from_loader(fullname, self, origin=self.sources[fullname][0])
+
+    def is_package(self, fullname):
+        return False
+
+    def get_source(self, fullname):
+        return self.sources[fullname][1]
+
+    def get_code(self, fullname):
+        name, source = self.sources[fullname]
+        return compile(source, name, "exec")
+
+
 def report(message):
     """One ``JRK {json}`` line to the server."""
     try:
@@ -76,7 +111,7 @@ def exit_code(status):
     return -os.WTERMSIG(status)
 
 
-def run_launcher(header, source, bundle_fd, log_fd, parent):
+def run_launcher(header, files, bundle_fd, log_fd, parent):
     """In the forked child: become the launcher (never returns)."""
     code = 1
     log_path = header["log"]
@@ -95,13 +130,15 @@ def run_launcher(header, source, bundle_fd, log_fd, parent):
         extra = [p for p in header["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[1:1] = extra
         try:
-            if source is None:
+            if not files:
                 sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
                 runpy.run_path(sys.argv[0], run_name="__main__")
             else:
-                sys.argv[0] = "launch_ipykernel.py"
-                code_object = compile(source, "launch_ipykernel.py", "exec")
-                exec(code_object, {"__name__": "__main__", "__file__": sys.argv[0]})  # noqa: S102
+                (main_name, main_source), siblings = files[0], files[1:]
+                sys.meta_path.insert(0, SentModules(siblings))
+                sys.argv[0] = main_name
+                code_object = compile(main_source, main_name, "exec")
+                exec(code_object, {"__name__": "__main__", "__file__": main_name})  # noqa: S102
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -179,7 +216,7 @@ def follow(launch, reader):
 def main():
     reader = StdinReader(0)
     header = json.loads(reader.line().decode())
-    source = reader.exact(header["n"]).decode() if header["n"] else None
+    files = [(name, reader.exact(size).decode()) for name, size in header["files"]]
     bundle = reader.line()
     missing = missing_modules(header["modules"])
     if missing:
@@ -198,7 +235,7 @@ def main():
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
-        run_launcher(header, source, bundle_fd, log_fd, parent)
+        run_launcher(header, files, bundle_fd, log_fd, parent)
     os.close(bundle_fd)
     os.close(log_fd)
     report({"pid": pid})

@@ -7,8 +7,10 @@ container environment taken from ``spark.yarn.appMasterEnv.*`` (passed on throug
 process's environment, never argv).
 
 Like real cluster mode it *localizes* only the primary file, ``--py-files`` and ``--files``
-into the container's working directory, and runs the primary Python file from there, so a
-launcher that needs any other file of the server fails here as it would on a real cluster.
+(only the last of each option counts, as in Spark) into the container's working directory
+(as symlinks into cache folders, as a NodeManager does), puts ``--py-files`` on PYTHONPATH
+(as Spark's PythonRunner does) and runs the primary Python file from there, so a launcher
+that needs any other file of the server fails here as it would on a real cluster.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def parse(argv: list[str]) -> tuple[dict, list[str], list[str]]:
         key = name[2:]
         if key == "conf":
             opts["conf"].append(value)
-        elif key in ("py-files", "files"):
-            opts[key].extend(v for v in value.split(",") if v)
+        elif key in ("py-files", "files"):  # like Spark: the last one replaces the others
+            opts[key] = [v for v in value.split(",") if v]
         else:
             opts[key] = value
         i += 2
@@ -86,7 +88,18 @@ def main(argv: list[str]) -> int:
         elif key in ("spark.yarn.tags", "spark.yarn.maxAppAttempts"):
             submit += ["--conf", conf]
     shipped = [primary, *opts["py-files"], *opts["files"]]
-    copies = " && ".join(f"cp {shlex.quote(os.path.abspath(f))} ." for f in shipped)
+    # As a NodeManager localizes them: each a symlink to its copy in a cache folder of its own.
+    # As Spark's PythonRunner does, --py-files go on PYTHONPATH (a .py file: its folder).
+    copies = 'cache="$(mktemp -d "$PWD/../filecache.XXXXXX")"'
+    python_path = []
+    for i, f in enumerate(shipped):
+        source, name = shlex.quote(os.path.abspath(f)), shlex.quote(os.path.basename(f))
+        copies += f' && mkdir "$cache/{i}" && cp {source} "$cache/{i}/"'
+        copies += f' && ln -s "$cache/{i}/{name}" .'
+        if 0 < i <= len(opts["py-files"]):
+            python_path.append(f'$cache/{i}' + ("" if f.endswith(".py") else f"/{name}"))
+    if python_path:
+        copies += f' && export PYTHONPATH="{":".join(python_path)}${{PYTHONPATH:+:$PYTHONPATH}}"'
     run = shlex.join([python, "./" + os.path.basename(primary), *args])
     submit += ["--", "bash", "-c", f"{copies} && exec {run}"]
     os.execvpe(submit[0], submit, env)

@@ -34,6 +34,7 @@ def test_launcher_reads_what_the_server_encodes():
     """The launcher's own copy of the decoding (standard library only) matches protocol's."""
     code = (
         "import importlib.util, json, os, sys\n"
+        f"sys.path.insert(0, {str(launcher_path().parent)!r})\n"  # its siblings, as run
         f"spec = importlib.util.spec_from_file_location('l', {str(launcher_path())!r})\n"
         "l = importlib.util.module_from_spec(spec); spec.loader.exec_module(l)\n"
         "class O: bundle_env = 'B'\n"
@@ -49,7 +50,8 @@ def test_launcher_reads_what_the_server_encodes():
 def test_launcher_refuses_a_bundle_that_is_not_one():
     for raw in ("{\"auth_key\": 1}", "not base64 !", protocol.encode_bundle([1]).decode()):
         code = (
-            "import importlib.util\n"
+            "import importlib.util, sys\n"
+            f"sys.path.insert(0, {str(launcher_path().parent)!r})\n"
             f"spec = importlib.util.spec_from_file_location('l', {str(launcher_path())!r})\n"
             "l = importlib.util.module_from_spec(spec); spec.loader.exec_module(l)\n"
             "class O: bundle_env = 'B'\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,7 +12,9 @@ import time
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from ..kernels import wait_until, write_kernelspec
+from jupyter_remote_kernels._paths import launcher_files
+
+from ..kernels import KernelSession, wait_until, write_kernelspec
 from ..ssh_helpers import (
     connections_within_pool,
     kernel_pids,
@@ -114,6 +117,44 @@ async def test_kernel_failing_on_the_host_leaves_nothing(
         kernel_pids(h) for h in ssh_bed.hosts
     ]
     assert connections_within_pool(ssh_bed, server_pool(jp_serverapp))
+
+
+async def test_the_launchers_modules_travel_with_it(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking
+):
+    """Sent over SSH, the launcher's sibling modules come with it (a same-named module on
+    the host's PYTHONPATH does not shadow them); run from a path on the host, they must be
+    beside it, and a copy without them fails with the fix."""
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    (decoy / "jrk_launcher_comm.py").write_text("raise SystemExit('the host copy was used')\n")
+    host = ssh_bed.hosts[:1]
+    write_kernelspec(
+        jp_kernel_dir, "ssh-sent", ssh_spec(ssh_bed, hosts=host, env={"PYTHONPATH": str(decoy)})
+    )
+    on_host = tmp_path / "on-host"
+    on_host.mkdir()
+    main, *siblings = launcher_files("python")
+    shutil.copy(main, on_host)
+    spec = ssh_spec(ssh_bed, hosts=host, launch_timeout=20)
+    spec["argv"] = [spec["argv"][0], str(on_host / main.name), *spec["argv"][2:]]
+    write_kernelspec(jp_kernel_dir, "ssh-path", spec)
+
+    with pytest.raises(HTTPClientError) as info:  # the main file alone
+        await post_kernel(jp_fetch, "ssh-path")
+    assert "cannot import its sibling module jrk_launcher_comm.py" in (
+        info.value.response.body.decode()
+    )
+    for path in siblings:
+        shutil.copy(path, on_host)
+    for name in ("ssh-sent", "ssh-path"):
+        model = await post_kernel(jp_fetch, name)
+        session = await KernelSession.open(jp_ws_fetch, model["id"])
+        assert (await session.execute("print(6 * 7)"))["stdout"] == "42\n"
+        session.close()
+        await jp_fetch("api", "kernels", model["id"], method="DELETE")
+    assert sorted(p.name for p in on_host.iterdir()) == sorted(p.name for p in [main, *siblings])
+    assert await wait_until(lambda: nothing_left(ssh_bed), 8)
 
 
 def test_cli_install_ssh_and_check(tmp_path, ssh_bed_factory):

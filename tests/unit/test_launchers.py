@@ -1,19 +1,30 @@
 """The launchers' own code, loaded from their files as the hosts run them (standard library).
 
 The Python launcher carries its own copy of the protocol (it imports nothing of the
-package): the copy must agree with ``jupyter_remote_kernels/launch/protocol.py``.
+package): the copy must agree with ``jupyter_remote_kernels/launch/protocol.py``. It is
+several files (:func:`launcher_files`) that every delivery must carry together.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import json
 import os
 import secrets
+import subprocess
+import sys
 
 import pytest
 
-from jupyter_remote_kernels._paths import launcher_path
+from jupyter_remote_kernels._paths import launcher_files, launcher_path
 from jupyter_remote_kernels.launch import protocol
+from jupyter_remote_kernels.ssh.remote import (
+    SENT_LAUNCHER,
+    launcher_payload,
+    remote_input,
+    stage0,
+)
 
 
 def load(language: str, name: str):
@@ -25,19 +36,76 @@ def load(language: str, name: str):
 
 
 @pytest.fixture(scope="module")
-def launcher():
-    return load("python", "launch_ipykernel.py")
+def launcher_comm():
+    return load("python", "jrk_launcher_comm.py")
 
 
-def test_the_launchers_protocol_copy_agrees(launcher):
+def test_the_launchers_protocol_copy_agrees(launcher_comm):
     for name in ("CALLBACK_PROTOCOL", "COMM_PROTOCOL", "MAX_LINE", "PORT_NAMES"):
-        assert getattr(launcher, name) == getattr(protocol, name), name
+        assert getattr(launcher_comm, name) == getattr(protocol, name), name
     key, challenge = secrets.token_hex(32), secrets.token_hex(16)
     obj = {"b": [1, "ü"], "a": {"z": None, "y": 2.5}}
-    assert launcher.canonical(obj) == protocol.canonical(obj)
+    assert launcher_comm.canonical(obj) == protocol.canonical(obj)
     for label in (protocol.ACCEPTED_LABEL, protocol.COMM_REPLY_LABEL, "x"):
-        assert launcher.mac(key, label, challenge) == protocol.mac(key, label, challenge)
-        assert launcher.mac(key, label, challenge, obj) == protocol.mac(key, label, challenge, obj)
+        assert launcher_comm.mac(key, label, challenge) == protocol.mac(key, label, challenge)
+        assert launcher_comm.mac(key, label, challenge, obj) == protocol.mac(
+            key, label, challenge, obj
+        )
+
+
+def test_launcher_files_are_all_the_launchers_modules_and_all_it_imports():
+    """A file the launcher imports but a delivery would leave behind fails here."""
+    files = launcher_files("python")
+    assert files[0].name == "launch_ipykernel.py"  # EG's name: migrate and EG specs use it
+    assert {p.name for p in files} == {p.name for p in files[0].parent.glob("*.py")}
+    siblings = {p.stem for p in files[1:]}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top in siblings, (path.name, name)
+    with pytest.raises(ValueError, match="no launcher for language 'r'"):
+        launcher_files("r")
+
+
+def run_sent_launcher(tmp_path, files, script):
+    """The SSH delivery as a host runs it (stage 0, bootstrap, sent files), with a bad bundle,
+    in an empty folder and without PYTHONPATH: the bootstrap's last report."""
+    header = {"files": files, "env": {}, "cwd": None, "modules": []}
+    stdin = remote_input(protocol.line(header), script, b"not a bundle\n")
+    argv = [sys.executable, "-c", stage0(), SENT_LAUNCHER, "--kernel-id", "k1",
+            "--response-address", "127.0.0.1:9"]  # fmt: skip
+    env = {"PATH": os.environ["PATH"], "TMPDIR": str(tmp_path)}
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path,
+                          env=env) as proc:  # fmt: skip
+        proc.stdin.write(stdin)
+        proc.stdin.flush()  # and kept open: EOF would abort the launch
+        reports = []
+        for line in proc.stdout:
+            reports.append(json.loads(line[4:]) if line.startswith(b"JRK ") else None)
+            if reports[-1] and "exit" in reports[-1]:
+                break
+        proc.stdin.close()
+        proc.wait(10)
+    assert reports and "pid" in reports[0], reports
+    return reports[-1]
+
+
+def test_the_sent_launcher_imports_its_siblings_from_memory(tmp_path):
+    """Over SSH the siblings travel with the entry point; nothing is written for them."""
+    files, script = launcher_payload("python")
+    assert [name for name, _ in files] == [p.name for p in launcher_files("python")]
+    done = run_sent_launcher(tmp_path, files, script)
+    # It got past its imports to reading the bundle, and left no file.
+    assert done["exit"] == 2 and "no valid launch bundle on standard input" in done["tail"]
+    assert list(tmp_path.iterdir()) == []
+    main_size = files[0][1]
+    done = run_sent_launcher(tmp_path, files[:1], script[:main_size])
+    assert done["exit"] == 2
+    assert "cannot import its sibling module jrk_launcher_comm.py" in done["tail"]
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +145,10 @@ def test_agent_runs_a_stream_and_reports_its_exit(agent, tmp_path):
 def test_bootstrap_reads_exactly_what_is_asked(tmp_path):
     bootstrap = load("ssh", "bootstrap.py")
     read, write = os.pipe()
-    os.write(write, b'{"n": 3}\nabcBUNDLE\nrest')
+    os.write(write, b'{"files": [["a.py", 3]]}\nabcBUNDLE\nrest')
     os.close(write)
     reader = bootstrap.StdinReader(read)
-    assert reader.line() == b'{"n": 3}\n'
+    assert reader.line() == b'{"files": [["a.py", 3]]}\n'
     assert reader.exact(3) == b"abc"
     assert reader.line() == b"BUNDLE\n"
     assert reader.buffer == b"rest"

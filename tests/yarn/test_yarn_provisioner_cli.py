@@ -12,7 +12,7 @@ from pathlib import Path
 from testing.yarn_emulator.spark_submit import install_fake_spark, install_spark_kernelspec
 
 from ..kernels import KernelSession, pids_mentioning, wait_until
-from ..yarn_helpers import POLL, app_of, start
+from ..yarn_helpers import POLL, app_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -115,20 +115,33 @@ def test_check_reports_unreachable_rm_and_auth(tmp_path, yarn_rm_factory):
 async def test_spark_template_runs_the_shipped_launcher(
     yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path
 ):
-    """The yarn_spark template through a spark-submit that ships only what it is given."""
+    """The yarn_spark template through a spark-submit that ships only what it is given
+    (like Spark, only the last --files): the launcher's files, the user's --files and
+    --py-files."""
     spark = install_fake_spark(tmp_path, yarn_rm.url, REPO)
-    await asyncio.to_thread(
+    folder = await asyncio.to_thread(
         install_spark_kernelspec, kernels_dir, "yarn-spark", yarn_rm.url, spark, POLL
     )
-    model = await start(jp_fetch, "yarn-spark")
+    for name in ("user_a.txt", "user_b.txt", "user_mod.py"):
+        (tmp_path / name).write_text("NAME = 'user_mod'\n")
+    spec = json.loads((folder / "kernel.json").read_text())
+    spec["env"]["SPARK_OPTS"] = f"--files {tmp_path}/user_a.txt --py-files {tmp_path}/user_mod.py"
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    # A later --files replaces an earlier one in spark-submit: user_b's, not user_a's.
+    user_b = tmp_path / "user_b.txt"
+    body = {"name": "yarn-spark", "env": {"KERNEL_EXTRA_SPARK_OPTS": f"--files={user_b}"}}
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps(body))
+    model = json.loads(response.body)
     kernel_id, app_id = model["id"], model["placement"]["app_id"]
     app = app_of(yarn_rm, app_id)
     assert app["name"] == kernel_id and kernel_id in app["applicationTags"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     reply = await session.execute(
-        "import os; print(sorted(f for f in os.listdir('.') if f != 'launch_container.sh'))"
+        "import os; print(sorted(f for f in os.listdir('.') if f != 'launch_container.sh'))\n"
+        "import user_mod; print(user_mod.NAME)"
     )
-    assert reply["stdout"].strip() == "['launch_ipykernel.py']"  # localized: only the launcher
+    localized = "['jrk_launcher_comm.py', 'launch_ipykernel.py', 'user_b.txt', 'user_mod.py']"
+    assert reply["stdout"].splitlines() == [localized, "user_mod"], reply
     session.close()
     assert not pids_mentioning("JRK_LAUNCH_BUNDLE=")  # the secret never in any argv
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")

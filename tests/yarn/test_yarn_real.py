@@ -11,6 +11,7 @@ process tables, never from the server's bookkeeping.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -82,8 +83,14 @@ def server(tmp_path):
 
 def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, server):
     """start -> ready, spark on executors, a shell-hostile KERNEL_* value, interrupt,
-    restart, delete; every application ends in the RM and no container process stays."""
-    install_spark_spec(yarn_cluster, tmp_path, "spark")
+    restart, delete; every application ends in the RM and no container process stays.
+    The user's --files in SPARK_OPTS and the launcher's sibling modules both reach the
+    driver's working directory (run.sh merges them into spark-submit's one --files)."""
+    folder = install_spark_spec(yarn_cluster, tmp_path, "spark")
+    (tmp_path / "jrk_user_data.txt").write_text("user data\n")
+    spec = json.loads((folder / "kernel.json").read_text())
+    spec["env"]["SPARK_OPTS"] += f" --files {tmp_path / 'jrk_user_data.txt'}"
+    (folder / "kernel.json").write_text(json.dumps(spec))
     srv = server()
     host_names = {h.hostname for h in yarn_cluster.hosts}
     model = start_kernel(srv, "spark", KERNEL_WEIRD=WEIRD)
@@ -96,6 +103,11 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
 
     assert ws_execute(srv, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT) == "1000\n"
     assert wait_for(lambda: yarn_cluster.app(first["app_id"])["state"] == "RUNNING", 60)
+    # (and no warning of PySpark's above: the siblings are not in spark.submit.pyFiles)
+    out = ws_execute(srv, kernel_id, "import os\nprint(open('jrk_user_data.txt').read())\n"
+                     "print(sorted(f for f in os.listdir('.') if f.endswith('.py')))")
+    assert out.splitlines()[0] == "user data"
+    assert out.splitlines()[-1] == "['jrk_launcher_comm.py', 'launch_ipykernel.py']"
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
                      "\nprint(socket.gethostname())")  # fmt: skip
     weird, hostname = out.splitlines()

@@ -3,11 +3,17 @@
 #
 #   run.sh LAUNCHER [launcher options...]      (argv of kernel.json; the server fills {...})
 #
-# LAUNCHER is the launcher script (launch_ipykernel.py). It is a single file that needs only
-# the standard library and the kernel's own packages (ipykernel), so it is shipped as the
-# application's *primary* file: spark-submit copies the primary file, --py-files and --files
-# into the container and nothing else. Add what your kernel imports beyond the cluster's
-# Python to SPARK_OPTS (--py-files / --archives), not to this script.
+# LAUNCHER is the launcher's entry point (launch_ipykernel.py). It needs only the standard
+# library, its sibling modules and the kernel's own packages (ipykernel). spark-submit copies
+# the primary file, --py-files and --files into the container and nothing else: the launcher
+# is the application's *primary* file, run from the container's working directory, and its
+# siblings, which the server names in $JRK_LAUNCHER_SIBLINGS (a comma list of paths), go with
+# --files into that same directory, where Python finds them beside the script. (Not with
+# --py-files: PySpark's SparkContext then warns on the driver, in the user's first cell, that
+# it "Failed to add file ... specified in 'spark.submit.pyFiles' to Python path".) Add what
+# your kernel imports beyond the cluster's Python to SPARK_OPTS (--py-files / --archives),
+# not to this script. spark-submit keeps only the last --files, so a --files in SPARK_OPTS or
+# KERNEL_EXTRA_SPARK_OPTS is merged with the launcher's into one list here.
 #
 # The launch bundle (per-kernel secret) arrives in this script's environment, in the variable
 # named by the launcher's --bundle-env option. It reaches the container as
@@ -55,6 +61,10 @@ if [ "$SPARK_CONTEXT_MODE" != "lazy" ] && [ "$SPARK_CONTEXT_MODE" != "eager" ]; 
     "SparkContext, and fails after spark.yarn.am.waitTime (100 s) otherwise. Set it to lazy" \
     "or eager in the kernelspec's argv."
 fi
+if [ -z "${JRK_LAUNCHER_SIBLINGS:-}" ]; then
+  refuse "JRK_LAUNCHER_SIBLINGS (the launcher's sibling modules) is not set: this script is" \
+    "run by the Jupyter server of jupyter_remote_kernels; a server older than this kernelspec?"
+fi
 BUNDLE="${!BUNDLE_ENV}"
 if [[ ! "$BUNDLE" =~ ^[A-Za-z0-9_=-]+$ ]]; then
   refuse "the launch bundle in \$$BUNDLE_ENV is not base64url; the server and this" \
@@ -91,7 +101,25 @@ if [ -n "${PYSPARK_PYTHON:-}" ]; then
 fi
 
 # SPARK_OPTS and KERNEL_EXTRA_SPARK_OPTS are split on spaces, as Enterprise Gateway does.
-# shellcheck disable=SC2086
+# Their --files (the last one: spark-submit keeps only that) joins the launcher's siblings.
+# shellcheck disable=SC2206
+USER_OPTS=(${SPARK_OPTS:-} ${KERNEL_EXTRA_SPARK_OPTS:-})
+SUBMIT_OPTS=()
+USER_FILES=""
+i=0
+while [ "$i" -lt "${#USER_OPTS[@]}" ]; do
+  opt="${USER_OPTS[$i]}"
+  case "$opt" in
+    --files)
+      USER_FILES="${USER_OPTS[$((i + 1))]:-}"
+      i=$((i + 1)) ;;
+    --files=*) USER_FILES="${opt#--files=}" ;;
+    *) SUBMIT_OPTS+=("$opt") ;;
+  esac
+  i=$((i + 1))
+done
+FILES="${JRK_LAUNCHER_SIBLINGS}${USER_FILES:+,${USER_FILES}}"
+
 "${SPARK_HOME}/bin/spark-submit" \
   --master yarn --deploy-mode cluster \
   --name "${KERNEL_ID}" \
@@ -101,6 +129,7 @@ fi
   --conf spark.yarn.submit.waitAppCompletion=false \
   --conf spark.yarn.maxAppAttempts=1 \
   "${PYTHON_OPTS[@]}" \
-  ${SPARK_OPTS:-} ${KERNEL_EXTRA_SPARK_OPTS:-} \
+  "${SUBMIT_OPTS[@]}" \
+  --files "$FILES" \
   "${IMPERSONATION_OPTS[@]}" \
   "$LAUNCHER" "$@"
