@@ -1,6 +1,7 @@
 /**
  * Every text the extension shows about a kernel's placement: status bar label
- * and tooltip, Running panel label parts, phase texts, durations.
+ * and tooltip, Running panel label parts, phase texts, durations, Slurm's time
+ * left.
  *
  * Pure functions: the same input gives the same text (the time is an argument),
  * and every user-visible word goes through the translation bundle `trans`
@@ -33,6 +34,8 @@ export function phaseLabel(
       return trans.__('submitting');
     case 'queued':
       return trans.__('queued');
+    case 'pending':
+      return trans.__('pending');
     case 'waiting-for-launcher':
       return trans.__('waiting-for-launcher');
     case 'ready':
@@ -62,11 +65,78 @@ export function kindLabel(
       return trans.__('ssh');
     case 'yarn':
       return trans.__('yarn');
+    case 'slurm':
+      return trans.__('slurm');
     case 'plain':
       return trans.__('plain');
     default:
       return String(kind);
   }
+}
+
+/**
+ * A phase with what it waits for, where that is the scheduler's word: Slurm's
+ * `pending` phase with its reason, "pending (Resources)". Other phases alone.
+ *
+ * The reason is Slurm's (Resources, Priority, QOSMaxJobsPerUser...), or the
+ * server's words for none yet: shown as it is.
+ */
+export function phaseWithReason(
+  placement: IPlacement,
+  trans: TranslationBundle
+): string {
+  const label = phaseLabel(placement.phase, trans);
+  return placement.phase === 'pending' && placement.detail
+    ? trans.__('%1 (%2)', label, placement.detail)
+    : label;
+}
+
+/**
+ * Slurm's time left ("1:52:00", "59:30", "2-03:00:00") in a few characters:
+ * "1:52" (hours:minutes), "2-03:00" (days-hours:minutes), "59 min", "30 s".
+ * `null` when there is no limit to show ("UNLIMITED", "INVALID", "NOT_SET",
+ * absent) or the text cannot be read.
+ */
+export function shortTimeLeft(
+  timeLeft: string | null | undefined,
+  trans: TranslationBundle
+): string | null {
+  // squeue's %L: [days-][hours:]minutes:seconds
+  const match = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d{2})$/.exec(
+    (timeLeft ?? '').trim()
+  );
+  if (!match) {
+    return null;
+  }
+  const [days, hours, minutes, seconds] = match
+    .slice(1)
+    .map(part => (part === undefined ? 0 : Number(part)));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (days > 0) {
+    return trans.__('%1-%2:%3', days, pad(hours), pad(minutes));
+  }
+  if (hours > 0) {
+    return trans.__('%1:%2', hours, pad(minutes));
+  }
+  if (minutes > 0) {
+    return trans.__('%1 min', minutes);
+  }
+  return duration(seconds, trans);
+}
+
+/**
+ * A Slurm kernel's place: "job 4242 on jrk-host2", "job 4242" (no node yet),
+ * "partition debug" (not submitted yet), "Slurm".
+ */
+function slurmWhere(placement: IPlacement, trans: TranslationBundle): string {
+  if (placement.job_id) {
+    return placement.host && placement.phase !== 'pending'
+      ? trans.__('job %1 on %2', placement.job_id, placement.host)
+      : trans.__('job %1', placement.job_id);
+  }
+  return placement.partition
+    ? trans.__('partition %1', placement.partition)
+    : trans.__('Slurm');
 }
 
 /**
@@ -78,9 +148,13 @@ export function shortAppId(appId: string): string {
 }
 
 /**
- * Where a kernel runs, in a few characters: host, YARN application or queue.
+ * Where a kernel runs, in a few characters: host, YARN application or queue,
+ * Slurm job and node.
  */
 export function where(placement: IPlacement, trans: TranslationBundle): string {
+  if (placement.kind === 'slurm') {
+    return slurmWhere(placement, trans);
+  }
   if (placement.kind === 'yarn') {
     if (placement.app_id) {
       return shortAppId(placement.app_id);
@@ -93,7 +167,9 @@ export function where(placement: IPlacement, trans: TranslationBundle): string {
 }
 
 /**
- * The status bar text: "python · node-3", "spark · application_…_0042 (queued)".
+ * The status bar text: "python · node-3", "spark · application_…_0042 (queued)",
+ * "slurm · job 4242 on jrk-host2 (1:52 left)", "slurm · job 4242 pending
+ * (Resources)".
  */
 export function statusLabel(
   model: IRemoteKernel,
@@ -101,9 +177,31 @@ export function statusLabel(
   trans: TranslationBundle
 ): string {
   const text = trans.__('%1 · %2', model.kernel_name, where(placement, trans));
-  return placement.phase === 'ready'
-    ? text
-    : trans.__('%1 (%2)', text, phaseLabel(placement.phase, trans));
+  if (placement.kind === 'slurm' && placement.phase === 'pending') {
+    return trans.__('%1 %2', text, phaseWithReason(placement, trans));
+  }
+  if (placement.phase === 'ready') {
+    const left =
+      placement.kind === 'slurm'
+        ? shortTimeLeft(placement.time_left, trans)
+        : null;
+    return left ? trans.__('%1 (%2 left)', text, left) : text;
+  }
+  return trans.__('%1 (%2)', text, phaseLabel(placement.phase, trans));
+}
+
+/**
+ * The tooltip's name of the resource manager's state field.
+ */
+function stateName(kind: IPlacement['kind'], trans: TranslationBundle): string {
+  switch (kind) {
+    case 'yarn':
+      return trans.__('YARN state');
+    case 'slurm':
+      return trans.__('Slurm state');
+    default:
+      return trans.__('State');
+  }
 }
 
 /**
@@ -135,12 +233,19 @@ export function tooltip(
         placement.phase_since
       )
     ],
-    [trans.__('Host'), placement.host],
+    [
+      placement.kind === 'slurm' ? trans.__('Node') : trans.__('Host'),
+      placement.host
+    ],
     [trans.__('IP'), placement.ip],
     [trans.__('PID'), placement.pid],
     [trans.__('YARN application'), placement.app_id],
     [trans.__('Queue'), placement.queue],
-    [trans.__('YARN state'), placement.state],
+    [trans.__('Slurm job'), placement.job_id],
+    [trans.__('Partition'), placement.partition],
+    // Slurm's own text, as squeue shows it ("1:52:00", "UNLIMITED").
+    [trans.__('Time left'), placement.time_left],
+    [stateName(placement.kind, trans), placement.state],
     [trans.__('Tracking URL'), placement.tracking_url],
     [trans.__('Detail'), placement.detail || null],
     [trans.__('Error'), placement.error]
@@ -172,17 +277,24 @@ export function duration(seconds: number, trans: TranslationBundle): string {
 
 /**
  * The Running panel's detail: "ready", "queued · ACCEPTED",
- * "waiting-for-launcher (12 s)" (time in the phase while it is not settled).
+ * "waiting-for-launcher (12 s)" (time in the phase while it is not settled),
+ * "pending (Resources) (12 s)", "ready (1:52 left)" (a Slurm job's time left).
  */
 export function phaseText(
   placement: IPlacement,
   now: number,
   trans: TranslationBundle
 ): string {
-  let text = phaseLabel(placement.phase, trans);
+  let text = phaseWithReason(placement, trans);
   if (placement.state && placement.kind === 'yarn') {
     // The YARN state is YARN's word (ACCEPTED, RUNNING...): not translated.
     text = trans.__('%1 · %2', text, placement.state);
+  }
+  if (placement.kind === 'slurm' && placement.phase === 'ready') {
+    const left = shortTimeLeft(placement.time_left, trans);
+    if (left) {
+      text = trans.__('%1 (%2 left)', text, left);
+    }
   }
   if (!SETTLED_PHASES.has(placement.phase)) {
     const seconds = secondsSince(placement.phase_since, now);
@@ -206,6 +318,10 @@ export interface IRowParts {
    * YARN application id, if any, and the link to its tracking page.
    */
   app: { id: string; url: string | null } | null;
+  /**
+   * The Slurm job ("job 4242"), if any.
+   */
+  job: string | null;
   /**
    * Kind badge ("ssh") and its title (the provisioner).
    */
@@ -237,6 +353,7 @@ export function rowParts(
     return {
       host: null,
       app: null,
+      job: null,
       kind: null,
       name: model.display_name,
       title: model.display_name,
@@ -248,6 +365,7 @@ export function rowParts(
     app: placement.app_id
       ? { id: placement.app_id, url: placement.tracking_url }
       : null,
+    job: placement.job_id ? trans.__('job %1', placement.job_id) : null,
     kind: {
       label: kindLabel(placement.kind, trans),
       title: placement.provisioner

@@ -12,6 +12,7 @@ export type KernelPhase =
   | 'starting'
   | 'submitting'
   | 'queued'
+  | 'pending'
   | 'waiting-for-launcher'
   | 'ready'
   | 'failed'
@@ -23,16 +24,34 @@ export type KernelPhase =
  */
 export interface IPlacement {
   provisioner: string;
-  kind: 'local' | 'ssh' | 'yarn' | 'plain';
+  kind: 'local' | 'ssh' | 'yarn' | 'slurm' | 'plain';
+  /**
+   * Host name; for Slurm, the node the job runs on.
+   */
   host: string | null;
   ip: string | null;
   pid: number | null;
   app_id: string | null;
   queue: string | null;
   tracking_url: string | null;
+  /**
+   * Slurm job id, partition, and time left as Slurm writes it ("1:52:00",
+   * "59:30", "2-03:00:00", "UNLIMITED", "INVALID").
+   */
+  job_id: string | null;
+  partition: string | null;
+  time_left: string | null;
+  /**
+   * The resource manager's own state of the job (YARN: ACCEPTED, RUNNING...;
+   * Slurm: PENDING, RUNNING...).
+   */
   state: string | null;
   phase: KernelPhase;
   phase_since: string;
+  /**
+   * What the phase waits for; in the `pending` phase, Slurm's reason
+   * ("Resources", "Priority"...).
+   */
   detail: string;
   error: string | null;
 }

@@ -161,8 +161,8 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
 }
 
 /**
- * A row's label: host, YARN application (a link to its tracking page), kind
- * badge, kernelspec name.
+ * A row's label: host, YARN application (a link to its tracking page), Slurm
+ * job, kind badge, kernelspec name.
  */
 function RemoteKernelLabel(props: {
   parts: IRowParts;
@@ -188,6 +188,7 @@ function RemoteKernelLabel(props: {
         ) : (
           <span className="jp-RemoteKernels-app">{parts.app.id}</span>
         ))}
+      {parts.job && <span className="jp-RemoteKernels-job">{parts.job}</span>}
       {parts.kind && (
         <span
           className="jp-RemoteKernels-kind"

@@ -11,9 +11,15 @@ temporary folder removed when the server exits:
   dies before calling back: a 500 with a readable message), ``remote-badspec`` (an
   unknown placement class: a 400), and, when the SSH provisioner is installed (entry
   point ``jrk-ssh-provisioner``) and ``sshd`` exists, ``remote-ssh`` on the hosts of an
-  SSH test bed (testing/sshbed/) this config starts and stops with the server.
+  SSH test bed (testing/sshbed/) this config starts and stops with the server, and, when
+  the Slurm provisioner (``jrk-slurm-provisioner``) and Slurm's Debian packages are
+  installed, ``remote-slurm`` (partition ``debug``, as ``jupyter remote-kernels install
+  slurm`` writes it) on a real Slurm test cluster (testing/slurmcluster/: munged,
+  slurmctld, one 1-CPU slurmd in each of two network-namespace hosts) started and stopped
+  with the server too (its state files let a later run remove what a crashed run left).
 
-``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts...).
+``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts, the Slurm
+cluster's nodes and SLURM_CONF...).
 Never use this configuration for anything else: it turns every protection off.
 """
 
@@ -23,6 +29,7 @@ import atexit
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from importlib.metadata import entry_points
@@ -141,18 +148,19 @@ write_spec(
 )
 
 c.KernelSpecManager.allowed_kernelspecs = {p.name for p in _kernels.iterdir()}
-info: dict = {"kernels": sorted(p.name for p in _kernels.iterdir()), "ssh": None}
+info: dict = {"kernels": sorted(p.name for p in _kernels.iterdir()), "ssh": None,
+              "slurm": None}
 
 
-def _ssh_provisioner():
+def _provisioner(name: str):
     for ep in entry_points().select(group="jupyter_client.kernel_provisioners"):
-        if ep.name == "jrk-ssh-provisioner":
+        if ep.name == name:
             return ep.load()
     return None
 
 
 def _start_ssh() -> None:
-    if _ssh_provisioner() is None:
+    if _provisioner("jrk-ssh-provisioner") is None:
         info["ssh_skipped"] = "the SSH provisioner (jrk-ssh-provisioner) is not installed"
         return
     if not (shutil.which("sshd") or os.access("/usr/sbin/sshd", os.X_OK)):
@@ -178,10 +186,59 @@ def _start_ssh() -> None:
     }
 
 
+def _start_slurm() -> None:
+    if _provisioner("jrk-slurm-provisioner") is None:
+        info["slurm_skipped"] = "the Slurm provisioner (jrk-slurm-provisioner) is not installed"
+        return
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from testing.slurmcluster import SlurmTestCluster
+    from testing.slurmcluster.deps import missing
+
+    gaps = missing()
+    if gaps:
+        info["slurm_skipped"] = "the real Slurm test cluster cannot start: " + "; ".join(gaps)
+        return
+    cluster = SlurmTestCluster(workdir=_tmp / "slurmcluster", label="ui-tests")
+    _cleanups.append(cluster.stop)  # after the server cancelled its jobs (atexit order)
+    cluster.start()
+    slurm_conf = cluster.env()["SLURM_CONF"]
+    # As an admin installs it (the CLI), then the tests' poll interval.
+    prefix = _tmp / "slurm-prefix"
+    subprocess.run(
+        [sys.executable, "-m", "jupyter_remote_kernels.cli", "install", "slurm",
+         "--partition", "debug", "--slurm-conf", slurm_conf, "--python", sys.executable,
+         "--prefix", str(prefix), "--name", "remote-slurm", "--launch-timeout", "120"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    target = _kernels / "remote-slurm"
+    (prefix / "share" / "jupyter" / "kernels" / "remote-slurm").rename(target)
+    spec = json.loads((target / "kernel.json").read_text())
+    spec["display_name"] = "Python (Slurm test cluster)"
+    spec["metadata"]["process_proxy"]["config"].update(
+        {"slurm_poll_interval": 0.5, "cancel_timeout": 60}
+    )
+    (target / "kernel.json").write_text(json.dumps(spec, indent=1))
+    info["kernels"].append("remote-slurm")
+    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
+    info["slurm"] = {
+        "slurm_conf": slurm_conf,
+        "partition": "debug",
+        "nodes": cluster.node_names,
+    }
+
+
 try:
     _start_ssh()
 except Exception as exc:  # the local tests still run; the ssh test fails with this
     info["ssh_error"] = f"the SSH test bed did not start: {exc}"
     print(f"jrk-ui-tests: {info['ssh_error']}", file=sys.stderr)
+
+try:
+    _start_slurm()
+except Exception as exc:  # the other tests still run; the Slurm test fails with this
+    detail = getattr(exc, "stderr", "") or ""
+    info["slurm_error"] = f"the Slurm test cluster did not start: {exc} {detail}".strip()
+    print(f"jrk-ui-tests: {info['slurm_error']}", file=sys.stderr)
 
 (_root / "jrk-ui-tests.json").write_text(json.dumps(info, indent=1))

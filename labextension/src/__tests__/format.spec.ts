@@ -3,10 +3,12 @@ import {
   kindLabel,
   phaseLabel,
   phaseText,
+  phaseWithReason,
   rowParts,
   secondsSince,
   sectionTexts,
   shortAppId,
+  shortTimeLeft,
   statusLabel,
   tooltip,
   where
@@ -27,6 +29,9 @@ function placement(fields: Partial<IPlacement> = {}): IPlacement {
     app_id: null,
     queue: null,
     tracking_url: null,
+    job_id: null,
+    partition: null,
+    time_left: null,
     state: null,
     phase: 'ready',
     phase_since: SINCE,
@@ -56,6 +61,28 @@ const yarnQueued = {
   tracking_url: 'http://rm:8088/proxy/application_1700000000000_0042/',
   state: 'ACCEPTED',
   phase: 'queued' as const
+};
+
+const slurmRunning = {
+  provisioner: 'jrk-slurm-provisioner',
+  kind: 'slurm' as const,
+  host: 'jrk-host2',
+  ip: null,
+  pid: null,
+  job_id: '4242',
+  partition: 'debug',
+  time_left: '1:52:00',
+  state: 'RUNNING',
+  phase: 'ready' as const
+};
+
+const slurmPending = {
+  ...slurmRunning,
+  host: null,
+  time_left: 'UNLIMITED',
+  state: 'PENDING',
+  phase: 'pending' as const,
+  detail: 'Resources'
 };
 
 /**
@@ -97,6 +124,80 @@ describe('where', () => {
       where(placement({ ...yarnQueued, app_id: null, queue: null }), english)
     ).toBe('YARN');
   });
+
+  it('is the Slurm job and its node, else the job, else the partition', () => {
+    expect(where(placement(slurmRunning), english)).toBe(
+      'job 4242 on jrk-host2'
+    );
+    expect(where(placement(slurmPending), english)).toBe('job 4242');
+    expect(
+      where(
+        placement({ ...slurmPending, job_id: null, phase: 'submitting' }),
+        english
+      )
+    ).toBe('partition debug');
+    expect(
+      where(
+        placement({
+          ...slurmPending,
+          job_id: null,
+          partition: null,
+          phase: 'submitting'
+        }),
+        english
+      )
+    ).toBe('Slurm');
+  });
+});
+
+describe('shortTimeLeft', () => {
+  it('shows hours and minutes, days as Slurm writes them', () => {
+    expect(shortTimeLeft('1:52:00', english)).toBe('1:52');
+    expect(shortTimeLeft('1:52:59', english)).toBe('1:52');
+    expect(shortTimeLeft('12:05:00', english)).toBe('12:05');
+    expect(shortTimeLeft('2-03:00:00', english)).toBe('2-03:00');
+    expect(shortTimeLeft('1-00:00:30', english)).toBe('1-00:00');
+  });
+
+  it('shows minutes, then seconds, under an hour', () => {
+    expect(shortTimeLeft('59:30', english)).toBe('59 min');
+    expect(shortTimeLeft('0:00:30', english)).toBe('30 s');
+    expect(shortTimeLeft('0:05', english)).toBe('5 s');
+  });
+
+  it('is null without a limit or with a text it cannot read', () => {
+    for (const text of ['UNLIMITED', 'INVALID', 'NOT_SET', '', 'soon']) {
+      expect(shortTimeLeft(text, english)).toBeNull();
+    }
+    expect(shortTimeLeft(null, english)).toBeNull();
+    expect(shortTimeLeft(undefined, english)).toBeNull();
+  });
+});
+
+describe('phaseWithReason', () => {
+  it("adds Slurm's reason to the pending phase", () => {
+    expect(phaseWithReason(placement(slurmPending), english)).toBe(
+      'pending (Resources)'
+    );
+    expect(
+      phaseWithReason(
+        placement({ ...slurmPending, detail: 'QOSMaxJobsPerUser' }),
+        english
+      )
+    ).toBe('pending (QOSMaxJobsPerUser)');
+    expect(
+      phaseWithReason(placement({ ...slurmPending, detail: '' }), english)
+    ).toBe('pending');
+  });
+
+  it('leaves the detail of other phases out', () => {
+    expect(
+      phaseWithReason(
+        placement({ phase: 'waiting-for-launcher', detail: 'agent' }),
+        english
+      )
+    ).toBe('waiting-for-launcher');
+  });
 });
 
 describe('statusLabel', () => {
@@ -116,6 +217,45 @@ describe('statusLabel', () => {
     expect(statusLabel(yarn, yarn.placement!, english)).toBe(
       'python · application_…_0042 (queued)'
     );
+  });
+
+  it("shows a ready Slurm kernel's job, node and time left", () => {
+    const label = (fields: Partial<IPlacement>) => {
+      const model = { ...kernel(fields), kernel_name: 'slurm' };
+      return statusLabel(model, model.placement!, english);
+    };
+    expect(label(slurmRunning)).toBe(
+      'slurm · job 4242 on jrk-host2 (1:52 left)'
+    );
+    expect(label({ ...slurmRunning, time_left: '59:30' })).toBe(
+      'slurm · job 4242 on jrk-host2 (59 min left)'
+    );
+    for (const time_left of ['UNLIMITED', 'INVALID', null]) {
+      expect(label({ ...slurmRunning, time_left })).toBe(
+        'slurm · job 4242 on jrk-host2'
+      );
+    }
+  });
+
+  it("shows a pending Slurm kernel's job and Slurm's reason", () => {
+    const label = (fields: Partial<IPlacement>) => {
+      const model = { ...kernel(fields), kernel_name: 'slurm' };
+      return statusLabel(model, model.placement!, english);
+    };
+    expect(label(slurmPending)).toBe('slurm · job 4242 pending (Resources)');
+    expect(label({ ...slurmPending, detail: 'Priority' })).toBe(
+      'slurm · job 4242 pending (Priority)'
+    );
+    expect(
+      label({ ...slurmPending, detail: 'waiting for the scheduler' })
+    ).toBe('slurm · job 4242 pending (waiting for the scheduler)');
+    // Other phases as for every kernel; no time left before ready.
+    expect(label({ ...slurmRunning, phase: 'waiting-for-launcher' })).toBe(
+      'slurm · job 4242 on jrk-host2 (waiting-for-launcher)'
+    );
+    expect(
+      label({ ...slurmPending, job_id: null, phase: 'submitting', detail: '' })
+    ).toBe('slurm · partition debug (submitting)');
   });
 });
 
@@ -152,6 +292,31 @@ describe('tooltip', () => {
       'YARN state: FAILED',
       'Tracking URL: http://rm:8088/proxy/application_1700000000000_0042/',
       'Error: queue full'
+    ]);
+  });
+
+  it('shows the Slurm job, partition, node, time left and state', () => {
+    const model = kernel(slurmRunning);
+    expect(tooltip(model, model.placement!, english).split('\n')).toEqual([
+      'Kernel: Python (SSH) (k-1)',
+      'Provisioner: jrk-slurm-provisioner (slurm)',
+      `Phase: ready since ${SINCE}`,
+      'Node: jrk-host2',
+      'Slurm job: 4242',
+      'Partition: debug',
+      'Time left: 1:52:00',
+      'Slurm state: RUNNING'
+    ]);
+    const pending = kernel(slurmPending);
+    expect(tooltip(pending, pending.placement!, english).split('\n')).toEqual([
+      'Kernel: Python (SSH) (k-1)',
+      'Provisioner: jrk-slurm-provisioner (slurm)',
+      `Phase: pending since ${SINCE}`,
+      'Slurm job: 4242',
+      'Partition: debug',
+      'Time left: UNLIMITED',
+      'Slurm state: PENDING',
+      'Detail: Resources'
     ]);
   });
 
@@ -208,6 +373,30 @@ describe('phaseText', () => {
     );
   });
 
+  it("shows Slurm's reason while pending, the time left once ready", () => {
+    expect(phaseText(placement(slurmPending), T0 + 7000, english)).toBe(
+      'pending (Resources) (7 s)'
+    );
+    expect(phaseText(placement(slurmRunning), T0 + 7000, english)).toBe(
+      'ready (1:52 left)'
+    );
+    expect(
+      phaseText(
+        placement({ ...slurmRunning, time_left: 'UNLIMITED' }),
+        T0,
+        english
+      )
+    ).toBe('ready');
+    // The Slurm state is in the tooltip, not in the row.
+    expect(
+      phaseText(
+        placement({ ...slurmRunning, phase: 'dead', state: 'TIMEOUT' }),
+        T0,
+        english
+      )
+    ).toBe('dead');
+  });
+
   it('leaves out a time it cannot read', () => {
     expect(
       phaseText(placement({ phase: 'starting', phase_since: '' }), T0, english)
@@ -221,6 +410,7 @@ describe('rowParts', () => {
     expect(rowParts(model, T0 + 2000, english)).toEqual({
       host: 'node-3',
       app: null,
+      job: null,
       kind: { label: 'ssh', title: 'jrk-ssh-provisioner' },
       name: 'Python (SSH)',
       title: tooltip(model, model.placement!, english),
@@ -237,6 +427,23 @@ describe('rowParts', () => {
     });
   });
 
+  it('gives the Slurm job, its node and the pending reason', () => {
+    const running = kernel(slurmRunning);
+    expect(rowParts(running, T0, english)).toEqual({
+      host: 'jrk-host2',
+      app: null,
+      job: 'job 4242',
+      kind: { label: 'slurm', title: 'jrk-slurm-provisioner' },
+      name: 'Python (SSH)',
+      title: tooltip(running, running.placement!, english),
+      detail: 'ready (1:52 left)'
+    });
+    const pending = rowParts(kernel(slurmPending), T0 + 3000, english);
+    expect(pending.host).toBeNull();
+    expect(pending.job).toBe('job 4242');
+    expect(pending.detail).toBe('pending (Resources) (3 s)');
+  });
+
   it('falls back to the address for a host without a name', () => {
     expect(rowParts(kernel({ host: null }), T0, english).host).toBe('10.0.0.3');
   });
@@ -245,6 +452,7 @@ describe('rowParts', () => {
     expect(rowParts(kernel(null), T0, english)).toEqual({
       host: null,
       app: null,
+      job: null,
       kind: null,
       name: 'Python (SSH)',
       title: 'Python (SSH)',
@@ -258,6 +466,7 @@ describe('translation', () => {
     'starting',
     'submitting',
     'queued',
+    'pending',
     'waiting-for-launcher',
     'ready',
     'failed',
@@ -269,7 +478,7 @@ describe('translation', () => {
     for (const phase of phases) {
       expect(phaseLabel(phase, marked)).toBe(`⟦${phase}⟧`);
     }
-    for (const kind of ['local', 'ssh', 'yarn', 'plain'] as const) {
+    for (const kind of ['local', 'ssh', 'yarn', 'slurm', 'plain'] as const) {
       expect(kindLabel(kind, marked)).toBe(`⟦${kind}⟧`);
     }
   });
@@ -283,7 +492,21 @@ describe('translation', () => {
   it('sends every word of the texts through the translator', () => {
     const ssh = kernel({ phase: 'waiting-for-launcher', detail: 'x' });
     const yarn = kernel({ ...yarnQueued, app_id: null, error: 'e' });
+    const slurm = kernel(slurmRunning);
+    const pending = kernel(slurmPending);
     const texts = [
+      statusLabel(slurm, slurm.placement!, marked),
+      statusLabel(pending, pending.placement!, marked),
+      tooltip(slurm, slurm.placement!, marked),
+      tooltip(pending, pending.placement!, marked),
+      phaseText(slurm.placement!, T0, marked),
+      phaseText(pending.placement!, T0 + 1000, marked),
+      where({ ...pending.placement!, job_id: null }, marked),
+      where({ ...pending.placement!, job_id: null, partition: null }, marked),
+      rowParts(slurm, T0, marked).job!,
+      shortTimeLeft('2-03:00:00', marked)!,
+      shortTimeLeft('59:30', marked)!,
+      shortTimeLeft('0:30', marked)!,
       statusLabel(ssh, ssh.placement!, marked),
       statusLabel(yarn, yarn.placement!, marked),
       where({ ...yarn.placement!, queue: null }, marked),
@@ -309,7 +532,23 @@ describe('translation', () => {
       '4242',
       'x',
       'e',
-      '1'
+      '1',
+      'jrk-slurm-provisioner',
+      'jrk-host2',
+      '4242',
+      'debug',
+      '1:52:00',
+      'UNLIMITED',
+      'RUNNING',
+      'PENDING',
+      'Resources',
+      // numbers of the times left
+      '52',
+      '2',
+      '03',
+      '00',
+      '59',
+      '30'
     ];
     for (const text of texts) {
       let rest = unmarked(text);

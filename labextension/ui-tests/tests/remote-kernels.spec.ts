@@ -1,107 +1,22 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Locator, TestInfo } from '@playwright/test';
+import type { TestInfo } from '@playwright/test';
 
-/**
- * What jupyter_server_test_config.py set up: kernelspecs and SSH test hosts.
- */
-interface ISetup {
-  kernels: string[];
-  ssh: {
-    mode: string;
-    hosts: { address: string; hostname: string }[];
-  } | null;
-  ssh_skipped?: string;
-  ssh_error?: string;
-}
-
-interface IRemoteKernel {
-  kernel_id: string;
-  kernel_name: string;
-  display_name: string;
-  placement: { kind: string; host: string | null; phase: string } | null;
-}
-
-async function setup(request: APIRequestContext): Promise<ISetup> {
-  const response = await request.get(
-    'api/contents/jrk-ui-tests.json?content=1'
-  );
-  expect(response.ok()).toBeTruthy();
-  return JSON.parse((await response.json()).content);
-}
-
-async function remoteKernels(
-  request: APIRequestContext
-): Promise<IRemoteKernel[]> {
-  const response = await request.get('api/remote-kernels');
-  expect(response.ok()).toBeTruthy();
-  return response.json();
-}
-
-/**
- * Write a notebook asking for `kernel` and open it: the lab starts the kernel.
- */
-async function openNotebookOn(
-  page: IJupyterLabPageFixture,
-  tmpPath: string,
-  kernel: string
-): Promise<string> {
-  const name = `${kernel}.ipynb`;
-  const notebook = {
-    cells: [],
-    metadata: {
-      kernelspec: { name: kernel, display_name: kernel, language: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
-  await page.contents.uploadContent(
-    JSON.stringify(notebook),
-    'text',
-    `${tmpPath}/${name}`
-  );
-  await page.filebrowser.refresh();
-  expect(await page.notebook.openByPath(`${tmpPath}/${name}`)).toBeTruthy();
-  return name;
-}
+import {
+  keepScreenshot,
+  openNotebookOn,
+  panelItems,
+  remoteKernels,
+  remoteSection,
+  requireReal,
+  setup,
+  statusItem
+} from './helpers';
 
 /**
  * The least height of the Remote kernels section with a kernel: four rows
  * (JupyterLab's Running panel rows are 24 px high).
  */
 const MIN_SECTION_PX = 4 * 24;
-
-function statusItem(page: IJupyterLabPageFixture): Locator {
-  return page.locator('.jp-RemoteKernelStatus');
-}
-
-async function remoteSection(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page.sidebar.openTab('jp-running-sessions');
-  const panel = page.locator('#jp-running-sessions');
-  const header = panel.locator('.jp-AccordionPanel-title', {
-    hasText: 'Remote kernels'
-  });
-  await expect(header).toBeVisible();
-  if ((await header.getAttribute('aria-expanded')) === 'false') {
-    await header.click();
-  }
-  return panel.locator('.jp-RunningSessions-section', {
-    has: page.locator('.jp-RemoteKernels-item')
-  });
-}
-
-function panelItems(page: IJupyterLabPageFixture): Locator {
-  return page.locator('#jp-running-sessions .jp-RemoteKernels-item');
-}
-
-async function keepScreenshot(
-  locator: Locator,
-  testInfo: TestInfo,
-  name: string
-): Promise<void> {
-  const path = testInfo.outputPath(`${name}.png`);
-  await locator.screenshot({ path, timeout: 15000 });
-  await testInfo.attach(name, { path, contentType: 'image/png' });
-}
 
 /**
  * Open a notebook on `kernel`; check the status bar and the Running panel show
@@ -199,10 +114,7 @@ test.describe('Remote kernels', () => {
     // JRK_REQUIRE_REAL=1 (.ci/run): there a missing sshd fails. A bed that did
     // not start is a failure.
     expect(info.ssh_error).toBeUndefined();
-    const requireReal = ['1', 'true', 'yes'].includes(
-      (process.env.JRK_REQUIRE_REAL ?? '').toLowerCase()
-    );
-    if (requireReal) {
+    if (requireReal()) {
       expect(info.ssh, `JRK_REQUIRE_REAL=1: ${info.ssh_skipped}`).toBeTruthy();
     }
     test.skip(!info.ssh, info.ssh_skipped ?? 'no SSH test hosts');

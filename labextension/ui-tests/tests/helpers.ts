@@ -1,0 +1,130 @@
+/**
+ * What the browser tests share: the setup jupyter_server_test_config.py
+ * describes, the server's placements, notebooks, the Running panel section.
+ */
+import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
+import type { APIRequestContext, Locator, TestInfo } from '@playwright/test';
+
+/**
+ * What jupyter_server_test_config.py set up: kernelspecs and SSH test hosts.
+ */
+export interface ISetup {
+  kernels: string[];
+  ssh: {
+    mode: string;
+    hosts: { address: string; hostname: string }[];
+  } | null;
+  ssh_skipped?: string;
+  ssh_error?: string;
+  slurm: {
+    slurm_conf: string;
+    partition: string;
+    nodes: string[];
+  } | null;
+  slurm_skipped?: string;
+  slurm_error?: string;
+}
+
+export interface IRemoteKernel {
+  kernel_id: string;
+  kernel_name: string;
+  display_name: string;
+  placement: {
+    kind: string;
+    host: string | null;
+    phase: string;
+    detail: string;
+    job_id?: string | null;
+    partition?: string | null;
+    time_left?: string | null;
+    state?: string | null;
+  } | null;
+}
+
+export async function setup(request: APIRequestContext): Promise<ISetup> {
+  const response = await request.get(
+    'api/contents/jrk-ui-tests.json?content=1'
+  );
+  expect(response.ok()).toBeTruthy();
+  return JSON.parse((await response.json()).content);
+}
+
+export async function remoteKernels(
+  request: APIRequestContext
+): Promise<IRemoteKernel[]> {
+  const response = await request.get('api/remote-kernels');
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+/**
+ * Write a notebook asking for `kernel` and open it: the lab starts the kernel.
+ */
+export async function openNotebookOn(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  kernel: string
+): Promise<string> {
+  const name = `${kernel}.ipynb`;
+  const notebook = {
+    cells: [],
+    metadata: {
+      kernelspec: { name: kernel, display_name: kernel, language: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  await page.contents.uploadContent(
+    JSON.stringify(notebook),
+    'text',
+    `${tmpPath}/${name}`
+  );
+  await page.filebrowser.refresh();
+  expect(await page.notebook.openByPath(`${tmpPath}/${name}`)).toBeTruthy();
+  return name;
+}
+
+export function statusItem(page: IJupyterLabPageFixture): Locator {
+  return page.locator('.jp-RemoteKernelStatus');
+}
+
+export async function remoteSection(
+  page: IJupyterLabPageFixture
+): Promise<Locator> {
+  await page.sidebar.openTab('jp-running-sessions');
+  const panel = page.locator('#jp-running-sessions');
+  const header = panel.locator('.jp-AccordionPanel-title', {
+    hasText: 'Remote kernels'
+  });
+  await expect(header).toBeVisible();
+  if ((await header.getAttribute('aria-expanded')) === 'false') {
+    await header.click();
+  }
+  return panel.locator('.jp-RunningSessions-section', {
+    has: page.locator('.jp-RemoteKernels-item')
+  });
+}
+
+export function panelItems(page: IJupyterLabPageFixture): Locator {
+  return page.locator('#jp-running-sessions .jp-RemoteKernels-item');
+}
+
+export async function keepScreenshot(
+  locator: Locator,
+  testInfo: TestInfo,
+  name: string
+): Promise<void> {
+  const path = testInfo.outputPath(`${name}.png`);
+  await locator.screenshot({ path, timeout: 15000 });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+/**
+ * Whether real parts are required (JRK_REQUIRE_REAL=1, as .ci/run sets): a
+ * missing one then fails the test instead of skipping it.
+ */
+export function requireReal(): boolean {
+  return ['1', 'true', 'yes'].includes(
+    (process.env.JRK_REQUIRE_REAL ?? '').toLowerCase()
+  );
+}
