@@ -97,4 +97,5 @@ def test_unknown_login_host_key_is_refused(slurm_cluster, tmp_path):
         assert login.address in message and "known_hosts" in message, message
     finally:
         srv.stop(signal.SIGTERM, timeout=120)
-    assert {j["id"] for j in slurm_cluster.jobs(all_states=True)} == before
+    # Finished jobs leave the list after MinJobAge: what counts is that none was added.
+    assert {j["id"] for j in slurm_cluster.jobs(all_states=True)} - before == set()
