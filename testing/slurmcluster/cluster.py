@@ -31,9 +31,6 @@ helpers, state files, stale clusters).
 from __future__ import annotations
 
 import atexit
-import contextlib
-import fcntl
-import json
 import os
 import secrets
 import shutil
@@ -48,8 +45,8 @@ from testing.sshbed import SSHTestBed, TestHost
 from .commands import CommandsMixin
 from .config import ConfigMixin
 from .daemons import DaemonsMixin
-from .deps import SlurmClusterError, require, state_dir
-from .procs import MARKER_FILE, cleanup_stale, free_port, remove_resources, start_time
+from .deps import SlurmClusterError, require
+from .procs import MARKER_FILE, STATE_FILES, cleanup_stale, free_port, remove_resources
 
 __all__ = ["SlurmTestCluster"]
 
@@ -70,7 +67,7 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         self.workdir = Path(workdir) if workdir else Path(
             tempfile.mkdtemp(prefix="jrk-slurmcluster-"))
         self.start_timeout = start_timeout
-        self.state_path = state_dir() / f"{self.id}.json"
+        self.state_path = STATE_FILES.path(self.id)
         self.ctld_address = ""
         self.ports: dict[str, int] = {}
         self._bed: Optional[SSHTestBed] = None
@@ -127,11 +124,7 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         return dict(self._state)
 
     def _record(self, **lists) -> None:
-        for key, values in lists.items():
-            self._state.setdefault(key, []).extend(values)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state))
-        tmp.replace(self.state_path)
+        STATE_FILES.record(self._state, **lists)
 
     # -- start -----------------------------------------------------------------------------
     def start(self) -> SlurmTestCluster:
@@ -144,18 +137,13 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         require()
         atexit.register(self._atexit_stop)
         try:
-            sdir = state_dir()
-            sdir.mkdir(mode=0o700, exist_ok=True)
-            with open(sdir / ".lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with STATE_FILES.lock():
                 cleanup_stale()
-                self._state = {"id": self.id, "owner_pid": os.getpid(),
-                               "owner_start": start_time(os.getpid()),
-                               "workdir": str(self.workdir), "daemons": [],
-                               "own_workdir": self._own_workdir, "label": self.label}
                 self.workdir.mkdir(parents=True, exist_ok=True)
                 (self.workdir / MARKER_FILE).write_text(self.id)
-                self._record()
+                self._state = STATE_FILES.new(self.id, workdir=str(self.workdir),
+                                              daemons=[],
+                                              own_workdir=self._own_workdir, label=self.label)
             self._bed = SSHTestBed(self.n_hosts, self.workdir / "bed", mode="netns")
             self._bed.start()
             self.ctld_address = self._bed.route_source_address
@@ -204,5 +192,4 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         if errors:
             msg = "Slurm test cluster teardown incomplete: " + "; ".join(errors)
             raise SlurmClusterError(msg)
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+        STATE_FILES.remove(self._state)

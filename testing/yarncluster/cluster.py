@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
-import json
 import os
 import secrets
 import shutil
@@ -45,14 +43,14 @@ from testing.sshbed import SSHTestBed, TestHost
 
 from .config import ConfigMixin
 from .daemons import DaemonsMixin
-from .deps import YarnClusterError, require, state_dir
+from .deps import YarnClusterError, require
 from .procs import (
     MARKER_FILE,
+    STATE_FILES,
     cleanup_stale,
     free_port,
     kill_and_wait,
     remove_resources,
-    start_time,
 )
 from .rest import RestMixin
 from .spark import SparkMixin
@@ -84,7 +82,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
             tempfile.mkdtemp(prefix="jrk-yarncluster-"))
         self.nm_memory_mb, self.nm_vcores = nm_memory_mb, nm_vcores
         self.start_timeout, self.fetch, self.jvm_heap = start_timeout, fetch, jvm_heap
-        self.state_path = state_dir() / f"{self.id}.json"
+        self.state_path = STATE_FILES.path(self.id)
         self.rm_host = ""
         self.ports: dict[str, int] = {}
         self.cluster_timestamp: Optional[str] = None
@@ -148,11 +146,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
 
     # -- state file ------------------------------------------------------------------------
     def _record(self, **lists) -> None:
-        for key, values in lists.items():
-            self._state.setdefault(key, []).extend(values)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state))
-        tmp.replace(self.state_path)
+        STATE_FILES.record(self._state, **lists)
 
     # -- start -----------------------------------------------------------------------------
     def start(self) -> YarnTestCluster:
@@ -164,18 +158,13 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
         self.java_home, self.lib = found["java"], found["hadoop"]
         atexit.register(self._atexit_stop)
         try:
-            sdir = state_dir()
-            sdir.mkdir(mode=0o700, exist_ok=True)
-            with open(sdir / ".lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with STATE_FILES.lock():
                 cleanup_stale()
-                self._state = {"id": self.id, "owner_pid": os.getpid(),
-                               "owner_start": start_time(os.getpid()),
-                               "workdir": str(self.workdir), "jvms": [], "nm_hosts": [],
-                               "own_workdir": self._own_workdir, "label": self.label}
                 self.workdir.mkdir(parents=True, exist_ok=True)
                 (self.workdir / MARKER_FILE).write_text(self.id)
-                self._record()
+                self._state = STATE_FILES.new(self.id, workdir=str(self.workdir),
+                                              jvms=[], nm_hosts=[],
+                                              own_workdir=self._own_workdir, label=self.label)
             if self._bed is None:
                 self._bed = SSHTestBed(self.n_hosts, self.workdir / "bed", mode="netns")
                 self._bed.start()
@@ -250,5 +239,4 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
         if errors:
             msg = "YARN test cluster teardown incomplete: " + "; ".join(errors)
             raise YarnClusterError(msg)
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+        STATE_FILES.remove(self._state)

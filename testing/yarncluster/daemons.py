@@ -57,7 +57,7 @@ class DaemonsMixin:
         pids = {p for p in on_hosts if environ(p).get("CONTAINER_ID")}
         if host is None:
             pids |= container_pids(self.cluster_timestamp)
-        return [(pid, cmdline(pid)) for pid in sorted(pids) if running(pid)]
+        return [(pid, cmdline(pid) or "") for pid in sorted(pids) if running(pid)]
 
     def kill_container_processes(self, host: Union[TestHost, str, None] = None,
                                  timeout: float = 15) -> list[tuple[int, str]]:
@@ -151,13 +151,13 @@ class DaemonsMixin:
     def check_alive(self) -> None:
         if self._rm is not None and self._rm.poll() is not None:
             msg = (f"the ResourceManager exited with {self._rm.returncode}; log {self.rm_log}:"
-                   f"\n{tail(self.rm_log)}")
+                   f"\n{tail(self.rm_log, 40)}")
             raise YarnClusterError(msg)
         for name, proc in self._nms.items():
             if proc.poll() is not None and name not in self._state.get("nm_stopped", []):
                 log = self.nm_log(name)
                 msg = (f"the NodeManager of {name} exited with {proc.returncode}; log {log}:"
-                       f"\n{tail(log)}")
+                       f"\n{tail(log, 40)}")
                 raise YarnClusterError(msg)
 
     def _java_argv(self, conf_dir: Path, log_dir: Path, main: str) -> list[str]:
@@ -223,5 +223,5 @@ class DaemonsMixin:
                 last = exc
             time.sleep(0.25)
         msg = (f"the ResourceManager did not answer at {self.rm_url} within {timeout}s "
-               f"(last: {last}); log {self.rm_log}:\n{tail(self.rm_log)}")
+               f"(last: {last}); log {self.rm_log}:\n{tail(self.rm_log, 40)}")
         raise YarnClusterError(msg)
