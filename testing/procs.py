@@ -5,26 +5,29 @@ Processes are found through ``/proc``; a PID is checked together with its kernel
 (guards against PID reuse), and a zombie counts as gone (this machine's init reaps late).
 Every running instance of a harness has a JSON state file (:class:`StateFiles`) with its
 owner's PID + start time and what it started, so that the next instance removes what an
-owner that died without ``stop()`` (kill -9) left behind. Also the ``up|down`` commands of
+owner that died without ``stop()`` (kill -9) left behind; :class:`StateOwner` is the
+harness classes' common part (context manager, state, stop()). Also the ``up|down`` of
 ``python -m testing.yarncluster`` / ``testing.slurmcluster`` (:func:`cli_up`,
 :func:`cli_down`). Standard library only, no pytest import: benchmarks use it too.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TypeVar
 
-__all__ = ["StateFiles", "all_pids", "cli_down", "cli_up", "cmdline", "descendants",
+__all__ = ["StateFiles", "StateOwner", "all_pids", "cli_down", "cli_up", "cmdline", "descendants",
            "environ", "free_port", "kill_and_wait", "marked_pids", "running", "start_time",
            "tail"]
 
@@ -144,10 +147,13 @@ class StateFiles:
     """The state files of one harness: ``/tmp/<dirname>/<id>.json`` (as root, else
     ``/tmp/<dirname>-<uid>/``), one per running instance. A state is a dict with ``id``,
     ``owner_pid`` and ``owner_start`` (see :meth:`new`) plus whatever the harness records
-    before it makes something (lists of PIDs with start times, namespaces, workdir)."""
+    before it makes something (lists of PIDs with start times, namespaces, workdir). A
+    workdir the harness made carries the file ``.<dirname>`` (:meth:`mark_workdir`): only
+    such a folder is ever removed."""
 
     def __init__(self, dirname: str):
         self.dirname = dirname
+        self.marker = f".{dirname}"
 
     @property
     def dir(self) -> Path:
@@ -197,6 +203,17 @@ class StateFiles:
                 out.append((f, json.loads(f.read_text())))
         return out
 
+    def mark_workdir(self, path: Path, instance_id: str) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / self.marker).write_text(instance_id)
+
+    def remove_workdir(self, path: Path) -> bool:
+        """Remove `path` if it is marked; False when a marked folder is still there."""
+        if not (path / self.marker).is_file():
+            return True
+        shutil.rmtree(path, ignore_errors=True)
+        return not path.exists()
+
     @staticmethod
     def owner_alive(state: dict) -> bool:
         return running(state.get("owner_pid", 0), state.get("owner_start"))
@@ -216,6 +233,63 @@ class StateFiles:
                 f.unlink(missing_ok=True)
             cleaned.append(state.get("id", f.stem))
         return cleaned
+
+
+_Owner = TypeVar("_Owner", bound="StateOwner")
+
+
+class StateOwner:
+    """Base of the harness classes (SSHTestBed, YarnTestCluster, SlurmTestCluster): the
+    context manager, the instance's state (``self._state``, made by ``state_files.new``),
+    a ``stop()`` at interpreter exit, stop()'s start and end. A subclass sets
+    ``state_files`` and the attributes below, and defines ``start()`` (which registers
+    ``_atexit_stop``) and ``stop()``."""
+
+    state_files: StateFiles
+    workdir: Path
+    _state: dict
+    _own_workdir: bool
+    _started: bool
+    _stopped: bool
+
+    def __enter__(self: _Owner) -> _Owner:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def state(self) -> dict:
+        """What the state file records (read by ``python -m testing.<harness> status``)."""
+        return dict(self._state)
+
+    def record(self, **lists) -> None:
+        """Add to the state file's lists (called before something is made, so that
+        cleanup_stale() finds it after a crash) and write it."""
+        self.state_files.record(self._state, **lists)
+
+    def _atexit_stop(self) -> None:
+        if self._state.get("owner_pid", os.getpid()) == os.getpid():  # not a forked child
+            self.stop()
+
+    def _begin_stop(self) -> bool:
+        """Start of stop(): False when there is nothing to stop (never started, or stopped
+        already); else marks the instance stopped."""
+        if self._stopped or not self._started:
+            return False
+        self._stopped = True
+        atexit.unregister(self._atexit_stop)
+        return True
+
+    def _finish_stop(self, errors: list[str], error: type[Exception], what: str) -> None:
+        """End of stop(): remove the workdir if the instance made it; then raise `error`
+        when something survived (the state file stays for the next cleanup_stale()), else
+        remove the state file."""
+        if self._own_workdir:
+            self.state_files.remove_workdir(self.workdir)
+        if errors:
+            msg = f"{what} teardown incomplete: " + "; ".join(errors)
+            raise error(msg)
+        self.state_files.remove(self._state)
 
 
 # -- python -m testing.<harness> up | down ---------------------------------------------------

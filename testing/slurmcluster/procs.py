@@ -5,7 +5,6 @@ process). The /proc helpers and the state file loop are :mod:`testing.procs`."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from testing import procs
@@ -20,8 +19,8 @@ from testing.procs import (
 )
 
 ENV_MARK = "JRK_SLURMCLUSTER"
-MARKER_FILE = ".jrk-slurmcluster"
 STATE_FILES = StateFiles("jrk-slurmcluster")
+MARKER_FILE = STATE_FILES.marker
 
 __all__ = ["ENV_MARK", "MARKER_FILE", "STATE_FILES", "cleanup_stale", "cmdline", "free_port",
            "kill_and_wait", "marked_pids", "recorded_clusters", "remove_resources", "running",
@@ -42,9 +41,8 @@ def remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
         pids |= marked_pids(f"{state['id']}-")
     left = kill_and_wait(pids)
     errors = [f"processes {left} survived SIGKILL"] if left else []
-    workdir = Path(state.get("workdir", "/nonexistent"))
-    if remove_workdir and state.get("own_workdir") and (workdir / MARKER_FILE).is_file():
-        shutil.rmtree(workdir, ignore_errors=True)
+    if remove_workdir and state.get("own_workdir"):
+        STATE_FILES.remove_workdir(Path(state.get("workdir", "/nonexistent")))
     return errors
 
 

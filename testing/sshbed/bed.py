@@ -17,15 +17,18 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Union
 
+from testing.procs import StateOwner
+
 from .host import TestHost
 from .procs import PREFIX, SSHTestBedError, netns_available, run_cmd
-from .state import MARKER_FILE, STATE_FILES, cleanup_stale, remove_resources
+from .state import STATE_FILES, cleanup_stale, remove_resources
 
 
-class SSHTestBed:
+class SSHTestBed(StateOwner):
     """N real sshd hosts. See the module docstring."""
 
     __test__ = False
+    state_files = STATE_FILES
 
     def __init__(self, n_hosts: int = 2, workdir: Union[str, Path, None] = None, *,
                  extra_hosts: tuple[str, ...] = (), mode: str = "auto",
@@ -62,23 +65,11 @@ class SSHTestBed:
     def __repr__(self) -> str:
         return f"<SSHTestBed {self.id} {self.mode or 'unstarted'} {self.hosts}>"
 
-    def __enter__(self) -> SSHTestBed:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     def host(self, name: str) -> TestHost:
         for h in self.hosts:
             if h.name == name:
                 return h
         raise KeyError(name)
-
-    # -- state file (for cleanup after a crashed owner) -----------------------------------
-    def record(self, **lists) -> None:
-        """Add to the state file's lists (called by the bed and its hosts before they make
-        something), so that cleanup_stale() finds it after a crash."""
-        STATE_FILES.record(self._state, **lists)
 
     # -- start ----------------------------------------------------------------------------
     def start(self) -> SSHTestBed:
@@ -106,8 +97,7 @@ class SSHTestBed:
             if want == "netns" and not netns_available():
                 raise SSHTestBedError("netns mode needs root and a working `ip netns`")
             self.mode = "netns" if want != "loopback" and netns_available() else "loopback"
-            self.workdir.mkdir(parents=True, exist_ok=True)
-            (self.workdir / MARKER_FILE).write_text(self.id)
+            STATE_FILES.mark_workdir(self.workdir, self.id)
             self._state = STATE_FILES.new(self.id, mode=self.mode, workdir=str(self.workdir),
                                           namespaces=[], links=[], sshd=[])
             if self.mode == "netns":
@@ -204,16 +194,10 @@ class SSHTestBed:
                     proc.wait(5)
         self.children = [p for p in self.children if p.returncode is None]
 
-    def _atexit_stop(self) -> None:
-        if self._state.get("owner_pid", os.getpid()) == os.getpid():  # not in a forked child
-            self.stop()
-
     def stop(self) -> None:
         """Tear everything down; idempotent, safe after a failed start()."""
-        if self._stopped or not self._started:
+        if not self._begin_stop():
             return
-        self._stopped = True
-        atexit.unregister(self._atexit_stop)
         errors = []
         for h in self.hosts:
             try:
@@ -222,8 +206,6 @@ class SSHTestBed:
                 errors.append(f"{h.name}: {exc}")
         self.reap()
         errors += remove_resources(self._state)
-        if errors:
-            raise SSHTestBedError("test bed teardown incomplete: " + "; ".join(errors))
-        STATE_FILES.remove(self._state)
+        self._finish_stop(errors, SSHTestBedError, "test bed")
 
 

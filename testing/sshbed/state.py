@@ -3,7 +3,6 @@ later bed removes what an owner that died without ``stop()`` (kill -9) left behi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from testing.procs import StateFiles
@@ -19,8 +18,8 @@ from .procs import (
     running,
 )
 
-MARKER_FILE = ".jrk-sshbed"
 STATE_FILES = StateFiles("jrk-sshbed")
+MARKER_FILE = STATE_FILES.marker
 
 
 def state_dir() -> Path:
@@ -51,10 +50,8 @@ def remove_resources(state: dict) -> list[str]:
             if proc.returncode and Path(f"/sys/class/net/{link}").exists():
                 errors.append(f"cannot delete link {link}: {proc.stderr.strip()}")
     workdir = Path(state.get("workdir", "/nonexistent"))
-    if (workdir / MARKER_FILE).is_file():
-        shutil.rmtree(workdir, ignore_errors=True)
-        if workdir.exists():
-            errors.append(f"cannot remove {workdir}")
+    if not STATE_FILES.remove_workdir(workdir):
+        errors.append(f"cannot remove {workdir}")
     return errors
 
 

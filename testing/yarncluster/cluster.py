@@ -30,22 +30,20 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Union
 
+from testing.procs import StateOwner
 from testing.sshbed import SSHTestBed, TestHost
 
 from .config import ConfigMixin
 from .daemons import DaemonsMixin
 from .deps import YarnClusterError, require
 from .procs import (
-    MARKER_FILE,
     STATE_FILES,
     cleanup_stale,
     free_port,
@@ -58,7 +56,7 @@ from .spark import SparkMixin
 __all__ = ["YarnTestCluster"]
 
 
-class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
+class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwner):
     """One ResourceManager + one NodeManager per bed host. See the module docstring.
 
     ``bed``: a started :class:`SSHTestBed` in netns mode whose hosts get a NodeManager each
@@ -68,6 +66,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
     """
 
     __test__ = False
+    state_files = STATE_FILES
 
     def __init__(self, bed: Optional[SSHTestBed] = None, n_hosts: int = 2,
                  workdir: Union[str, Path, None] = None, *, nm_memory_mb: int = 6144,
@@ -96,12 +95,6 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
 
     def __repr__(self) -> str:
         return f"<YarnTestCluster {self.id} {self.rm_url if self.rm_host else 'unstarted'}>"
-
-    def __enter__(self) -> YarnTestCluster:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- public accessors ------------------------------------------------------------------
     @property
@@ -144,10 +137,6 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
         """The NodeManager's yarn.nodemanager.log-dirs: <app id>/<container id>/stdout..."""
         return self.nm_dir(host) / "userlogs"
 
-    # -- state file ------------------------------------------------------------------------
-    def _record(self, **lists) -> None:
-        STATE_FILES.record(self._state, **lists)
-
     # -- start -----------------------------------------------------------------------------
     def start(self) -> YarnTestCluster:
         if self._started:
@@ -160,8 +149,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
         try:
             with STATE_FILES.lock():
                 cleanup_stale()
-                self.workdir.mkdir(parents=True, exist_ok=True)
-                (self.workdir / MARKER_FILE).write_text(self.id)
+                STATE_FILES.mark_workdir(self.workdir, self.id)
                 self._state = STATE_FILES.new(self.id, workdir=str(self.workdir),
                                               jvms=[], nm_hosts=[],
                                               own_workdir=self._own_workdir, label=self.label)
@@ -179,7 +167,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
             self.rm_host = self._bed.route_source_address
             self.ports = {k: free_port(self.rm_host)
                           for k in ("rpc", "scheduler", "tracker", "admin", "webapp")}
-            self._record(nm_hosts=[h.name for h in hosts])
+            self.record(nm_hosts=[h.name for h in hosts])
             self._write_confs(hosts)
             self._launch_rm()
             for h in hosts:
@@ -191,7 +179,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
             _, body = self.rest("info")
             self.cluster_timestamp = str(body["clusterInfo"]["id"])
             self._state["cluster_timestamp"] = self.cluster_timestamp
-            self._record()
+            self.record()
         except BaseException:
             self.stop()
             raise
@@ -201,25 +189,15 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
                            ssh_config=str(self.bed.ssh_config_path),
                            hosts=[[h.name, h.hostname, h.address] for h in self.hosts],
                            startup_seconds=round(self.startup_seconds, 1))
-        self._record()
+        self.record()
         return self
 
-    def state(self) -> dict:
-        """What the state file records (read by ``python -m testing.yarncluster status``)."""
-        return dict(self._state)
-
     # -- stop ------------------------------------------------------------------------------
-    def _atexit_stop(self) -> None:
-        if self._state.get("owner_pid", os.getpid()) == os.getpid():
-            self.stop()
-
     def stop(self) -> None:
         """Kill the RM, every NM and every container process, wait until they are gone,
         stop the bed if the cluster made it, remove the workdir. Idempotent."""
-        if self._stopped or not self._started:
+        if not self._begin_stop():
             return
-        self._stopped = True
-        atexit.unregister(self._atexit_stop)
         errors = []
         procs = [p for p in [self._rm, *self._nms.values()] if p is not None]
         left = kill_and_wait([p.pid for p in procs if p.poll() is None])
@@ -234,9 +212,4 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
                 self._bed.stop()
             except Exception as exc:
                 errors.append(f"bed: {exc}")
-        if self._own_workdir and (self.workdir / MARKER_FILE).is_file():
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        if errors:
-            msg = "YARN test cluster teardown incomplete: " + "; ".join(errors)
-            raise YarnClusterError(msg)
-        STATE_FILES.remove(self._state)
+        self._finish_stop(errors, YarnClusterError, "YARN test cluster")

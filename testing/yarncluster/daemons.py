@@ -107,7 +107,7 @@ class DaemonsMixin:
         if proc is None or proc.poll() is not None:
             return
         self._state.setdefault("nm_stopped", []).append(name)
-        self._record()
+        self.record()
         proc.send_signal(sig)
         try:
             proc.wait(timeout)
@@ -192,7 +192,7 @@ class DaemonsMixin:
             self._rm = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=d,
                                         env=self._jvm_env("rm"), start_new_session=True)
-        self._record(jvms=[[self._rm.pid, start_time(self._rm.pid), "rm"]])
+        self.record(jvms=[[self._rm.pid, start_time(self._rm.pid), "rm"]])
 
     def _launch_nm(self, host: TestHost) -> None:
         d = self.nm_dir(host)
@@ -204,7 +204,7 @@ class DaemonsMixin:
         stopped = self._state.get("nm_stopped", [])
         if host.name in stopped:
             stopped.remove(host.name)
-        self._record(jvms=[[proc.pid, start_time(proc.pid), host.name]])
+        self.record(jvms=[[proc.pid, start_time(proc.pid), host.name]])
 
     def _wait_rm(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -216,7 +216,7 @@ class DaemonsMixin:
                 if status == 200 and body["clusterInfo"].get("state") == "STARTED":
                     self.cluster_timestamp = str(body["clusterInfo"]["id"])
                     self._state["cluster_timestamp"] = self.cluster_timestamp
-                    self._record()
+                    self.record()
                     return
                 last = (status, body)
             except (YarnClusterError, KeyError, TypeError) as exc:

@@ -4,7 +4,6 @@ behind (the /proc helpers and the state file loop are :mod:`testing.procs`)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -22,8 +21,8 @@ from testing.procs import (
 )
 
 ENV_MARK = "JRK_YARNCLUSTER"
-MARKER_FILE = ".jrk-yarncluster"
 STATE_FILES = StateFiles("jrk-yarncluster")
+MARKER_FILE = STATE_FILES.marker
 
 __all__ = ["ENV_MARK", "MARKER_FILE", "STATE_FILES", "all_pids", "cleanup_stale", "cmdline",
            "container_pids", "environ", "free_port", "kill_and_wait", "marked_pids",
@@ -59,9 +58,8 @@ def remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
         left += kill_and_wait(container_pids(state["cluster_timestamp"]))
     if left:
         errors.append(f"processes {sorted(set(left))} survived SIGKILL")
-    workdir = Path(state.get("workdir", "/nonexistent"))
-    if remove_workdir and state.get("own_workdir") and (workdir / MARKER_FILE).is_file():
-        shutil.rmtree(workdir, ignore_errors=True)
+    if remove_workdir and state.get("own_workdir"):
+        STATE_FILES.remove_workdir(Path(state.get("workdir", "/nonexistent")))
     return errors
 
 
