@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
-import time
+
+from testing.procs import cli_down, cli_up
 
 from .cluster import SlurmTestCluster
 from .deps import SlurmClusterError, binary
-from .procs import cleanup_stale, recorded_clusters
+from .procs import STATE_FILES, cleanup_stale, recorded_clusters
 
 CLI_LABEL = "cli"
 
@@ -43,45 +43,12 @@ def _usage(cluster: SlurmTestCluster) -> str:
 
 
 def cmd_up(args) -> int:
-    def _stop(signum, frame):
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _stop)
-    cluster = SlurmTestCluster(n_hosts=args.hosts, label=CLI_LABEL)
-    try:
-        cluster.start()
-        print(_usage(cluster), flush=True)
-        while True:
-            time.sleep(1)
-            cluster.check_alive()
-    except KeyboardInterrupt:
-        print("\nstopping...", flush=True)
-    except SlurmClusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        cluster.stop()
-    print("stopped: no daemon, job or host left.")
-    return 0
+    return cli_up(SlurmTestCluster(n_hosts=args.hosts, label=CLI_LABEL), _usage, SlurmClusterError,
+                  "stopped: no daemon, job or host left.")
 
 
 def cmd_down(args) -> int:
-    clusters = [c for c in recorded_clusters() if c.get("label") == CLI_LABEL]
-    for state in clusters:
-        os.kill(state["owner_pid"], signal.SIGTERM)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not {c["id"] for c in recorded_clusters()} & {c["id"] for c in clusters}:
-            break
-        time.sleep(0.2)
-    else:
-        print("error: a cluster did not stop within 60 s", file=sys.stderr)
-        return 1
-    cleaned = cleanup_stale()
-    print(f"stopped {len(clusters)} cluster(s)"
-          + (f"; cleaned leftovers of {cleaned}" if cleaned else ""))
-    return 0
+    return cli_down(STATE_FILES, cleanup_stale, CLI_LABEL)
 
 
 def cmd_status(args) -> int:

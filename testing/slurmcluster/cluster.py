@@ -31,35 +31,32 @@ helpers, state files, stale clusters).
 from __future__ import annotations
 
 import atexit
-import contextlib
-import fcntl
-import json
-import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Union
 
+from testing.procs import StateOwner
 from testing.sshbed import SSHTestBed, TestHost
 
 from .commands import CommandsMixin
 from .config import ConfigMixin
 from .daemons import DaemonsMixin
-from .deps import SlurmClusterError, require, state_dir
-from .procs import MARKER_FILE, cleanup_stale, free_port, remove_resources, start_time
+from .deps import SlurmClusterError, require
+from .procs import STATE_FILES, cleanup_stale, free_port, remove_resources
 
 __all__ = ["SlurmTestCluster"]
 
 
-class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
+class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin, StateOwner):
     """munged + slurmctld + one slurmd per host of its own ``n_hosts`` bed. See the module
     docstring. Do not stop()/start() the bed's hosts except through :meth:`stop_node` /
     :meth:`start_node`."""
 
     __test__ = False
+    state_files = STATE_FILES
 
     def __init__(self, workdir: Union[str, Path, None] = None, n_hosts: int = 2, *,
                  start_timeout: float = 60.0, label: str = ""):
@@ -70,7 +67,7 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         self.workdir = Path(workdir) if workdir else Path(
             tempfile.mkdtemp(prefix="jrk-slurmcluster-"))
         self.start_timeout = start_timeout
-        self.state_path = state_dir() / f"{self.id}.json"
+        self.state_path = STATE_FILES.path(self.id)
         self.ctld_address = ""
         self.ports: dict[str, int] = {}
         self._bed: Optional[SSHTestBed] = None
@@ -84,12 +81,6 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
     def __repr__(self) -> str:
         where = f"{self.ctld_address}:{self.ports['ctld']}" if self.ports else "unstarted"
         return f"<SlurmTestCluster {self.id} {where}>"
-
-    def __enter__(self) -> SlurmTestCluster:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- public accessors ------------------------------------------------------------------
     @property
@@ -122,17 +113,6 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         msg = f"no node {node!r} in this cluster (nodes: {self.node_names})"
         raise KeyError(msg)
 
-    def state(self) -> dict:
-        """What the state file records (read by ``python -m testing.slurmcluster status``)."""
-        return dict(self._state)
-
-    def _record(self, **lists) -> None:
-        for key, values in lists.items():
-            self._state.setdefault(key, []).extend(values)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state))
-        tmp.replace(self.state_path)
-
     # -- start -----------------------------------------------------------------------------
     def start(self) -> SlurmTestCluster:
         """Start munged, the bed, slurmctld and the slurmd; wait until every node is idle
@@ -144,18 +124,12 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
         require()
         atexit.register(self._atexit_stop)
         try:
-            sdir = state_dir()
-            sdir.mkdir(mode=0o700, exist_ok=True)
-            with open(sdir / ".lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with STATE_FILES.lock():
                 cleanup_stale()
-                self._state = {"id": self.id, "owner_pid": os.getpid(),
-                               "owner_start": start_time(os.getpid()),
-                               "workdir": str(self.workdir), "daemons": [],
-                               "own_workdir": self._own_workdir, "label": self.label}
-                self.workdir.mkdir(parents=True, exist_ok=True)
-                (self.workdir / MARKER_FILE).write_text(self.id)
-                self._record()
+                STATE_FILES.mark_workdir(self.workdir, self.id)
+                self._state = STATE_FILES.new(self.id, workdir=str(self.workdir),
+                                              daemons=[],
+                                              own_workdir=self._own_workdir, label=self.label)
             self._bed = SSHTestBed(self.n_hosts, self.workdir / "bed", mode="netns")
             self._bed.start()
             self.ctld_address = self._bed.route_source_address
@@ -176,22 +150,16 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
                            ssh_config=str(self.bed.ssh_config_path),
                            nodes=[[h.name, h.hostname, h.address] for h in self.hosts],
                            startup_seconds=round(self.startup_seconds, 1))
-        self._record()
+        self.record()
         return self
 
     # -- stop ------------------------------------------------------------------------------
-    def _atexit_stop(self) -> None:
-        if self._state.get("owner_pid", os.getpid()) == os.getpid():
-            self.stop()
-
     def stop(self) -> None:
         """Kill every daemon (slurmd, slurmctld, munged) and every job process (the bed's
         stop kills all in the hosts' namespaces), wait until they are gone, stop the bed,
         remove a workdir the cluster made. Idempotent; raises when something survived."""
-        if self._stopped or not self._started:
+        if not self._begin_stop():
             return
-        self._stopped = True
-        atexit.unregister(self._atexit_stop)
         errors = self._stop_daemons()
         errors += remove_resources(self._state, remove_workdir=False)
         if self._bed is not None:
@@ -199,10 +167,4 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin):
                 self._bed.stop()
             except Exception as exc:
                 errors.append(f"bed: {exc}")
-        if self._own_workdir and (self.workdir / MARKER_FILE).is_file():
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        if errors:
-            msg = "Slurm test cluster teardown incomplete: " + "; ".join(errors)
-            raise SlurmClusterError(msg)
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+        self._finish_stop(errors, SlurmClusterError, "Slurm test cluster")

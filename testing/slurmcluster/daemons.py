@@ -29,7 +29,7 @@ class DaemonsMixin:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=self.workdir, env=env,
                                 start_new_session=True)
-        self._record(daemons=[[proc.pid, start_time(proc.pid), mark]])
+        self.record(daemons=[[proc.pid, start_time(proc.pid), mark]])
         return proc
 
     def _launch_munged(self) -> None:
@@ -128,7 +128,7 @@ class DaemonsMixin:
         after ~SlurmdTimeout (10 s) + a ping interval. Bring it back with start_node()."""
         host = self.host_of(host)
         self._state.setdefault("nodes_stopped", []).append(host.name)
-        self._record()
+        self.record()
         host.stop()
         proc = self._slurmds.get(host.name)
         if proc is not None:
@@ -144,7 +144,7 @@ class DaemonsMixin:
             host.start()
         if not self.slurmd_pid(host):
             self._launch_slurmd(host)
-            self._record()
+            self.record()
         self.wait_nodes(timeout, nodes=[host.hostname])
 
     def _stop_daemons(self) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from testing.sshbed import SSHD, netns_available
 
@@ -22,12 +21,6 @@ PACKAGES = {"slurmctld": "slurmctld", "slurmd": "slurmd", "munged": "munge",
             "sbatch": "slurm-client", "squeue": "slurm-client", "sinfo": "slurm-client",
             "scontrol": "slurm-client", "scancel": "slurm-client"}
 INSTALL = "apt-get install slurmctld slurmd slurm-client munge"
-
-
-def state_dir() -> Path:
-    """State files of running clusters (for cleanup after an owner that died)."""
-    return Path("/tmp/jrk-slurmcluster" if os.geteuid() == 0 else
-                f"/tmp/jrk-slurmcluster-{os.geteuid()}")
 
 
 def binary(name: str) -> str:

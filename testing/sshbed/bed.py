@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
-import json
 import os
 import pwd
 import random
@@ -19,15 +17,18 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Union
 
+from testing.procs import StateOwner
+
 from .host import TestHost
-from .procs import PREFIX, SSHTestBedError, netns_available, run_cmd, start_time
-from .state import MARKER_FILE, cleanup_stale, remove_resources, state_dir
+from .procs import PREFIX, SSHTestBedError, netns_available, run_cmd
+from .state import STATE_FILES, cleanup_stale, remove_resources
 
 
-class SSHTestBed:
+class SSHTestBed(StateOwner):
     """N real sshd hosts. See the module docstring."""
 
     __test__ = False
+    state_files = STATE_FILES
 
     def __init__(self, n_hosts: int = 2, workdir: Union[str, Path, None] = None, *,
                  extra_hosts: tuple[str, ...] = (), mode: str = "auto",
@@ -52,7 +53,7 @@ class SSHTestBed:
         self.ssh_config_path = self.workdir / "ssh_config"
         self.etc_hosts_path = self.workdir / "etc_hosts"
         self.bashrc_path = self.workdir / "bashrc"
-        self.state_path = state_dir() / f"{self.id}.json"
+        self.state_path = STATE_FILES.path(self.id)
         self._state: dict = {}
         self.children: list[subprocess.Popen] = []
         self._started = self._stopped = False
@@ -64,27 +65,11 @@ class SSHTestBed:
     def __repr__(self) -> str:
         return f"<SSHTestBed {self.id} {self.mode or 'unstarted'} {self.hosts}>"
 
-    def __enter__(self) -> SSHTestBed:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     def host(self, name: str) -> TestHost:
         for h in self.hosts:
             if h.name == name:
                 return h
         raise KeyError(name)
-
-    # -- state file (for cleanup after a crashed owner) -----------------------------------
-    def record(self, **lists) -> None:
-        """Add to the state file's lists (called by the bed and its hosts before they make
-        something), so that cleanup_stale() finds it after a crash."""
-        for key, values in lists.items():
-            self._state.setdefault(key, []).extend(values)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state))
-        tmp.replace(self.state_path)
 
     # -- start ----------------------------------------------------------------------------
     def start(self) -> SSHTestBed:
@@ -106,22 +91,15 @@ class SSHTestBed:
         return self
 
     def _setup(self) -> None:
-        sdir = state_dir()
-        sdir.mkdir(mode=0o700, exist_ok=True)
-        with open(sdir / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with STATE_FILES.lock():
             cleanup_stale()
             want = self._mode_wanted
             if want == "netns" and not netns_available():
                 raise SSHTestBedError("netns mode needs root and a working `ip netns`")
             self.mode = "netns" if want != "loopback" and netns_available() else "loopback"
-            self._state = {"id": self.id, "owner_pid": os.getpid(),
-                           "owner_start": start_time(os.getpid()), "mode": self.mode,
-                           "workdir": str(self.workdir), "namespaces": [], "links": [],
-                           "sshd": []}
-            self.workdir.mkdir(parents=True, exist_ok=True)
-            (self.workdir / MARKER_FILE).write_text(self.id)
-            self.record()
+            STATE_FILES.mark_workdir(self.workdir, self.id)
+            self._state = STATE_FILES.new(self.id, mode=self.mode, workdir=str(self.workdir),
+                                          namespaces=[], links=[], sshd=[])
             if self.mode == "netns":
                 self._make_bridge()
         if os.geteuid() == 0:
@@ -137,9 +115,9 @@ class SSHTestBed:
         used = set()
         addrs = run_cmd(["ip", "-o", "-4", "addr"]).stdout + run_cmd(["ip", "-4", "route"]).stdout
         used.update(int(k) for k in re.findall(r"\b10\.213\.(\d+)\.", addrs))
-        for f in state_dir().glob("*.json"):
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                used.add(int(json.loads(f.read_text()).get("subnet", "0.0.0").split(".")[2]))
+        for _, state in STATE_FILES.states():
+            with contextlib.suppress(AttributeError, ValueError, TypeError, IndexError):
+                used.add(int(state.get("subnet", "0.0.0").split(".")[2]))
         free = [k for k in range(1, 255) if k not in used]
         if not free:
             raise SSHTestBedError("no free 10.213.k.0/24 subnet for the test bed bridge")
@@ -216,16 +194,10 @@ class SSHTestBed:
                     proc.wait(5)
         self.children = [p for p in self.children if p.returncode is None]
 
-    def _atexit_stop(self) -> None:
-        if self._state.get("owner_pid", os.getpid()) == os.getpid():  # not in a forked child
-            self.stop()
-
     def stop(self) -> None:
         """Tear everything down; idempotent, safe after a failed start()."""
-        if self._stopped or not self._started:
+        if not self._begin_stop():
             return
-        self._stopped = True
-        atexit.unregister(self._atexit_stop)
         errors = []
         for h in self.hosts:
             try:
@@ -234,9 +206,6 @@ class SSHTestBed:
                 errors.append(f"{h.name}: {exc}")
         self.reap()
         errors += remove_resources(self._state)
-        if errors:
-            raise SSHTestBedError("test bed teardown incomplete: " + "; ".join(errors))
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+        self._finish_stop(errors, SSHTestBedError, "test bed")
 
 

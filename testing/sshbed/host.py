@@ -19,8 +19,8 @@ from .procs import (
     SSHTestBedError,
     cmdline,
     descendants,
+    kill_and_wait,
     kill_netns,
-    kill_pids,
     marked_pids,
     netns_pids,
     run_cmd,
@@ -207,7 +207,7 @@ class TestHost:
                 code = None if self._master is None else self._master.returncode
                 raise SSHTestBedError(
                     f"sshd of {self.name} ({self.address}:{self.port}) exited with {code}; "
-                    f"log {self.log_path}:\n{tail(self.log_path)}")
+                    f"log {self.log_path}:\n{tail(self.log_path, 15)}")
             try:
                 with socket.create_connection((self.address, self.port), timeout=0.5) as s:
                     s.settimeout(max(0.1, min(2.0, deadline - time.monotonic())))
@@ -219,7 +219,7 @@ class TestHost:
         raise SSHTestBedError(
             f"sshd of {self.name} did not accept connections on {self.address}:{self.port} "
             f"within {timeout}s (last error: {last}); log {self.log_path}:\n"
-            f"{tail(self.log_path)}")
+            f"{tail(self.log_path, 15)}")
 
     def stop(self, unreachable: bool = True) -> None:
         """The host goes down: kill its sshd and every process on it. With `unreachable`
@@ -240,7 +240,7 @@ class TestHost:
                 run_cmd(["ip", "neigh", "flush", "dev", self.bed.bridge, "to", self.address],
                      check=False)
         else:
-            kill_pids(procs | marked_pids(self.mark))
+            kill_and_wait(procs | marked_pids(self.mark), timeout=5.0)
         self.bed.reap()
 
     # -- inspection -----------------------------------------------------------------------

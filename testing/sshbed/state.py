@@ -3,31 +3,27 @@ later bed removes what an owner that died without ``stop()`` (kill -9) left behi
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from pathlib import Path
+
+from testing.procs import StateFiles
 
 from .procs import (
     PREFIX,
     SSHTestBedError,
-    alive,
     cmdline,
+    kill_and_wait,
     kill_netns,
-    kill_pids,
     marked_pids,
     run_cmd,
+    running,
 )
 
-MARKER_FILE = ".jrk-sshbed"
+STATE_FILES = StateFiles("jrk-sshbed")
+MARKER_FILE = STATE_FILES.marker
 
 
 def state_dir() -> Path:
-    if os.geteuid() == 0:
-        return Path("/tmp/jrk-sshbed")
-    return Path(f"/tmp/jrk-sshbed-{os.geteuid()}")
-
-
+    return STATE_FILES.dir
 
 
 def remove_resources(state: dict) -> list[str]:
@@ -44,35 +40,22 @@ def remove_resources(state: dict) -> list[str]:
         except SSHTestBedError as exc:
             errors.append(str(exc))
     for pid, start in state.get("sshd", []):
-        if start and alive(pid, start) and "sshd" in (cmdline(pid) or ""):
-            kill_pids([pid])
+        if start and running(pid, start) and "sshd" in (cmdline(pid) or ""):
+            kill_and_wait([pid], timeout=5.0)
     if bed_id:
-        kill_pids(marked_pids(f"{bed_id}-"))
+        kill_and_wait(marked_pids(f"{bed_id}-"), timeout=5.0)
     for link in reversed(state.get("links", [])):
         if link.startswith(PREFIX) and Path(f"/sys/class/net/{link}").exists():
             proc = run_cmd(["ip", "link", "del", link], check=False)
             if proc.returncode and Path(f"/sys/class/net/{link}").exists():
                 errors.append(f"cannot delete link {link}: {proc.stderr.strip()}")
     workdir = Path(state.get("workdir", "/nonexistent"))
-    if (workdir / MARKER_FILE).is_file():
-        shutil.rmtree(workdir, ignore_errors=True)
-        if workdir.exists():
-            errors.append(f"cannot remove {workdir}")
+    if not STATE_FILES.remove_workdir(workdir):
+        errors.append(f"cannot remove {workdir}")
     return errors
 
 
 def cleanup_stale() -> list[str]:
     """Remove what beds whose owner process died without stop() left behind.
     Returns the ids of the beds cleaned up."""
-    cleaned = []
-    for f in sorted(state_dir().glob("*.json")):
-        try:
-            state = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        if alive(state.get("owner_pid", 0), state.get("owner_start")):
-            continue
-        if not remove_resources(state):
-            f.unlink(missing_ok=True)
-        cleaned.append(state.get("id", f.stem))
-    return cleaned
+    return STATE_FILES.cleanup_stale(remove_resources)

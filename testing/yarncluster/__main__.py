@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
-import signal
 import sys
-import time
 import urllib.request
+
+from testing.procs import cli_down, cli_up
 
 from .cluster import YarnTestCluster
 from .deps import YarnClusterError, ensure_hadoop, spark_home
-from .procs import cleanup_stale, recorded_clusters
+from .procs import STATE_FILES, cleanup_stale, recorded_clusters
 from .record import record
 
 CLI_LABEL = "cli"
@@ -54,46 +53,12 @@ def _usage(cluster: YarnTestCluster) -> str:
 
 
 def cmd_up(args) -> int:
-    def _stop(signum, frame):
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _stop)
-    cluster = YarnTestCluster(n_hosts=args.hosts, label=CLI_LABEL)
-    try:
-        cluster.start()
-        print(_usage(cluster), flush=True)
-        while True:
-            time.sleep(1)
-            cluster.check_alive()
-    except KeyboardInterrupt:
-        print("\nstopping...", flush=True)
-    except YarnClusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        cluster.stop()
-    print("stopped: no JVM, container or host left.")
-    return 0
+    return cli_up(YarnTestCluster(n_hosts=args.hosts, label=CLI_LABEL), _usage, YarnClusterError,
+                  "stopped: no JVM, container or host left.")
 
 
 def cmd_down(args) -> int:
-    clusters = [c for c in recorded_clusters() if c.get("label") == CLI_LABEL]
-    for state in clusters:
-        os.kill(state["owner_pid"], signal.SIGTERM)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        alive = {c["id"] for c in recorded_clusters()}
-        if not alive & {c["id"] for c in clusters}:
-            break
-        time.sleep(0.2)
-    else:
-        print("error: a cluster did not stop within 60 s", file=sys.stderr)
-        return 1
-    cleaned = cleanup_stale()
-    print(f"stopped {len(clusters)} cluster(s)"
-          + (f"; cleaned leftovers of {cleaned}" if cleaned else ""))
-    return 0
+    return cli_down(STATE_FILES, cleanup_stale, CLI_LABEL)
 
 
 def cmd_status(args) -> int:

@@ -30,29 +30,25 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
-import json
-import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Optional, Union
 
+from testing.procs import StateOwner
 from testing.sshbed import SSHTestBed, TestHost
 
 from .config import ConfigMixin
 from .daemons import DaemonsMixin
-from .deps import YarnClusterError, require, state_dir
+from .deps import YarnClusterError, require
 from .procs import (
-    MARKER_FILE,
+    STATE_FILES,
     cleanup_stale,
     free_port,
     kill_and_wait,
     remove_resources,
-    start_time,
 )
 from .rest import RestMixin
 from .spark import SparkMixin
@@ -60,7 +56,7 @@ from .spark import SparkMixin
 __all__ = ["YarnTestCluster"]
 
 
-class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
+class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwner):
     """One ResourceManager + one NodeManager per bed host. See the module docstring.
 
     ``bed``: a started :class:`SSHTestBed` in netns mode whose hosts get a NodeManager each
@@ -70,6 +66,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
     """
 
     __test__ = False
+    state_files = STATE_FILES
 
     def __init__(self, bed: Optional[SSHTestBed] = None, n_hosts: int = 2,
                  workdir: Union[str, Path, None] = None, *, nm_memory_mb: int = 6144,
@@ -84,7 +81,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
             tempfile.mkdtemp(prefix="jrk-yarncluster-"))
         self.nm_memory_mb, self.nm_vcores = nm_memory_mb, nm_vcores
         self.start_timeout, self.fetch, self.jvm_heap = start_timeout, fetch, jvm_heap
-        self.state_path = state_dir() / f"{self.id}.json"
+        self.state_path = STATE_FILES.path(self.id)
         self.rm_host = ""
         self.ports: dict[str, int] = {}
         self.cluster_timestamp: Optional[str] = None
@@ -98,12 +95,6 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
 
     def __repr__(self) -> str:
         return f"<YarnTestCluster {self.id} {self.rm_url if self.rm_host else 'unstarted'}>"
-
-    def __enter__(self) -> YarnTestCluster:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- public accessors ------------------------------------------------------------------
     @property
@@ -146,14 +137,6 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
         """The NodeManager's yarn.nodemanager.log-dirs: <app id>/<container id>/stdout..."""
         return self.nm_dir(host) / "userlogs"
 
-    # -- state file ------------------------------------------------------------------------
-    def _record(self, **lists) -> None:
-        for key, values in lists.items():
-            self._state.setdefault(key, []).extend(values)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state))
-        tmp.replace(self.state_path)
-
     # -- start -----------------------------------------------------------------------------
     def start(self) -> YarnTestCluster:
         if self._started:
@@ -164,18 +147,12 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
         self.java_home, self.lib = found["java"], found["hadoop"]
         atexit.register(self._atexit_stop)
         try:
-            sdir = state_dir()
-            sdir.mkdir(mode=0o700, exist_ok=True)
-            with open(sdir / ".lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with STATE_FILES.lock():
                 cleanup_stale()
-                self._state = {"id": self.id, "owner_pid": os.getpid(),
-                               "owner_start": start_time(os.getpid()),
-                               "workdir": str(self.workdir), "jvms": [], "nm_hosts": [],
-                               "own_workdir": self._own_workdir, "label": self.label}
-                self.workdir.mkdir(parents=True, exist_ok=True)
-                (self.workdir / MARKER_FILE).write_text(self.id)
-                self._record()
+                STATE_FILES.mark_workdir(self.workdir, self.id)
+                self._state = STATE_FILES.new(self.id, workdir=str(self.workdir),
+                                              jvms=[], nm_hosts=[],
+                                              own_workdir=self._own_workdir, label=self.label)
             if self._bed is None:
                 self._bed = SSHTestBed(self.n_hosts, self.workdir / "bed", mode="netns")
                 self._bed.start()
@@ -190,7 +167,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
             self.rm_host = self._bed.route_source_address
             self.ports = {k: free_port(self.rm_host)
                           for k in ("rpc", "scheduler", "tracker", "admin", "webapp")}
-            self._record(nm_hosts=[h.name for h in hosts])
+            self.record(nm_hosts=[h.name for h in hosts])
             self._write_confs(hosts)
             self._launch_rm()
             for h in hosts:
@@ -202,7 +179,7 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
             _, body = self.rest("info")
             self.cluster_timestamp = str(body["clusterInfo"]["id"])
             self._state["cluster_timestamp"] = self.cluster_timestamp
-            self._record()
+            self.record()
         except BaseException:
             self.stop()
             raise
@@ -212,25 +189,15 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
                            ssh_config=str(self.bed.ssh_config_path),
                            hosts=[[h.name, h.hostname, h.address] for h in self.hosts],
                            startup_seconds=round(self.startup_seconds, 1))
-        self._record()
+        self.record()
         return self
 
-    def state(self) -> dict:
-        """What the state file records (read by ``python -m testing.yarncluster status``)."""
-        return dict(self._state)
-
     # -- stop ------------------------------------------------------------------------------
-    def _atexit_stop(self) -> None:
-        if self._state.get("owner_pid", os.getpid()) == os.getpid():
-            self.stop()
-
     def stop(self) -> None:
         """Kill the RM, every NM and every container process, wait until they are gone,
         stop the bed if the cluster made it, remove the workdir. Idempotent."""
-        if self._stopped or not self._started:
+        if not self._begin_stop():
             return
-        self._stopped = True
-        atexit.unregister(self._atexit_stop)
         errors = []
         procs = [p for p in [self._rm, *self._nms.values()] if p is not None]
         left = kill_and_wait([p.pid for p in procs if p.poll() is None])
@@ -245,10 +212,4 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin):
                 self._bed.stop()
             except Exception as exc:
                 errors.append(f"bed: {exc}")
-        if self._own_workdir and (self.workdir / MARKER_FILE).is_file():
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        if errors:
-            msg = "YARN test cluster teardown incomplete: " + "; ".join(errors)
-            raise YarnClusterError(msg)
-        with contextlib.suppress(FileNotFoundError):
-            self.state_path.unlink()
+        self._finish_stop(errors, YarnClusterError, "YARN test cluster")

@@ -57,7 +57,7 @@ class DaemonsMixin:
         pids = {p for p in on_hosts if environ(p).get("CONTAINER_ID")}
         if host is None:
             pids |= container_pids(self.cluster_timestamp)
-        return [(pid, cmdline(pid)) for pid in sorted(pids) if running(pid)]
+        return [(pid, cmdline(pid) or "") for pid in sorted(pids) if running(pid)]
 
     def kill_container_processes(self, host: Union[TestHost, str, None] = None,
                                  timeout: float = 15) -> list[tuple[int, str]]:
@@ -107,7 +107,7 @@ class DaemonsMixin:
         if proc is None or proc.poll() is not None:
             return
         self._state.setdefault("nm_stopped", []).append(name)
-        self._record()
+        self.record()
         proc.send_signal(sig)
         try:
             proc.wait(timeout)
@@ -151,13 +151,13 @@ class DaemonsMixin:
     def check_alive(self) -> None:
         if self._rm is not None and self._rm.poll() is not None:
             msg = (f"the ResourceManager exited with {self._rm.returncode}; log {self.rm_log}:"
-                   f"\n{tail(self.rm_log)}")
+                   f"\n{tail(self.rm_log, 40)}")
             raise YarnClusterError(msg)
         for name, proc in self._nms.items():
             if proc.poll() is not None and name not in self._state.get("nm_stopped", []):
                 log = self.nm_log(name)
                 msg = (f"the NodeManager of {name} exited with {proc.returncode}; log {log}:"
-                       f"\n{tail(log)}")
+                       f"\n{tail(log, 40)}")
                 raise YarnClusterError(msg)
 
     def _java_argv(self, conf_dir: Path, log_dir: Path, main: str) -> list[str]:
@@ -192,7 +192,7 @@ class DaemonsMixin:
             self._rm = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=d,
                                         env=self._jvm_env("rm"), start_new_session=True)
-        self._record(jvms=[[self._rm.pid, start_time(self._rm.pid), "rm"]])
+        self.record(jvms=[[self._rm.pid, start_time(self._rm.pid), "rm"]])
 
     def _launch_nm(self, host: TestHost) -> None:
         d = self.nm_dir(host)
@@ -204,7 +204,7 @@ class DaemonsMixin:
         stopped = self._state.get("nm_stopped", [])
         if host.name in stopped:
             stopped.remove(host.name)
-        self._record(jvms=[[proc.pid, start_time(proc.pid), host.name]])
+        self.record(jvms=[[proc.pid, start_time(proc.pid), host.name]])
 
     def _wait_rm(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -216,12 +216,12 @@ class DaemonsMixin:
                 if status == 200 and body["clusterInfo"].get("state") == "STARTED":
                     self.cluster_timestamp = str(body["clusterInfo"]["id"])
                     self._state["cluster_timestamp"] = self.cluster_timestamp
-                    self._record()
+                    self.record()
                     return
                 last = (status, body)
             except (YarnClusterError, KeyError, TypeError) as exc:
                 last = exc
             time.sleep(0.25)
         msg = (f"the ResourceManager did not answer at {self.rm_url} within {timeout}s "
-               f"(last: {last}); log {self.rm_log}:\n{tail(self.rm_log)}")
+               f"(last: {last}); log {self.rm_log}:\n{tail(self.rm_log, 40)}")
         raise YarnClusterError(msg)

@@ -34,11 +34,6 @@ def hadoop_lib_dir() -> Path:
     return cache_dir() / f"hadoop-{HADOOP_VERSION}" / "lib"
 
 
-def state_dir() -> Path:
-    return Path("/tmp/jrk-yarncluster" if os.geteuid() == 0 else
-                f"/tmp/jrk-yarncluster-{os.geteuid()}")
-
-
 def java_home() -> Path:
     """JAVA_HOME of the ``java`` on PATH (or ``$JAVA_HOME``)."""
     if os.environ.get("JAVA_HOME") and (Path(os.environ["JAVA_HOME"]) / "bin/java").exists():
