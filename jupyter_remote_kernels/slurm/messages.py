@@ -34,9 +34,9 @@ def submit_failed(kernel_id: str, partition: str, output: str) -> str:
     """sbatch refused the job."""
     where = f" to partition {partition}" if partition else ""
     return (
-        f"Slurm refused the job of kernel {kernel_id}{where}: {output.strip()} "
-        "Check the kernelspec's slurm_* settings (partition, account, QOS, time limit) with "
-        "`jupyter remote-kernels check NAME`."
+        f"Slurm refused the job of kernel {kernel_id}{where}: {output.strip().rstrip('.')}. "
+        "Check the kernelspec's slurm_* settings (partition, account, QOS, time limit, extra "
+        "options) with `jupyter remote-kernels check NAME`."
     )
 
 

@@ -21,7 +21,7 @@ import time
 from typing import Any, Optional
 
 from .._paths import launcher_files
-from ..errors import LaunchError
+from ..errors import LaunchError, SlurmError
 from ..launch import protocol
 from ..netutil import route_ip
 from ..provisioning import LauncherProvisionerBase
@@ -260,28 +260,39 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
     async def poll(self) -> Optional[int]:
         """None while the kernel runs, else its exit code (see ``LifecycleMixin.poll``).
 
-        Called by ``KernelManager.is_alive``. When a ready kernel's node stops answering,
-        Slurm needs its SlurmdTimeout to declare the node down: for up to
-        ``slurm_node_timeout`` seconds the kernel is not yet reported dead, so that it is
-        reported with Slurm's reason (``NODE_FAIL``) rather than as merely unreachable.
+        Called by ``KernelManager.is_alive``. When a ready kernel's launcher is gone or
+        silent (its comm port refuses or does not answer) but Slurm has not yet said that
+        the job ended, Slurm is asked again at once and the kernel is not reported dead for
+        up to ``slurm_node_timeout`` seconds: it is then reported with Slurm's reason (a time
+        limit, a node failure, preemption) rather than as merely gone.
         """
         code = await super().poll()
-        if code is None or not self.unreachable or self.placement.phase != "ready":
+        if code is None or self.placement.phase != "ready" or self._poller is None:
             self._silent_since = None
             return code
         now = time.monotonic()
         if self._silent_since is None:
             self._silent_since = now
         if now - self._silent_since < self.slurm_node_timeout:
+            self._poller.refresh()
             return None
         reason = (
-            f"Kernel {self.name} died: its node {self.placement.host} stopped answering and "
-            f"Slurm did not report its job {self._job_id} ended within "
+            f"Kernel {self.name} died: its launcher on {self.placement.host} is gone or does "
+            f"not answer, and Slurm did not report its job {self._job_id} ended within "
             f"{self.slurm_node_timeout:.0f} s"
         )
         self.log.warning(reason)
         self.placement.set_phase("dead", error=reason)
         return code
+
+    async def shutdown_requested(self, restart: bool = False) -> None:
+        """The kernel was asked to shut down (or restart): its exit is expected now.
+
+        Called by ``KernelManager.request_shutdown``; :meth:`release` then cancels the job
+        and confirms it ended.
+        """
+        self.placement.set_phase("shutting-down")
+        await super().shutdown_requested(restart)
 
     async def kill(self, restart: bool = False) -> None:
         await super().kill(restart)
@@ -296,7 +307,11 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             target = [f"--name={self.name}"]
         else:
             return
-        result = await commands.run("scancel", target)
+        try:
+            result = await commands.run("scancel", target)
+        except SlurmError as exc:  # the launch's own error is the one to report
+            self.log.warning("scancel %s failed: %s", target[0], exc)
+            return
         if result.code != 0:
             self.log.warning("scancel %s failed: %s", target[0], result.message())
 

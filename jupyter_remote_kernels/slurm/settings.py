@@ -61,9 +61,10 @@ class SlurmSettings(Configurable):
     slurm_node_timeout = Float(
         30.0,
         config=True,
-        help="Seconds a ready kernel whose node stopped answering is still waited for, so "
-        "that Slurm can say why (a node failure, NODE_FAIL) before the kernel is reported "
-        "dead. Set it a little above the cluster's SlurmdTimeout.",
+        help="Seconds a ready kernel whose launcher is gone or stopped answering is still "
+        "waited for, so that Slurm can say why (its time limit, a node failure, NODE_FAIL) "
+        "before the kernel is reported dead. Set it a little above the cluster's "
+        "SlurmdTimeout.",
     )
     callback_ip = Unicode(
         "",

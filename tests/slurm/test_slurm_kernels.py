@@ -8,14 +8,16 @@ from squeue and the nodes' process tables.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
 from ..abuse import COUNTS
 from ..kernels import ws_execute
-from ..server_process import ServerProcess
+from ..server_process import ServerProcess, free_port
 from ..slurm_helpers import (
     alive_jobs,
     install_slurm_spec,
@@ -182,3 +184,37 @@ def test_allowed_partition_and_time_are_taken(slurm_cluster, tmp_path, server):
     assert slurm_cluster.job(job["id"])["TimeLimit"] == "00:03:00"
     assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
     assert nothing_left(slurm_cluster, [kernel_id]) == ([], [])
+
+
+def unreachable_conf(cluster, tmp_path) -> str:
+    """The cluster's slurm.conf with a controller port nothing listens on."""
+    conf = Path(cluster.env()["SLURM_CONF"]).read_text()
+    port = free_port()
+    changed = re.sub(r"^SlurmctldPort=\d+$", f"SlurmctldPort={port}", conf, flags=re.M)
+    assert changed != conf
+    path = tmp_path / "unreachable.conf"
+    path.write_text(changed)
+    return str(path)
+
+
+@pytest.mark.parametrize("case", ["refused", "unreachable"])
+def test_rejected_or_unreachable_submission_is_a_clear_error(slurm_cluster, tmp_path, server,
+                                                             case):
+    """sbatch refuses the job (a node that does not exist), or no controller answers: the
+    start fails at once with what Slurm said and what to check; no job is left."""
+    if case == "refused":
+        config = {"slurm_extra_options": ["--nodelist=no-such-node"]}
+    else:
+        config = {"slurm_conf": unreachable_conf(slurm_cluster, tmp_path),
+                  "slurm_command_timeout": 20}
+    install_slurm_spec(slurm_cluster, tmp_path, "slurm-bad", **config)
+    srv = server()
+    before = {j["id"] for j in slurm_cluster.jobs(all_states=True)}
+    r = start_kernel(srv, "slurm-bad")
+    assert r.status_code in (500, 502), r.text
+    message = r.json()["message"]
+    if case == "refused":
+        assert "Slurm refused the job" in message and "Invalid node name" in message, message
+    else:
+        assert "slurmctld" in message or "Unable to contact" in message, message
+    assert {j["id"] for j in slurm_cluster.jobs(all_states=True)} - before == set()
