@@ -20,11 +20,6 @@ from ..slurm_helpers import alive_jobs, nothing_left
 pytestmark = pytest.mark.timeout(600)
 
 
-@pytest.fixture(autouse=True)
-def _nothing_left_for_the_next_test(slurm_cluster):
-    yield
-    slurm_cluster.clear()
-
 
 async def start(jp_fetch, name: str) -> dict:
     response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": name}),

@@ -13,11 +13,6 @@ from ..slurm_helpers import install_slurm_spec, nothing_left, start_kernel, wait
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(autouse=True)
-def _nothing_left_for_the_next_test(slurm_cluster):
-    yield
-    slurm_cluster.clear()
-
 
 @pytest.fixture
 def srv(tmp_path):

@@ -33,12 +33,6 @@ WEIRD = "a \"quoted\" $HOME `id` $(touch /tmp/jrk-slurm-pwned) 'single' \\back"
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(autouse=True)
-def _nothing_left_for_the_next_test(slurm_cluster):
-    """The cluster is shared by the session: what a test left (after a failure) goes."""
-    yield
-    slurm_cluster.clear()
-
 
 @pytest.fixture
 def server(tmp_path):

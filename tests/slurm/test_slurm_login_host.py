@@ -20,11 +20,6 @@ from ..slurm_helpers import nothing_left, start_kernel, wait_for
 pytestmark = pytest.mark.timeout(600)
 
 
-@pytest.fixture(autouse=True)
-def _nothing_left_for_the_next_test(slurm_cluster):
-    yield
-    slurm_cluster.clear()
-
 
 def logging_bin_dir(folder: Path, log: Path) -> Path:
     """Slurm commands that log the host they run on (then run the real one)."""

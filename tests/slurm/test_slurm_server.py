@@ -25,11 +25,6 @@ from ..slurm_helpers import (
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(autouse=True)
-def _nothing_left_for_the_next_test(slurm_cluster):
-    yield
-    slurm_cluster.clear()
-
 
 def counting_bin_dir(folder: Path, log: Path) -> Path:
     """A slurm_bin_dir whose commands log their name and run the installed one."""
