@@ -276,8 +276,10 @@ async def test_hung_rm_delays_only_yarn_work(
         # The fastest of 7 starts: other processes on a shared machine only ever add time
         # to a sample, so the fastest is the start's own cost. An RM hang that reached the
         # local start (a starved thread pool, a blocked event loop, a shared lock) slows
-        # every start, the fastest included: that fails here.
-        assert min(hung) <= 1.2 * min(calm), (calm, hung)
+        # every start, the fastest included, by seconds (each RM request hangs 8 s before
+        # the client gives up): that fails here. 1.5x, not less: between the two phases the
+        # fastest start alone varied up to 1.3x on two shared cores (CI, 2026-12-01).
+        assert min(hung) <= 1.5 * min(calm), (calm, hung)
 
         responses = await asyncio.gather(*deletes)
         assert [r.code for r in responses] == [204] * 10
