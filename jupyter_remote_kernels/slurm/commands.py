@@ -56,8 +56,6 @@ class SlurmCommands:
         self.conf = conf
         self.timeout = timeout
         self.login = login
-        #: Commands run so far, by name (the tests count the squeue polls with it).
-        self.counts: dict[str, int] = {}
         #: The controller's address once asked (``jobs.controller_host``).
         self.controller: Optional[str] = None
 
@@ -93,7 +91,6 @@ class SlurmCommands:
 
         ``env`` replaces the default environment (:meth:`environment`) when given.
         """
-        self.counts[name] = self.counts.get(name, 0) + 1
         limit = self.timeout if timeout is None else timeout
         if self.login is not None:
             return await self._run_on_login_host(self.login, name, args, stdin, limit)
