@@ -7,11 +7,12 @@ core and the CLI find backends only this way: adding a backend touches no core m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable, Optional
 
-__all__ = ["ENTRY_POINT_GROUP", "Backend", "BackendError", "backends"]
+__all__ = ["ENTRY_POINT_GROUP", "Backend", "BackendError", "backends", "print_checks"]
 
 ENTRY_POINT_GROUP = "jupyter_remote_kernels.backends"
 
@@ -46,3 +47,12 @@ def backends() -> dict[str, Backend]:
         if isinstance(backend, Backend):
             found[backend.name] = backend
     return found
+
+
+def print_checks(results: Iterable[tuple[str, bool, str]]) -> bool:
+    """Print ``check NAME`` results, one ``ok``/``FAIL`` line each; True if one failed."""
+    failed = False
+    for check, ok, detail in results:
+        failed = failed or not ok
+        print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
+    return failed

@@ -10,6 +10,7 @@ import asyncio
 import getpass
 from typing import Any
 
+from ..backends import print_checks
 from ..errors import SlurmError
 from .commands import SlurmCommands
 from .provisioner import SlurmProvisioner
@@ -61,8 +62,9 @@ async def _association(commands: SlurmCommands, account: str) -> tuple[bool, str
     return True, f"user {user} in account(s) {', '.join(accounts)}"
 
 
-async def _probe_python(prov: SlurmProvisioner, python: str) -> tuple[bool, str]:
-    commands = prov.commands()
+async def _probe_python(
+    commands: SlurmCommands, prov: SlurmProvisioner, python: str
+) -> tuple[bool, str]:
     args = ["--quiet", "--nodes=1", "--ntasks=1", "--time=1"]
     if prov.slurm_partition:
         args.append(f"--partition={prov.slurm_partition}")
@@ -91,7 +93,7 @@ async def _checks(prov: SlurmProvisioner, argv: list[str]) -> list[tuple[str, bo
     results.append(("account", *await _association(commands, prov.slurm_account)))
     python = argv[0] if argv else "python3"
     if partition_ok:
-        results.append(("python", *await _probe_python(prov, python)))
+        results.append(("python", *await _probe_python(commands, prov, python)))
     else:
         results.append(("python", False, "not checked: the test job needs a usable partition"))
     return results
@@ -113,8 +115,4 @@ def check_slurm_spec(config: dict[str, Any], argv: list[str]) -> list[tuple[str,
 def run_check(name: str, config: dict[str, Any], argv: list[str]) -> int:
     """Print the checks of Slurm kernelspec ``name``; the exit status (0: all fine)."""
     print(f"{name} (Slurm):")
-    failed = False
-    for check, ok, detail in check_slurm_spec(config, argv):
-        failed = failed or not ok
-        print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
-    return 1 if failed else 0
+    return 1 if print_checks(check_slurm_spec(config, argv)) else 0

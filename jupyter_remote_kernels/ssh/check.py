@@ -12,6 +12,7 @@ import socket
 import threading
 from typing import Any
 
+from ..backends import print_checks
 from ..netutil import route_ip
 from .pool import SSHHostError, SSHPool, SSHTarget
 from .provisioner import SSHProvisioner
@@ -92,9 +93,8 @@ def run_check(name: str, config: dict[str, Any], argv: list[str]) -> int:
         for host in prov.remote_hosts:
             target = prov.target_for(host)
             print(f"{target.label}:")
-            for check, ok, detail in check_host(pool, target, python, module, prov.callback_ip):
-                failed = failed or not ok
-                print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
+            results = check_host(pool, target, python, module, prov.callback_ip)
+            failed = print_checks(results) or failed
     finally:
         pool.close()
     return 1 if failed else 0

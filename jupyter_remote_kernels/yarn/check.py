@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backends import print_checks
 from ..errors import YarnError
 from .client import YarnClient
 from .provisioner import YarnProvisioner
@@ -71,8 +72,4 @@ def check_yarn_spec(config: dict[str, Any]) -> list[tuple[str, bool, str]]:
 def run_check(name: str, config: dict[str, Any], argv: list[str]) -> int:
     """Print the checks of YARN kernelspec ``name``; the exit status (0: all fine)."""
     print(f"{name} (YARN):")
-    failed = False
-    for check, ok, detail in check_yarn_spec(config):
-        failed = failed or not ok
-        print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
-    return 1 if failed else 0
+    return 1 if print_checks(check_yarn_spec(config)) else 0
