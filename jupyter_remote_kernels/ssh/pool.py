@@ -288,6 +288,7 @@ class SSHPool:
         conn, channel = self.open_session(target, timeout)
         deadline = time.monotonic() + timeout
         out, err = b"", b""
+        exited = float("inf")  # when the exit status arrived
         try:
             channel.settimeout(0.2)
             exec_command(channel, command, timeout, target.host)
@@ -299,14 +300,20 @@ class SSHPool:
                     out += channel.recv(65536)
                 elif channel.recv_stderr_ready():
                     err += channel.recv_stderr(65536)
-                elif channel.exit_status_ready() and not (
-                    channel.recv_ready() or channel.recv_stderr_ready()
+                elif channel.exit_status_ready() and (
+                    channel.eof_received or time.monotonic() > exited + 2.0
                 ):
+                    # sshd may send the exit status before the last output: done once the
+                    # output's end arrived too (or, for a command whose background child keeps
+                    # the output open, shortly after the exit status).
                     return (
                         channel.recv_exit_status(),
                         out.decode(errors="replace"),
                         (err.decode(errors="replace")),
                     )
+                elif channel.exit_status_ready():
+                    exited = min(exited, time.monotonic())
+                    time.sleep(0.01)
                 else:
                     channel.status_event.wait(0.05)
             return None, out.decode(errors="replace"), err.decode(errors="replace")
