@@ -25,6 +25,7 @@ from .templates import CLIError, fill_template
 
 __all__ = ["CheckApp", "InstallApp", "ListApp", "RemoteKernelsCLI", "main"]
 
+
 class InstallApp(JupyterApp):
     """Install a kernelspec from one of the templates: ``install KIND``."""
 

@@ -46,8 +46,14 @@ async def _association(commands: SlurmCommands, account: str) -> tuple[bool, str
     try:
         result = await commands.run(
             "sacctmgr",
-            ["--noheader", "--parsable2", "show", "assoc", f"where user={user}",
-             "format=account,partition"],
+            [
+                "--noheader",
+                "--parsable2",
+                "show",
+                "assoc",
+                f"where user={user}",
+                "format=account,partition",
+            ],
         )
     except SlurmError as exc:
         return True, f"sacctmgr cannot run ({exc}); associations not checked"

@@ -131,7 +131,11 @@ class SlurmCommands:
         )
 
     async def _run_on_login_host(
-        self, login: LoginHost, name: str, args: list[str], stdin: Optional[bytes],
+        self,
+        login: LoginHost,
+        name: str,
+        args: list[str],
+        stdin: Optional[bytes],
         limit: float,
     ) -> CommandResult:
         """``name args`` on the login node; its exit status, output and error output."""

@@ -92,6 +92,10 @@ async def cancel_and_confirm(
             return True
     log.error(
         "Slurm job %s (kernel %s) did not end within %.0f s of scancel; cancel it by hand "
-        "(scancel %s)", job_id, name, timeout, job_id,
+        "(scancel %s)",
+        job_id,
+        name,
+        timeout,
+        job_id,
     )
     return False

@@ -17,8 +17,15 @@ from ..polling import Pollers, WatchPoller
 from ..services import Services
 from .commands import SlurmCommands
 
-__all__ = ["ENDED_STATES", "SERVICE", "Job", "SlurmPoller", "SlurmPollers", "parse_squeue",
-           "pollers_of"]
+__all__ = [
+    "ENDED_STATES",
+    "SERVICE",
+    "Job",
+    "SlurmPoller",
+    "SlurmPollers",
+    "parse_squeue",
+    "pollers_of",
+]
 
 #: squeue's fields, in order: id, name, state, partition, nodes, time left, reason.
 SQUEUE_FORMAT = "%i|%j|%T|%P|%N|%L|%r"
@@ -97,8 +104,12 @@ class SlurmPoller(WatchPoller[Job]):
 
     async def fetch(self, keys: list[str]) -> dict[str, list[Job]]:
         """One round: one ``squeue`` for every watched kernel id (the jobs' names)."""
-        args = ["--noheader", "--states=all", f"--name={','.join(keys)}",
-                f"--format={SQUEUE_FORMAT}"]
+        args = [
+            "--noheader",
+            "--states=all",
+            f"--name={','.join(keys)}",
+            f"--format={SQUEUE_FORMAT}",
+        ]
         result = await self.commands.run("squeue", args)
         if result.code != 0:
             msg = f"squeue exited with code {result.code}: {result.message()}"

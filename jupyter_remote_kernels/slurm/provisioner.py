@@ -69,9 +69,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
                 known_hosts=self.slurm_login_known_hosts,
             )
             login = LoginHost(target, connections_of(self.services))
-        return SlurmCommands(
-            self.slurm_bin_dir, self.slurm_conf, self.slurm_command_timeout, login
-        )
+        return SlurmCommands(self.slurm_bin_dir, self.slurm_conf, self.slurm_command_timeout, login)
 
     def _find_poller(self) -> SlurmPoller:
         """The server's poller for this cluster."""
@@ -175,8 +173,9 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         result = await self._poller.commands.run("sbatch", args, stdin=script.encode())
         job_id = result.out.strip().split(";")[0]
         if result.code != 0 or not _JOB_ID.match(job_id):
-            raise LaunchError(messages.submit_failed(self.name, self.slurm_partition,
-                                                     result.message()))
+            raise LaunchError(
+                messages.submit_failed(self.name, self.slurm_partition, result.message())
+            )
         self._job_id = self.placement.job_id = job_id
         self.placement.set_phase("pending", "waiting for the scheduler")
         self._poller.refresh()
@@ -318,8 +317,9 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
     async def release(self, restart: bool) -> None:
         """Make sure the job ended (scancel + confirm); stop following it unless restarting."""
         if self._job_id is not None and self._poller is not None:
-            await cancel_and_confirm(self._poller, self.name, self._job_id, self.cancel_timeout,
-                                     self.log)
+            await cancel_and_confirm(
+                self._poller, self.name, self._job_id, self.cancel_timeout, self.log
+            )
             self._past_jobs.add(self._job_id)
             self._job_id = None
         self._submitted = False

@@ -96,13 +96,24 @@ def _partition(settings: Any, env: dict[str, str]) -> str:
         raise InvalidRequest(msg)
     allowed = list(settings.allowed_partitions)
     if value not in allowed:
-        raise _refuse(key, value, ", ".join(allowed) or "only the kernelspec's partition",
-                      "allowed_partitions")
+        raise _refuse(
+            key,
+            value,
+            ", ".join(allowed) or "only the kernelspec's partition",
+            "allowed_partitions",
+        )
     return value
 
 
-def _measured(env: dict[str, str], key: str, current: str, *, limit: str, setting: str,
-              parse: Callable[[str], float]) -> str:
+def _measured(
+    env: dict[str, str],
+    key: str,
+    current: str,
+    *,
+    limit: str,
+    setting: str,
+    parse: Callable[[str], float],
+) -> str:
     """A time or a size the request may set up to ``limit`` (empty: no change)."""
     value = env.get(key, "").strip()
     if not value or value == current:
@@ -156,11 +167,28 @@ def job_options(settings: Any, env: dict[str, str]) -> list[str]:
         ("--partition", _partition(settings, env)),
         ("--account", settings.slurm_account),
         ("--qos", settings.slurm_qos),
-        ("--time", _measured(env, "KERNEL_SLURM_TIME", settings.slurm_time,
-                             limit=settings.max_time, setting="max_time", parse=parse_time)),
-        ("--mem", _measured(env, "KERNEL_SLURM_MEMORY", settings.slurm_memory,
-                            limit=settings.max_memory, setting="max_memory",
-                            parse=parse_memory)),
+        (
+            "--time",
+            _measured(
+                env,
+                "KERNEL_SLURM_TIME",
+                settings.slurm_time,
+                limit=settings.max_time,
+                setting="max_time",
+                parse=parse_time,
+            ),
+        ),
+        (
+            "--mem",
+            _measured(
+                env,
+                "KERNEL_SLURM_MEMORY",
+                settings.slurm_memory,
+                limit=settings.max_memory,
+                setting="max_memory",
+                parse=parse_memory,
+            ),
+        ),
         ("--gres", _gres(settings, env)),
         ("--constraint", settings.slurm_constraint),
     ):

@@ -95,25 +95,31 @@ class SlurmSettings(Configurable):
     )
 
     # ------------------------------------------------------------------ what a job asks for
-    slurm_partition = Unicode("", config=True, help="Partition (sbatch --partition); "
-                              "default: the cluster's default partition.")
+    slurm_partition = Unicode(
+        "",
+        config=True,
+        help="Partition (sbatch --partition); default: the cluster's default partition.",
+    )
     slurm_account = Unicode("", config=True, help="Account (sbatch --account).")
     slurm_qos = Unicode("", config=True, help="Quality of service (sbatch --qos).")
     slurm_time = Unicode(
-        "", config=True, help="Time limit, in Slurm's syntax: 30, 2:00:00, 1-00:00:00 "
-        "(sbatch --time; default: the partition's)."
+        "",
+        config=True,
+        help="Time limit, in Slurm's syntax: 30, 2:00:00, 1-00:00:00 "
+        "(sbatch --time; default: the partition's).",
     )
     slurm_cpus = Int(1, config=True, help="CPUs of the kernel (sbatch --cpus-per-task).")
     slurm_memory = Unicode(
-        "", config=True, help="Memory of the kernel, e.g. 4G (sbatch --mem; default: the "
-        "partition's)."
+        "",
+        config=True,
+        help="Memory of the kernel, e.g. 4G (sbatch --mem; default: the partition's).",
     )
     slurm_gres = Unicode("", config=True, help="Generic resources, e.g. gpu:1 (sbatch --gres).")
     slurm_constraint = Unicode("", config=True, help="Node features (sbatch --constraint).")
     slurm_extra_options = List(
         Unicode(),
         config=True,
-        help="Further sbatch options, one per item (e.g. \"--reservation=course\"); passed "
+        help='Further sbatch options, one per item (e.g. "--reservation=course"); passed '
         "as arguments, never through a shell.",
     )
 
@@ -131,20 +137,25 @@ class SlurmSettings(Configurable):
         "empty: the request may not change the time limit.",
     )
     max_cpus = Int(
-        0, config=True, help="Most CPUs a request may ask for with KERNEL_SLURM_CPUS "
-        "(0: no change allowed)."
+        0,
+        config=True,
+        help="Most CPUs a request may ask for with KERNEL_SLURM_CPUS (0: no change allowed).",
     )
     max_memory = Unicode(
-        "", config=True, help="Most memory a request may ask for with KERNEL_SLURM_MEMORY "
-        "(empty: no change allowed)."
+        "",
+        config=True,
+        help="Most memory a request may ask for with KERNEL_SLURM_MEMORY "
+        "(empty: no change allowed).",
     )
     max_gpus = Int(
-        0, config=True, help="Most GPUs a request may ask for with KERNEL_SLURM_GPUS "
-        "(0: no change allowed)."
+        0,
+        config=True,
+        help="Most GPUs a request may ask for with KERNEL_SLURM_GPUS (0: no change allowed).",
     )
 
-    @validate("slurm_command_timeout", "slurm_poll_interval", "cancel_timeout",
-              "slurm_node_timeout")
+    @validate(
+        "slurm_command_timeout", "slurm_poll_interval", "cancel_timeout", "slurm_node_timeout"
+    )
     def _validate_seconds(self, proposal: dict) -> float:
         return positive_seconds(proposal)
 

@@ -97,4 +97,3 @@ class YarnSettings(Configurable):
     @validate("yarn_request_timeout", "yarn_poll_interval", "kill_timeout")
     def _validate_seconds(self, proposal: dict) -> float:
         return positive_seconds(proposal)
-
