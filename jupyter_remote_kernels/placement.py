@@ -16,6 +16,7 @@ PHASES = (
     "pending",
     "waiting-for-launcher",
     "ready",
+    "pooled",
     "failed",
     "shutting-down",
     "dead",
