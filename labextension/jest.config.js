@@ -1,10 +1,11 @@
 /**
  * Unit tests of the pure parts (formatting, layout arithmetic, the shared
- * poller with a fetch function of the test's): `jlpm test`.
+ * poller with a fetch function of the test's, the REST calls with a fetch of
+ * the test's in their server settings): `jlpm test`.
  *
  * ts-jest compiles src/ and the tests as CommonJS; the modules under test import
- * only types from @jupyterlab/* and the CommonJS builds of @lumino/*, so no
- * browser, server or Babel is needed.
+ * types from @jupyterlab/*, the CommonJS builds of @lumino/* and (api.ts)
+ * @jupyterlab/services, so no browser, server or Babel is needed.
  */
 module.exports = {
   testEnvironment: 'node',

@@ -1,7 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IRemoteKernel } from './model';
+import { IPool, IRemoteKernel } from './model';
 
 export * from './model';
 
@@ -44,4 +44,14 @@ export async function fetchRemoteKernels(
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<IRemoteKernel[]> {
   return (await requestJSON<IRemoteKernel[]>('', settings)) ?? [];
+}
+
+/**
+ * Fetch the server's warm pools; empty if the server has none or is older
+ * than the pools (it answers 404).
+ */
+export async function fetchPools(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<IPool[]> {
+  return (await requestJSON<IPool[]>('pools', settings)) ?? [];
 }

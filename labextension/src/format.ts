@@ -1,7 +1,7 @@
 /**
  * Every text the extension shows about a kernel's placement: status bar label
  * and tooltip, Running panel label parts, phase texts, durations, Slurm's time
- * left.
+ * left, warm pool lines.
  *
  * Pure functions: the same input gives the same text (the time is an argument),
  * and every user-visible word goes through the translation bundle `trans`
@@ -9,7 +9,13 @@
  */
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import type { IPlacement, IRemoteKernel, KernelPhase } from './model';
+import type {
+  IPlacement,
+  IPool,
+  IRemoteKernel,
+  KernelPhase,
+  PoolStatus
+} from './model';
 import { SETTLED_PHASES } from './model';
 
 /**
@@ -40,6 +46,8 @@ export function phaseLabel(
       return trans.__('waiting-for-launcher');
     case 'ready':
       return trans.__('ready');
+    case 'pooled':
+      return trans.__('pooled');
     case 'failed':
       return trans.__('failed');
     case 'shutting-down':
@@ -390,5 +398,94 @@ export function sectionTexts(trans: TranslationBundle): {
     shutdownAllConfirmationText: trans.__(
       'Are you sure you want to permanently shut down all running kernels?'
     )
+  };
+}
+
+/**
+ * A pool status as shown to the user.
+ */
+export function poolStatusLabel(
+  status: PoolStatus,
+  trans: TranslationBundle
+): string {
+  switch (status) {
+    case 'full':
+      return trans.__('full');
+    case 'filling':
+      return trans.__('filling');
+    case 'failing':
+      return trans.__('failing');
+    default:
+      return String(status); // A status of a newer server: show it as it is.
+  }
+}
+
+/**
+ * What the Running panel's "Warm pool" line shows of a pool.
+ */
+export interface IPoolParts {
+  /**
+   * "Warm pool".
+   */
+  label: string;
+  /**
+   * The kernelspec's display name, with the user the pool's kernels run as
+   * when that is not the server's own user: "Python (SSH) · alice".
+   */
+  name: string;
+  /**
+   * The text next to the line: "2 / 2 ready", "1 / 2 ready · 1 launching",
+   * "0 / 2 ready · cannot fill: queue full".
+   */
+  detail: string;
+  /**
+   * The line's tooltip: every field, one a line, and the pool kernels' hosts.
+   */
+  title: string;
+}
+
+/**
+ * The texts of a pool's "Warm pool" line. `kernels` are the pool's own
+ * kernels (not handed out yet), for their places in the tooltip.
+ */
+export function poolParts(
+  pool: IPool,
+  kernels: ReadonlyArray<IRemoteKernel>,
+  trans: TranslationBundle
+): IPoolParts {
+  const name = pool.user
+    ? trans.__('%1 · %2', pool.display_name, pool.user)
+    : pool.display_name;
+  let detail = trans.__('%1 / %2 ready', pool.ready, pool.target);
+  if (pool.status === 'failing') {
+    detail = pool.detail
+      ? trans.__('%1 · cannot fill: %2', detail, pool.detail)
+      : trans.__('%1 · %2', detail, poolStatusLabel(pool.status, trans));
+  } else if (pool.launching > 0) {
+    detail = trans.__('%1 · %2 launching', detail, pool.launching);
+  }
+  const places = kernels
+    .map(model => (model.placement ? where(model.placement, trans) : null))
+    .filter((place): place is string => !!place);
+  const lines: [string, string | number | null][] = [
+    [
+      trans.__('Warm pool'),
+      trans.__('%1 (%2)', pool.display_name, pool.kernel_name)
+    ],
+    [trans.__('User'), pool.user],
+    [trans.__('Ready'), trans.__('%1 of %2', pool.ready, pool.target)],
+    [trans.__('Launching'), pool.launching],
+    [trans.__('Status'), poolStatusLabel(pool.status, trans)],
+    [trans.__('Kernels'), places.length ? places.join(', ') : null],
+    [trans.__('Detail'), pool.detail || null]
+  ];
+  return {
+    label: trans.__('Warm pool'),
+    name,
+    detail,
+    title: lines
+      .filter(([, value]) => value !== null && value !== undefined)
+      .map(([field, value]) => trans.__('%1: %2', field, value))
+      .join('\n')
   };
 }

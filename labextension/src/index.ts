@@ -12,7 +12,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { fetchRemoteKernels } from './api';
+import { fetchPools, fetchRemoteKernels } from './api';
 import { TRANSLATION_DOMAIN } from './format';
 import { giveSectionRoom } from './layout';
 import {
@@ -48,7 +48,8 @@ const pollerPlugin: JupyterFrontEndPlugin<IPlacementPoller> = {
   ): IPlacementPoller => {
     const serverSettings = app.serviceManager.serverSettings;
     const poller = new PlacementPoller({
-      fetch: () => fetchRemoteKernels(serverSettings)
+      fetch: () => fetchRemoteKernels(serverSettings),
+      fetchPools: () => fetchPools(serverSettings)
     });
     // Kernels started, stopped or culled elsewhere.
     const { kernels, sessions } = app.serviceManager;
@@ -156,8 +157,9 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
     // kernels appear in it, give it room to show them.
     if (sidebar) {
       let hadKernels = false;
+      const hasRows = () => manager.models.length + manager.pools.length > 0;
       const onChange = () => {
-        const hasKernels = manager.models.length > 0;
+        const hasKernels = hasRows();
         if (hasKernels && !hadKernels) {
           giveSectionRoom(sidebar, manager.name);
         }
@@ -165,7 +167,7 @@ const runningPlugin: JupyterFrontEndPlugin<void> = {
       };
       manager.runningChanged.connect(onChange);
       sidebar.sectionAdded?.connect((_, entry) => {
-        if (entry.id === manager.name && manager.models.length > 0) {
+        if (entry.id === manager.name && hasRows()) {
           giveSectionRoom(sidebar, manager.name);
         }
       });

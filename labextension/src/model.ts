@@ -15,6 +15,7 @@ export type KernelPhase =
   | 'pending'
   | 'waiting-for-launcher'
   | 'ready'
+  | 'pooled'
   | 'failed'
   | 'shutting-down'
   | 'dead';
@@ -64,6 +65,69 @@ export interface IRemoteKernel {
   kernel_name: string;
   display_name: string;
   placement: IPlacement | null;
+  /**
+   * The warm pool a pool kernel (not handed out yet) belongs to; absent, or
+   * null, for the users' kernels and on servers without pools.
+   */
+  pool?: IPoolKey | null;
+}
+
+/**
+ * Which pool: a kernelspec and the user its kernels run as.
+ */
+export interface IPoolKey {
+  kernel_name: string;
+  /**
+   * The user the pool's kernels run as; null for the server's own user.
+   */
+  user: string | null;
+}
+
+/**
+ * How full a warm pool is: `full` (ready == target), `filling` (kernels
+ * launching), `failing` (it cannot be filled; `detail` says why).
+ */
+export type PoolStatus = 'full' | 'filling' | 'failing';
+
+/**
+ * One warm pool as listed by `GET /api/remote-kernels/pools`.
+ */
+export interface IPool extends IPoolKey {
+  display_name: string;
+  /**
+   * How many idle kernels the pool keeps (the kernelspec's `pool_size`).
+   */
+  target: number;
+  /**
+   * Kernels started and idle, ready to be handed out.
+   */
+  ready: number;
+  /**
+   * Kernels being launched for it.
+   */
+  launching: number;
+  status: PoolStatus;
+  /**
+   * Why it cannot be filled; empty otherwise.
+   */
+  detail: string;
+}
+
+/**
+ * Whether a kernel of `GET /api/remote-kernels` is a warm pool's kernel (not
+ * handed out to anyone yet), not a user's.
+ */
+export function isPoolKernel(model: IRemoteKernel): boolean {
+  return model.placement?.phase === 'pooled' || !!model.pool;
+}
+
+/**
+ * The users' kernels of a list: pool kernels left out.
+ */
+export function userKernels(
+  models: ReadonlyArray<IRemoteKernel>
+): IRemoteKernel[] {
+  return models.filter(model => !isPoolKernel(model));
 }
 
 /**
@@ -71,6 +135,7 @@ export interface IRemoteKernel {
  */
 export const SETTLED_PHASES: ReadonlySet<KernelPhase> = new Set<KernelPhase>([
   'ready',
+  'pooled',
   'failed',
   'dead'
 ]);

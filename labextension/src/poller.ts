@@ -3,7 +3,7 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Debouncer, IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IRemoteKernel, SETTLED_PHASES } from './model';
+import { IPool, IRemoteKernel, SETTLED_PHASES } from './model';
 
 /**
  * How often to fetch the placements (ms).
@@ -45,13 +45,19 @@ export const COALESCE_MS = 100;
  */
 export interface IPlacementPoller {
   /**
-   * The kernels as last fetched, launching ones included.
+   * The kernels as last fetched, launching ones and warm pools' kernels
+   * included (`isPoolKernel` tells them apart).
    */
   readonly models: ReadonlyArray<IRemoteKernel>;
 
   /**
-   * Emitted after a fetch when the list or a placement changed, and after
-   * every fetch while a kernel launches or stops (its phase time grows).
+   * The warm pools as last fetched; empty on a server without pools.
+   */
+  readonly pools: ReadonlyArray<IPool>;
+
+  /**
+   * Emitted after a fetch when the list, a placement or a pool changed, and
+   * after every fetch while a kernel launches or stops (its phase time grows).
    */
   readonly changed: ISignal<IPlacementPoller, void>;
 
@@ -87,6 +93,14 @@ export const IPlacementPoller = new Token<IPlacementPoller>(
 );
 
 /**
+ * What one poll fetched.
+ */
+interface IFetched {
+  models: IRemoteKernel[];
+  pools: IPool[];
+}
+
+/**
  * The shared placement poller, on `@lumino/polling`'s `Poll`.
  *
  * A fetch that a newer one superseded is dropped (`Poll` ignores the result of
@@ -95,9 +109,10 @@ export const IPlacementPoller = new Token<IPlacementPoller>(
 export class PlacementPoller implements IPlacementPoller, IDisposable {
   constructor(options: PlacementPoller.IOptions) {
     this._fetch = options.fetch;
+    this._fetchPools = options.fetchPools ?? null;
     this._intervals = { ...(options.intervals ?? DEFAULT_INTERVALS) };
     this._now = options.now ?? Date.now;
-    this._poll = new Poll<IRemoteKernel[], unknown, 'standby'>({
+    this._poll = new Poll<IFetched, unknown, 'standby'>({
       name: 'jupyter-remote-kernels:placements',
       factory: () => this._tick(),
       frequency: this._frequency(true),
@@ -116,6 +131,10 @@ export class PlacementPoller implements IPlacementPoller, IDisposable {
 
   get models(): ReadonlyArray<IRemoteKernel> {
     return this._models;
+  }
+
+  get pools(): ReadonlyArray<IPool> {
+    return this._pools;
   }
 
   get changed(): ISignal<this, void> {
@@ -192,43 +211,70 @@ export class PlacementPoller implements IPlacementPoller, IDisposable {
    * The poll's factory: fetch, then choose the next wait before `Poll`
    * schedules it.
    */
-  private async _tick(): Promise<IRemoteKernel[]> {
-    let models: IRemoteKernel[];
+  private async _tick(): Promise<IFetched> {
+    let fetched: IFetched;
     try {
-      models = await this._fetch();
+      const [models, pools] = await Promise.all([
+        this._fetch(),
+        this._fetchPoolsOrKeep()
+      ]);
+      fetched = { models, pools };
     } catch (reason) {
       console.warn('Could not list the remote kernels', reason);
       // Keep what was last fetched; Poll backs off from this interval.
-      this._poll.frequency = this._frequency(this._wantsFast(this._models));
+      this._poll.frequency = this._frequency(
+        this._wantsFast({ models: this._models, pools: this._pools })
+      );
       throw reason;
     }
-    this._poll.frequency = this._frequency(this._wantsFast(models));
-    return models;
+    this._poll.frequency = this._frequency(this._wantsFast(fetched));
+    return fetched;
+  }
+
+  /**
+   * The pools, or the last ones fetched if the server could not list them
+   * (the kernels are still worth showing).
+   */
+  private async _fetchPoolsOrKeep(): Promise<IPool[]> {
+    if (!this._fetchPools) {
+      return [];
+    }
+    try {
+      return await this._fetchPools();
+    } catch (reason) {
+      console.warn('Could not list the warm pools', reason);
+      return this._pools;
+    }
   }
 
   private _onTicked(
-    _: Poll<IRemoteKernel[], unknown, 'standby'>,
-    state: IPoll.State<IRemoteKernel[], unknown, 'standby'>
+    _: Poll<IFetched, unknown, 'standby'>,
+    state: IPoll.State<IFetched, unknown, 'standby'>
   ): void {
     if (state.phase !== 'resolved' && state.phase !== 'reconnected') {
       return;
     }
     // A resolved tick's payload is what the factory returned.
-    const models = state.payload as IRemoteKernel[] | null;
-    if (!models) {
+    const fetched = state.payload as IFetched | null;
+    if (!fetched) {
       return;
     }
-    const key = JSON.stringify(models);
+    const key = JSON.stringify(fetched);
     // While a kernel launches, tell the views anyway: its phase time grows.
-    if (key !== this._key || anyUnsettled(models)) {
+    if (key !== this._key || anyUnsettled(fetched.models)) {
       this._key = key;
-      this._models = models;
+      this._models = fetched.models;
+      this._pools = fetched.pools;
       this._changed.emit();
     }
   }
 
-  private _wantsFast(models: ReadonlyArray<IRemoteKernel>): boolean {
-    if (anyUnsettled(models)) {
+  private _wantsFast(fetched: IFetched): boolean {
+    if (anyUnsettled(fetched.models)) {
+      return true;
+    }
+    // A pool being refilled: show its count grow.
+    if (fetched.pools.some(pool => pool.status === 'filling')) {
       return true;
     }
     if (this._now() < this._fastUntil) {
@@ -253,11 +299,13 @@ export class PlacementPoller implements IPlacementPoller, IDisposable {
   }
 
   private _fetch: () => Promise<IRemoteKernel[]>;
+  private _fetchPools: (() => Promise<IPool[]>) | null;
   private _intervals: IPollIntervals;
   private _now: () => number;
-  private _poll: Poll<IRemoteKernel[], unknown, 'standby'>;
+  private _poll: Poll<IFetched, unknown, 'standby'>;
   private _debouncer: Debouncer;
   private _models: IRemoteKernel[] = [];
+  private _pools: IPool[] = [];
   private _key = '';
   private _fastUntil = 0;
   private _fastWhile = new Set<() => boolean>();
@@ -282,6 +330,11 @@ export namespace PlacementPoller {
      * Fetch the list (`fetchRemoteKernels` with the server's settings).
      */
     fetch: () => Promise<IRemoteKernel[]>;
+    /**
+     * Fetch the warm pools (`fetchPools` with the server's settings); none
+     * are shown if not given. A failed fetch keeps the pools of before.
+     */
+    fetchPools?: () => Promise<IPool[]>;
     /**
      * The intervals; `DEFAULT_INTERVALS` if not given.
      */

@@ -5,13 +5,21 @@ import { kernelIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import { IRowParts, rowParts, sectionTexts } from './format';
-import { IRemoteKernel } from './model';
+import {
+  IPoolParts,
+  IRowParts,
+  poolParts,
+  rowParts,
+  sectionTexts
+} from './format';
+import { IPool, IRemoteKernel, isPoolKernel, userKernels } from './model';
 import { IPlacementPoller } from './poller';
 
 /**
- * The "Remote kernels" section of the Running panel: every kernel the server
- * extension knows, including ones still launching, with where it runs.
+ * The "Remote kernels" section of the Running panel: every user's kernel the
+ * server extension knows, including ones still launching, with where it runs;
+ * then a "Warm pool" line per pool (ready / target, why it cannot be filled).
+ * The pools' own kernels are not listed: nobody uses them yet.
  *
  * It shows what the shared placement poller fetched.
  */
@@ -43,15 +51,26 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
   }
 
   /**
-   * The kernels as last fetched.
+   * The users' kernels as last fetched (pool kernels left out).
    */
   get models(): ReadonlyArray<IRemoteKernel> {
-    return this._poller.models;
+    return userKernels(this._poller.models);
+  }
+
+  /**
+   * The warm pools as last fetched.
+   */
+  get pools(): ReadonlyArray<IPool> {
+    return this._poller.pools;
   }
 
   running(): IRunningSessions.IRunningItem[] {
     const now = Date.now();
-    return this._poller.models.map(model => this._item(model, now));
+    const poolKernels = this._poller.models.filter(isPoolKernel);
+    return [
+      ...this.models.map(model => this._item(model, now)),
+      ...this.pools.map(pool => this._poolItem(pool, poolKernels))
+    ];
   }
 
   refreshRunning(): void {
@@ -120,6 +139,30 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
               );
           }
         : undefined
+    };
+  }
+
+  /**
+   * A pool's "Warm pool" line: nothing to open or shut down (the pool refills
+   * what is stopped; its size is the admin's).
+   */
+  private _poolItem(
+    pool: IPool,
+    poolKernels: ReadonlyArray<IRemoteKernel>
+  ): IRunningSessions.IRunningItem {
+    const kernels = poolKernels.filter(
+      model =>
+        (model.pool?.kernel_name ?? model.kernel_name) === pool.kernel_name &&
+        (model.pool?.user ?? null) === pool.user
+    );
+    const parts = poolParts(pool, kernels, this._trans);
+    return {
+      className: `jp-RemoteKernels-pool jp-mod-pool-${pool.status}`,
+      context: `pool:${pool.kernel_name}:${pool.user ?? ''}`,
+      icon: () => kernelIcon,
+      label: () => <PoolLabel parts={parts} />,
+      labelTitle: () => parts.title,
+      detail: () => parts.detail
     };
   }
 
@@ -198,6 +241,19 @@ function RemoteKernelLabel(props: {
           {parts.kind.label}
         </span>
       )}
+      <span className="jp-RemoteKernels-name">{parts.name}</span>
+    </span>
+  );
+}
+
+/**
+ * A "Warm pool" line's label: "Warm pool", the kernelspec's display name.
+ */
+function PoolLabel(props: { parts: IPoolParts }): JSX.Element {
+  const { parts } = props;
+  return (
+    <span className="jp-RemoteKernels-label">
+      <span className="jp-RemoteKernels-poolLabel">{parts.label}</span>
       <span className="jp-RemoteKernels-name">{parts.name}</span>
     </span>
   );

@@ -6,7 +6,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { statusLabel, tooltip } from './format';
-import { IRemoteKernel, SETTLED_PHASES } from './model';
+import { IRemoteKernel, SETTLED_PHASES, userKernels } from './model';
 import { IPlacementPoller } from './poller';
 
 /**
@@ -121,8 +121,10 @@ export class RemoteKernelStatus extends Widget {
     if (kernelId) {
       model = models.find(m => m.kernel_id === kernelId) ?? null;
     } else if (launching) {
+      // A warm pool's kernel is nobody's yet: never take it for the one this
+      // notebook launches (a pool refilling launches the same kernelspec).
       model =
-        models
+        userKernels(models)
           .filter(
             m =>
               m.kernel_name === launching &&

@@ -4,6 +4,8 @@ import {
   phaseLabel,
   phaseText,
   phaseWithReason,
+  poolParts,
+  poolStatusLabel,
   rowParts,
   secondsSince,
   sectionTexts,
@@ -13,7 +15,13 @@ import {
   tooltip,
   where
 } from '../format';
-import type { IPlacement, IRemoteKernel, KernelPhase } from '../model';
+import type {
+  IPlacement,
+  IPool,
+  IRemoteKernel,
+  KernelPhase,
+  PoolStatus
+} from '../model';
 import { english, marked } from './bundles';
 
 const SINCE = '2026-12-01T10:00:00.000Z';
@@ -461,6 +469,103 @@ describe('rowParts', () => {
   });
 });
 
+function pool(fields: Partial<IPool> = {}): IPool {
+  return {
+    kernel_name: 'remote-ssh',
+    display_name: 'Python (SSH)',
+    user: null,
+    target: 2,
+    ready: 2,
+    launching: 0,
+    status: 'full',
+    detail: '',
+    ...fields
+  };
+}
+
+function pooled(host: string): IRemoteKernel {
+  return {
+    ...kernel({ host, phase: 'pooled' }),
+    kernel_id: `pool-${host}`,
+    pool: { kernel_name: 'remote-ssh', user: null }
+  };
+}
+
+describe('poolParts', () => {
+  it('shows a full pool as ready / target', () => {
+    const parts = poolParts(
+      pool(),
+      [pooled('node-1'), pooled('node-2')],
+      english
+    );
+    expect(parts).toEqual({
+      label: 'Warm pool',
+      name: 'Python (SSH)',
+      detail: '2 / 2 ready',
+      title: [
+        'Warm pool: Python (SSH) (remote-ssh)',
+        'Ready: 2 of 2',
+        'Launching: 0',
+        'Status: full',
+        'Kernels: node-1, node-2'
+      ].join('\n')
+    });
+  });
+
+  it('shows the kernels a filling pool launches', () => {
+    const parts = poolParts(
+      pool({ ready: 0, launching: 2, status: 'filling' }),
+      [],
+      english
+    );
+    expect(parts.detail).toBe('0 / 2 ready · 2 launching');
+    expect(parts.title).toContain('Status: filling');
+    expect(parts.title).not.toContain('Kernels');
+    expect(
+      poolParts(pool({ ready: 1, status: 'filling' }), [], english).detail
+    ).toBe('1 / 2 ready');
+  });
+
+  it('shows why a pool cannot be filled', () => {
+    const failing = pool({
+      kernel_name: 'spark',
+      display_name: 'Spark (YARN)',
+      ready: 0,
+      launching: 1,
+      status: 'failing',
+      detail: "queue 'default' is full (3 of 3 applications)"
+    });
+    const parts = poolParts(failing, [], english);
+    expect(parts.detail).toBe(
+      "0 / 2 ready · cannot fill: queue 'default' is full (3 of 3 applications)"
+    );
+    expect(parts.title.split('\n')).toEqual([
+      'Warm pool: Spark (YARN) (spark)',
+      'Ready: 0 of 2',
+      'Launching: 1',
+      'Status: failing',
+      "Detail: queue 'default' is full (3 of 3 applications)"
+    ]);
+    expect(poolParts({ ...failing, detail: '' }, [], english).detail).toBe(
+      '0 / 2 ready · failing'
+    );
+  });
+
+  it("names the user a pool's kernels run as, if not the server's", () => {
+    const parts = poolParts(pool({ user: 'alice' }), [], english);
+    expect(parts.name).toBe('Python (SSH) · alice');
+    expect(parts.title).toContain('User: alice');
+  });
+
+  it('shows where YARN and Slurm pool kernels are', () => {
+    const yarn = { ...kernel(yarnQueued), pool: pooled('x').pool };
+    const slurm = { ...kernel(slurmPending), pool: pooled('x').pool };
+    expect(poolParts(pool(), [yarn, slurm], english).title).toContain(
+      'Kernels: application_…_0042, job 4242'
+    );
+  });
+});
+
 describe('translation', () => {
   const phases: KernelPhase[] = [
     'starting',
@@ -469,6 +574,7 @@ describe('translation', () => {
     'pending',
     'waiting-for-launcher',
     'ready',
+    'pooled',
     'failed',
     'shutting-down',
     'dead'
@@ -481,6 +587,13 @@ describe('translation', () => {
     for (const kind of ['local', 'ssh', 'yarn', 'slurm', 'plain'] as const) {
       expect(kindLabel(kind, marked)).toBe(`⟦${kind}⟧`);
     }
+    for (const status of ['full', 'filling', 'failing'] as PoolStatus[]) {
+      expect(poolStatusLabel(status, marked)).toBe(`⟦${status}⟧`);
+    }
+  });
+
+  it('shows a pool status of a newer server as it is', () => {
+    expect(poolStatusLabel('draining' as PoolStatus, marked)).toBe('draining');
   });
 
   it('shows a phase of a newer server as it is', () => {
@@ -514,7 +627,22 @@ describe('translation', () => {
       tooltip(yarn, yarn.placement!, marked),
       phaseText(ssh.placement!, T0 + 1000, marked),
       phaseText(yarn.placement!, T0 + 1000, marked),
-      ...Object.values(sectionTexts(marked))
+      ...Object.values(sectionTexts(marked)),
+      ...Object.values(
+        poolParts(
+          pool({ user: 'alice', launching: 1, status: 'filling' }),
+          [pooled('node-3')],
+          marked
+        )
+      ),
+      ...Object.values(
+        poolParts(
+          pool({ ready: 0, status: 'failing', detail: 'no host' }),
+          [],
+          marked
+        )
+      ),
+      poolParts(pool({ status: 'failing' }), [], marked).detail
     ];
     const data = [
       yarnQueued.tracking_url,
@@ -542,13 +670,18 @@ describe('translation', () => {
       'RUNNING',
       'PENDING',
       'Resources',
+      'remote-ssh',
+      'alice',
+      'no host',
       // numbers of the times left
       '52',
       '2',
       '03',
       '00',
       '59',
-      '30'
+      '30',
+      // pool counts
+      '0'
     ];
     for (const text of texts) {
       let rest = unmarked(text);

@@ -1,4 +1,4 @@
-import type { IRemoteKernel, KernelPhase } from '../model';
+import type { IPool, IRemoteKernel, KernelPhase } from '../model';
 import { PlacementPoller } from '../poller';
 
 function kernel(id: string, phase: KernelPhase = 'ready'): IRemoteKernel {
@@ -27,19 +27,44 @@ function kernel(id: string, phase: KernelPhase = 'ready'): IRemoteKernel {
   };
 }
 
+function pool(fields: Partial<IPool> = {}): IPool {
+  return {
+    kernel_name: 'python',
+    display_name: 'Python',
+    user: null,
+    target: 2,
+    ready: 2,
+    launching: 0,
+    status: 'full',
+    detail: '',
+    ...fields
+  };
+}
+
 /**
- * A server's list: what `fetch` answers, and how often it was asked.
+ * A server's lists: what `fetch` and `fetchPools` answer, and how often they
+ * were asked.
  */
 class FakeServer {
   kernels: IRemoteKernel[] = [];
+  pools: IPool[] = [];
   calls = 0;
+  poolCalls = 0;
   fail = false;
+  failPools = false;
   fetch = async (): Promise<IRemoteKernel[]> => {
     this.calls++;
     if (this.fail) {
       throw new Error('server down');
     }
     return this.kernels.map(k => ({ ...k }));
+  };
+  fetchPools = async (): Promise<IPool[]> => {
+    this.poolCalls++;
+    if (this.failPools) {
+      throw new Error('pools broken');
+    }
+    return this.pools.map(p => ({ ...p }));
   };
 }
 
@@ -193,6 +218,78 @@ describe('PlacementPoller', () => {
     poller.setIntervals({ fast: 500, slow: 3000 }); // the same: no fetch
     await jest.advanceTimersByTimeAsync(0);
     expect(server.calls).toBe(3);
+  });
+
+  it('has no pools when not told how to fetch them', async () => {
+    server.pools = [pool()];
+    start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.poolCalls).toBe(0);
+    expect(poller.pools).toEqual([]);
+  });
+
+  it('fetches the pools with the kernels, and tells the views of a change', async () => {
+    server.kernels = [kernel('a')];
+    server.pools = [pool({ ready: 1, status: 'full' })];
+    start({ fetchPools: server.fetchPools });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.calls).toBe(1);
+    expect(server.poolCalls).toBe(1);
+    expect(poller.pools).toEqual([pool({ ready: 1 })]);
+    expect(changes).toBe(1);
+    // Only the pool changed: the views are told.
+    server.pools = [pool({ ready: 2 })];
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow);
+    expect(server.poolCalls).toBe(2);
+    expect(poller.pools[0].ready).toBe(2);
+    expect(changes).toBe(2);
+    // Nothing changed: they are not.
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow);
+    expect(changes).toBe(2);
+  });
+
+  it('polls fast while a pool fills, slow once it waits full', async () => {
+    server.pools = [pool({ ready: 0, launching: 2, status: 'filling' })];
+    start({ fetchPools: server.fetchPools });
+    await jest.advanceTimersByTimeAsync(0);
+    await jest.advanceTimersByTimeAsync(2 * INTERVALS.fast);
+    expect(server.poolCalls).toBe(3);
+    // Its kernels wait, pooled: a settled phase.
+    server.kernels = [kernel('p1', 'pooled'), kernel('p2', 'pooled')];
+    server.pools = [pool()];
+    await jest.advanceTimersByTimeAsync(INTERVALS.fast);
+    expect(server.poolCalls).toBe(4);
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow - 10);
+    expect(server.poolCalls).toBe(4);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(server.poolCalls).toBe(5);
+  });
+
+  it('polls slow while a pool cannot be filled', async () => {
+    server.pools = [
+      pool({ ready: 0, status: 'failing', detail: 'queue full' })
+    ];
+    start({ fetchPools: server.fetchPools });
+    await jest.advanceTimersByTimeAsync(0);
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow - 10);
+    expect(server.poolCalls).toBe(1);
+  });
+
+  it('keeps the kernels and the last pools when the pools cannot be fetched', async () => {
+    server.kernels = [kernel('a')];
+    server.pools = [pool()];
+    start({ fetchPools: server.fetchPools });
+    await jest.advanceTimersByTimeAsync(0);
+    server.failPools = true;
+    server.kernels = [kernel('a'), kernel('b')];
+    await jest.advanceTimersByTimeAsync(INTERVALS.slow);
+    expect(server.poolCalls).toBe(2);
+    expect(poller.models.map(m => m.kernel_id)).toEqual(['a', 'b']);
+    expect(poller.pools).toEqual([pool()]);
+    expect(console.warn).toHaveBeenCalledWith(
+      'Could not list the warm pools',
+      expect.any(Error)
+    );
   });
 
   it('stops fetching when disposed', async () => {
