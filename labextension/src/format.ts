@@ -430,7 +430,7 @@ export interface IPoolParts {
   label: string;
   /**
    * The kernelspec's display name, with the user the pool's kernels run as
-   * when that is not the server's own user: "Python (SSH) · alice".
+   * where the kernelspec has pools for several users: "Python (SSH) · alice".
    */
   name: string;
   /**
@@ -446,16 +446,20 @@ export interface IPoolParts {
 
 /**
  * The texts of a pool's "Warm pool" line. `kernels` are the pool's own
- * kernels (not handed out yet), for their places in the tooltip.
+ * kernels (not handed out yet), for their places in the tooltip; `withUser`
+ * adds the user its kernels run as to the name (tell pools of one kernelspec
+ * apart).
  */
 export function poolParts(
   pool: IPool,
   kernels: ReadonlyArray<IRemoteKernel>,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  withUser = false
 ): IPoolParts {
-  const name = pool.user
-    ? trans.__('%1 · %2', pool.display_name, pool.user)
-    : pool.display_name;
+  const name =
+    withUser && pool.user
+      ? trans.__('%1 · %2', pool.display_name, pool.user)
+      : pool.display_name;
   let detail = trans.__('%1 / %2 ready', pool.ready, pool.target);
   if (pool.status === 'failing') {
     detail = pool.detail
@@ -488,4 +492,30 @@ export function poolParts(
       .map(([field, value]) => trans.__('%1: %2', field, value))
       .join('\n')
   };
+}
+
+/**
+ * The "Warm pool" lines of every pool, in the server's order: each with its
+ * own kernels of `models` (the `/api/remote-kernels` list), and the user in
+ * the name where a kernelspec has pools for several users.
+ */
+export function poolRows(
+  pools: ReadonlyArray<IPool>,
+  models: ReadonlyArray<IRemoteKernel>,
+  trans: TranslationBundle
+): IPoolParts[] {
+  const count = new Map<string, number>();
+  for (const pool of pools) {
+    count.set(pool.kernel_name, (count.get(pool.kernel_name) ?? 0) + 1);
+  }
+  return pools.map(pool => {
+    const kernels = models.filter(
+      model =>
+        model.pool &&
+        model.pool.kernel_name === pool.kernel_name &&
+        (model.pool.user ?? null) === (pool.user ?? null)
+    );
+    const withUser = (count.get(pool.kernel_name) ?? 0) > 1;
+    return poolParts(pool, kernels, trans, withUser);
+  });
 }

@@ -8,11 +8,11 @@ import * as React from 'react';
 import {
   IPoolParts,
   IRowParts,
-  poolParts,
+  poolRows,
   rowParts,
   sectionTexts
 } from './format';
-import { IPool, IRemoteKernel, isPoolKernel, userKernels } from './model';
+import { IPool, IRemoteKernel, userKernels } from './model';
 import { IPlacementPoller } from './poller';
 
 /**
@@ -66,10 +66,11 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
 
   running(): IRunningSessions.IRunningItem[] {
     const now = Date.now();
-    const poolKernels = this._poller.models.filter(isPoolKernel);
+    const pools = this.pools;
+    const poolParts = poolRows(pools, this._poller.models, this._trans);
     return [
       ...this.models.map(model => this._item(model, now)),
-      ...this.pools.map(pool => this._poolItem(pool, poolKernels))
+      ...pools.map((pool, i) => this._poolItem(pool, poolParts[i]))
     ];
   }
 
@@ -148,14 +149,8 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
    */
   private _poolItem(
     pool: IPool,
-    poolKernels: ReadonlyArray<IRemoteKernel>
+    parts: IPoolParts
   ): IRunningSessions.IRunningItem {
-    const kernels = poolKernels.filter(
-      model =>
-        (model.pool?.kernel_name ?? model.kernel_name) === pool.kernel_name &&
-        (model.pool?.user ?? null) === pool.user
-    );
-    const parts = poolParts(pool, kernels, this._trans);
     return {
       className: `jp-RemoteKernels-pool jp-mod-pool-${pool.status}`,
       context: `pool:${pool.kernel_name}:${pool.user ?? ''}`,

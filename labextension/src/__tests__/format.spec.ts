@@ -5,6 +5,7 @@ import {
   phaseText,
   phaseWithReason,
   poolParts,
+  poolRows,
   poolStatusLabel,
   rowParts,
   secondsSince,
@@ -551,10 +552,16 @@ describe('poolParts', () => {
     );
   });
 
-  it("names the user a pool's kernels run as, if not the server's", () => {
-    const parts = poolParts(pool({ user: 'alice' }), [], english);
-    expect(parts.name).toBe('Python (SSH) · alice');
-    expect(parts.title).toContain('User: alice');
+  it('names the user its kernels run as when asked to', () => {
+    const alice = pool({ user: 'alice' });
+    expect(poolParts(alice, [], english).name).toBe('Python (SSH)');
+    expect(poolParts(alice, [], english).title).toContain('User: alice');
+    expect(poolParts(alice, [], english, true).name).toBe(
+      'Python (SSH) · alice'
+    );
+    expect(poolParts(pool({ user: null }), [], english, true).name).toBe(
+      'Python (SSH)'
+    );
   });
 
   it('shows where YARN and Slurm pool kernels are', () => {
@@ -563,6 +570,52 @@ describe('poolParts', () => {
     expect(poolParts(pool(), [yarn, slurm], english).title).toContain(
       'Kernels: application_…_0042, job 4242'
     );
+  });
+});
+
+describe('poolRows', () => {
+  const forUser = (host: string, user: string | null): IRemoteKernel => ({
+    ...pooled(host),
+    pool: { kernel_name: 'remote-ssh', user }
+  });
+
+  it('gives each pool its own kernels, users’ kernels left out', () => {
+    const rows = poolRows(
+      [pool({ user: 'root' }), pool({ kernel_name: 'spark', user: 'root' })],
+      [
+        forUser('node-1', 'root'),
+        kernel({ host: 'node-9' }), // a user's kernel
+        forUser('node-2', 'root'),
+        {
+          ...forUser('node-3', 'root'),
+          pool: { kernel_name: 'x', user: 'root' }
+        }
+      ],
+      english
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0].title).toContain('Kernels: node-1, node-2');
+    expect(rows[1].title).not.toContain('Kernels');
+    // One pool of each kernelspec: no user in the names.
+    expect(rows.map(r => r.name)).toEqual(['Python (SSH)', 'Python (SSH)']);
+  });
+
+  it('names the users where a kernelspec has pools for several', () => {
+    const rows = poolRows(
+      [pool({ user: 'root' }), pool({ user: 'alice' })],
+      [forUser('node-1', 'alice')],
+      english
+    );
+    expect(rows.map(r => r.name)).toEqual([
+      'Python (SSH) · root',
+      'Python (SSH) · alice'
+    ]);
+    expect(rows[0].title).not.toContain('Kernels');
+    expect(rows[1].title).toContain('Kernels: node-1');
+  });
+
+  it('gives no lines without pools', () => {
+    expect(poolRows([], [pooled('node-1')], english)).toEqual([]);
   });
 });
 
@@ -632,7 +685,8 @@ describe('translation', () => {
         poolParts(
           pool({ user: 'alice', launching: 1, status: 'filling' }),
           [pooled('node-3')],
-          marked
+          marked,
+          true
         )
       ),
       ...Object.values(
