@@ -9,14 +9,17 @@ temporary folder removed when the server exits:
   ``remote-python`` (the shipped local spec), ``remote-slow`` (the launcher started
   after a sleep: the launch waits in a visible phase), ``remote-crash`` (the launcher
   dies before calling back: a 500 with a readable message), ``remote-badspec`` (an
-  unknown placement class: a 400), and, when the SSH provisioner is installed (entry
-  point ``jrk-ssh-provisioner``) and ``sshd`` exists, ``remote-ssh`` on the hosts of an
-  SSH test bed (testing/sshbed/) this config starts and stops with the server, and, when
-  the Slurm provisioner (``jrk-slurm-provisioner``) and Slurm's Debian packages are
-  installed, ``remote-slurm`` (partition ``debug``, as ``jupyter remote-kernels install
-  slurm`` writes it) on a real Slurm test cluster (testing/slurmcluster/: munged,
-  slurmctld, one 1-CPU slurmd in each of two network-namespace hosts) started and stopped
-  with the server too (its state files let a later run remove what a crashed run left).
+  unknown placement class: a 400), ``remote-pool`` (the local launcher with a warm pool of
+  2: the Running panel's "Warm pool" line), ``remote-pool-broken`` (a warm pool of 1 whose
+  launcher dies before calling back: a pool that cannot be filled, and says why), and, when
+  the SSH provisioner is installed (entry point ``jrk-ssh-provisioner``) and ``sshd``
+  exists, ``remote-ssh`` on the hosts of an SSH test bed (testing/sshbed/) this config
+  starts and stops with the server, and, when the Slurm provisioner
+  (``jrk-slurm-provisioner``) and Slurm's Debian packages are installed, ``remote-slurm``
+  (partition ``debug``, as ``jupyter remote-kernels install slurm`` writes it) on a real
+  Slurm test cluster (testing/slurmcluster/: munged, slurmctld, one 1-CPU slurmd in each
+  of two network-namespace hosts) started and stopped with the server too (its state
+  files let a later run remove what a crashed run left).
 
 ``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts, the Slurm
 cluster's nodes and SLURM_CONF...).
@@ -136,6 +139,37 @@ write_spec(
             "{response_address}",
         ],
         "metadata": {"process_proxy": {"class_name": "local", "config": {"launch_timeout": 30}}},
+    },
+)
+write_spec(
+    "remote-pool",
+    {
+        "display_name": "Python (warm pool)",
+        "argv": LAUNCHER_ARGV,
+        "metadata": {
+            "process_proxy": {
+                "class_name": "local",
+                "config": {"launch_timeout": 60, "pool_size": 2},
+            }
+        },
+    },
+)
+write_spec(
+    "remote-pool-broken",
+    {
+        "display_name": "Python (warm pool, broken)",
+        "argv": [
+            LAUNCHER_ARGV[0],
+            "-c",
+            "import sys; sys.stderr.write('launcher: no such interpreter\\n'); sys.exit(4)",
+            "{response_address}",
+        ],
+        "metadata": {
+            "process_proxy": {
+                "class_name": "local",
+                "config": {"launch_timeout": 30, "pool_size": 1},
+            }
+        },
     },
 )
 write_spec(

@@ -39,6 +39,24 @@ export interface IRemoteKernel {
     time_left?: string | null;
     state?: string | null;
   } | null;
+  /**
+   * Set for a warm pool's kernel (not handed out yet).
+   */
+  pool?: { kernel_name: string; user: string | null } | null;
+}
+
+/**
+ * One warm pool (`GET /api/remote-kernels/pools`).
+ */
+export interface IPool {
+  kernel_name: string;
+  display_name: string;
+  user: string | null;
+  target: number;
+  ready: number;
+  launching: number;
+  status: string;
+  detail: string;
 }
 
 export async function setup(request: APIRequestContext): Promise<ISetup> {
@@ -49,10 +67,39 @@ export async function setup(request: APIRequestContext): Promise<ISetup> {
   return JSON.parse((await response.json()).content);
 }
 
-export async function remoteKernels(
+/**
+ * Every kernel of `/api/remote-kernels`, warm pools' kernels included.
+ */
+export async function allRemoteKernels(
   request: APIRequestContext
 ): Promise<IRemoteKernel[]> {
   const response = await request.get('api/remote-kernels');
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+/**
+ * Whether a kernel is a warm pool's (nobody's yet).
+ */
+export function isPoolKernel(model: IRemoteKernel): boolean {
+  return model.placement?.phase === 'pooled' || !!model.pool;
+}
+
+/**
+ * The users' kernels of `/api/remote-kernels`: what the tests start and stop
+ * (the server keeps its warm pools' kernels itself).
+ */
+export async function remoteKernels(
+  request: APIRequestContext
+): Promise<IRemoteKernel[]> {
+  return (await allRemoteKernels(request)).filter(m => !isPoolKernel(m));
+}
+
+/**
+ * The server's warm pools.
+ */
+export async function warmPools(request: APIRequestContext): Promise<IPool[]> {
+  const response = await request.get('api/remote-kernels/pools');
   expect(response.ok()).toBeTruthy();
   return response.json();
 }
@@ -91,22 +138,37 @@ export function statusItem(page: IJupyterLabPageFixture): Locator {
 export async function remoteSection(
   page: IJupyterLabPageFixture
 ): Promise<Locator> {
-  await page.sidebar.openTab('jp-running-sessions');
-  const panel = page.locator('#jp-running-sessions');
-  const header = panel.locator('.jp-AccordionPanel-title', {
-    hasText: 'Remote kernels'
-  });
-  await expect(header).toBeVisible();
-  if ((await header.getAttribute('aria-expanded')) === 'false') {
-    await header.click();
-  }
-  return panel.locator('.jp-RunningSessions-section', {
+  await openRemoteSection(page);
+  return page.locator('#jp-running-sessions .jp-RunningSessions-section', {
     has: page.locator('.jp-RemoteKernels-item')
   });
 }
 
 export function panelItems(page: IJupyterLabPageFixture): Locator {
   return page.locator('#jp-running-sessions .jp-RemoteKernels-item');
+}
+
+/**
+ * The Running panel's "Warm pool" lines.
+ */
+export function poolLines(page: IJupyterLabPageFixture): Locator {
+  return page.locator('#jp-running-sessions .jp-RemoteKernels-pool');
+}
+
+/**
+ * Open the Running panel with its Remote kernels section expanded.
+ */
+export async function openRemoteSection(
+  page: IJupyterLabPageFixture
+): Promise<void> {
+  await page.sidebar.openTab('jp-running-sessions');
+  const header = page.locator('#jp-running-sessions .jp-AccordionPanel-title', {
+    hasText: 'Remote kernels'
+  });
+  await expect(header).toBeVisible();
+  if ((await header.getAttribute('aria-expanded')) === 'false') {
+    await header.click();
+  }
 }
 
 export async function keepScreenshot(
