@@ -50,10 +50,12 @@ class RemoteKernelsApp(ExtensionApp):
         self.handlers.extend(handlers.handlers())
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
-        """Once the server runs: reattach to the kernels a previous server left running."""
+        """Once the server runs: reattach to the kernels a previous server left running,
+        then start filling the warm pools."""
         manager = serverapp.kernel_manager
         if isinstance(manager, RemoteMappingKernelManager):
             await manager.reattach_kernels()
+            manager.pools.start()
 
     async def stop_extension(self) -> None:
         """Abandon launches still in progress; Jupyter Server then shuts the kernels down.

@@ -1,7 +1,8 @@
 """REST API: where each kernel runs, launching kernels included.
 
-``GET /api/remote-kernels`` lists every kernel with its placement; ``GET
-/api/remote-kernels/{kernel_id}`` shows one. Authentication and authorization are those of
+``GET /api/remote-kernels`` lists every kernel with its placement (warm pool kernels too, in
+phase ``pooled``); ``GET /api/remote-kernels/{kernel_id}`` shows one; ``GET
+/api/remote-kernels/pools`` the warm pools. Authentication and authorization are those of
 Jupyter's own kernel API (resource ``kernels``).
 """
 
@@ -25,6 +26,7 @@ __all__ = [
     "RemoteKernelHandler",
     "RemoteKernelsHandler",
     "SessionStartHandler",
+    "WarmPoolsHandler",
     "handlers",
 ]
 
@@ -54,6 +56,16 @@ class RemoteKernelsHandler(_RemoteKernelsAPIHandler):
     @authorized
     def get(self) -> None:
         self.finish(json.dumps(self.remote_manager.list_placements()))
+
+
+class WarmPoolsHandler(_RemoteKernelsAPIHandler):
+    """``GET /api/remote-kernels/pools``: each kernelspec's warm pool per kernel user:
+    ``[{kernel_name, display_name, user, target, ready, launching, status, detail}]``."""
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.finish(json.dumps(self.remote_manager.pool_models()))
 
 
 class RemoteKernelHandler(_RemoteKernelsAPIHandler):
@@ -148,5 +160,6 @@ def handlers(base_url: str = "/") -> list[tuple[str, type]]:
         (url_path_join(base_url, r"/api/kernels"), KernelStartHandler),
         (url_path_join(base_url, r"/api/sessions"), SessionStartHandler),
         (url_path_join(base_url, r"/api/remote-kernels/?"), RemoteKernelsHandler),
+        (url_path_join(base_url, r"/api/remote-kernels/pools/?"), WarmPoolsHandler),
         (url_path_join(base_url, rf"/api/remote-kernels/{_KERNEL_ID}/?"), RemoteKernelHandler),
     ]

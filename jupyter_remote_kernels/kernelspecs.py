@@ -32,6 +32,7 @@ __all__ = [
     "GP_PROVISIONER_NAMES",
     "PROVISIONER_NAMES",
     "RemoteKernelSpec",
+    "provisioner_class",
     "translate_kernelspec",
 ]
 
@@ -74,7 +75,8 @@ _REFUSED_KEYS = {
 _GROUP = "jupyter_client.kernel_provisioners"
 
 
-def _provisioner_class(kernel_name: str, provisioner_name: str) -> type:
+def provisioner_class(kernel_name: str, provisioner_name: str) -> type:
+    """The installed provisioner class of that name; KernelspecError naming the kernelspec."""
     found = entry_points(group=_GROUP, name=provisioner_name)
     if not found:
         available = sorted(ep.name for ep in entry_points(group=_GROUP))
@@ -162,6 +164,24 @@ def _from_process_proxy(
     return PROVISIONER_NAMES[kind], config
 
 
+def _pool_settings(
+    kernel_name: str, where: str, config: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``config`` without the warm pool's keys, and those keys (read by the server's pools,
+    not by the provisioner)."""
+    if "pool_size" not in config:
+        return config, {}
+    rest = dict(config)
+    size = rest.pop("pool_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        msg = (
+            f"Kernelspec '{kernel_name}': bad value for '{where}.config.pool_size': {size!r}; "
+            "use a whole number of warm kernels, 0 or more."
+        )
+        raise KernelspecError(msg)
+    return rest, {"pool_size": size}
+
+
 def translate_kernelspec(
     kernel_name: str, spec: KernelSpec, defer_to_gateway_provisioners: bool = False
 ) -> KernelSpec:
@@ -192,6 +212,7 @@ def translate_kernelspec(
         msg = f"Kernelspec '{kernel_name}': {where}.config must be an object, not {config!r}."
         raise KernelspecError(msg)
 
+    config, pool = _pool_settings(kernel_name, where, config)
     if process_proxy is not None:
         provisioner_name, config = _from_process_proxy(kernel_name, spec, process_proxy, config)
     else:
@@ -206,7 +227,7 @@ def translate_kernelspec(
             provisioner_name = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[provisioner_name]]
         _refuse_keys(kernel_name, where, config)
 
-    cls = _provisioner_class(kernel_name, provisioner_name)
+    cls = provisioner_class(kernel_name, provisioner_name)
     _check_config(kernel_name, where, cls, config)
     if not spec.argv:
         msg = f"Kernelspec '{kernel_name}': argv is empty; it must start the kernel or launcher."
@@ -217,6 +238,8 @@ def translate_kernelspec(
         "provisioner_name": provisioner_name,
         "config": config,
     }
+    if pool:
+        translated.metadata["jrk_pool"] = pool
     return translated
 
 

@@ -29,8 +29,9 @@ from .identity import EFFECTIVE_USER
 from .kernelspecs import translate_kernelspec
 from .launch.listener import SERVICE as RESPONSE_LISTENER
 from .launch.listener import ResponseListener
-from .persistence import KernelStore
+from .persistence import ReattachingManagerMixin
 from .placement import Placement
+from .pools.manager import PoolingManagerMixin
 from .services import Services
 
 __all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
@@ -42,6 +43,8 @@ class RemoteKernelManager(ServerKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._translated_spec: Optional[KernelSpec] = None
+        #: Set by the warm pools when a start request took this running kernel.
+        self.taken_from_pool = False
         # Jupyter Server lists a kernel for one loop turn before it sets last_activity, and
         # its kernel list then fails with a TraitError (HTTP 500 under concurrent starts).
         self.last_activity = datetime.now(timezone.utc)
@@ -60,6 +63,16 @@ class RemoteKernelManager(ServerKernelManager):
     def use_kernel_spec(self, spec: KernelSpec) -> None:
         """Use this already translated kernelspec (read off the event loop by the caller)."""
         self._translated_spec = spec
+
+    async def start_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel; a kernel handed out from a warm pool runs already.
+
+        Called by the mapping manager's start (and by a warm pool for its own kernels).
+        """
+        if self.taken_from_pool:
+            self.taken_from_pool = False
+            return
+        await super().start_kernel(**kwargs)
 
     @property
     def services(self) -> Optional[Services]:
@@ -89,7 +102,9 @@ class RemoteKernelManager(ServerKernelManager):
         )
 
 
-class RemoteMappingKernelManager(AsyncMappingKernelManager):
+class RemoteMappingKernelManager(
+    ReattachingManagerMixin, PoolingManagerMixin, AsyncMappingKernelManager
+):
     """The server's kernel manager: adds placement to kernel models and clear launch errors.
 
     Owns the server's :class:`~.services.Services`: the one :class:`ResponseListener`
@@ -97,14 +112,6 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
     """
 
     services = Instance(Services)
-    kernel_store = Instance(KernelStore)
-    reattach_kernels_on_start = Bool(
-        True,
-        config=True,
-        help="Remember running remote kernels on disk and, when the server starts again, "
-        "reattach to those still alive (they keep their state) and clean up the others.",
-    )
-
     kernel_user_mapping = Dict(
         key_trait=Unicode(),
         value_trait=Unicode(),
@@ -128,14 +135,10 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         """The user kernels started by ``identity_username`` run as."""
         return self.kernel_user_mapping.get(identity_username) or getpass.getuser()
 
-    @default("kernel_store")
-    def _default_kernel_store(self) -> KernelStore:
-        return KernelStore(parent=self, log=self.log)
-
     @default("services")
     def _default_services(self) -> Services:
         services = Services(self.log)
-        services.on_launch = self.remember_kernel
+        services.on_launch = self._on_launch
         services.on_gone = self.forget_kernel
         return services
 
@@ -157,6 +160,11 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         self._checked_specs: dict[str, KernelSpec] = {}
         # The ports the server's activity watch of each kernel listens to.
         self._watched_ports: dict[str, list[int]] = {}
+
+    async def _on_launch(self, km: Any) -> None:
+        """Called by provisioners after every launch, restarts included."""
+        self._follow_new_ports(km)
+        await self.remember_kernel(km)
 
     def start_watching_activity(self, kernel_id: str) -> None:
         """Watch the kernel's iopub (Jupyter Server's execution_state, culling)."""
@@ -186,7 +194,15 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         asyncio.get_running_loop().call_later(10, shell.close)
 
     def pre_start_kernel(self, kernel_name: Optional[str], kwargs: Any) -> tuple[Any, str, str]:
-        """Remember kernels while they launch, so ``/api/remote-kernels`` can show them."""
+        """Remember kernels while they launch, so ``/api/remote-kernels`` can show them.
+
+        A start served from a warm pool gets the pool kernel's manager here.
+        """
+        handout = self.take_handout(kwargs.get("kernel_id"))
+        if handout is not None:
+            kernel_id = kwargs.pop("kernel_id")
+            self._launching[kernel_id] = handout
+            return handout, handout.kernel_name, kernel_id
         km, kernel_name, kernel_id = super().pre_start_kernel(kernel_name, kwargs)
         spec = self._checked_specs.get(kernel_name)
         if spec is not None and isinstance(km, RemoteKernelManager):
@@ -194,7 +210,8 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         self._launching[kernel_id] = km
         return km, kernel_name, kernel_id
 
-    def _load_kernel_spec(self, kernel_name: str) -> KernelSpec:
+    def load_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        """The kernelspec, translated and checked; blocks (disk): call it in a thread."""
         try:
             spec = self.kernel_spec_manager.get_kernel_spec(kernel_name)
         except NoSuchKernel:
@@ -217,12 +234,22 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         user = EFFECTIVE_USER.get()
         if user is not None and "jrk_reattach" not in kwargs:
             kwargs["env"] = {**(kwargs.get("env") or os.environ), "KERNEL_USERNAME": user}
+        pooled = None
         try:
             if kernel_id is None or kernel_id not in self:
                 kernel_name = kwargs.get("kernel_name") or self.default_kernel_name
-                spec = await asyncio.to_thread(self._load_kernel_spec, kernel_name)
+                spec = await asyncio.to_thread(self.load_kernel_spec, kernel_name)
                 self._checked_specs[kernel_name] = spec
-            return await super().start_kernel(kernel_id=kernel_id, **kwargs)
+                if kernel_id is None and "jrk_reattach" not in kwargs:
+                    env = kwargs.get("env") or dict(os.environ)
+                    kernel_id = pooled = await self.serve_from_pool(
+                        kernel_name, env, kwargs.get("path")
+                    )
+            started = await super().start_kernel(kernel_id=kernel_id, **kwargs)
+            if pooled is not None:
+                # Its record said "pool kernel": now it is this user's kernel.
+                await self.remember_kernel(self.get_kernel(started))
+            return started
         except RemoteKernelError as exc:
             await self._reap_failed_launches()
             raise web.HTTPError(exc.http_status, str(exc), reason=type(exc).__name__) from exc
@@ -232,6 +259,7 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         finally:
             for kid in [k for k, km in self._launching.items() if km.ready.done()]:
                 self._launching.pop(kid, None)
+            self.pools.wake()
 
     async def _reap_failed_launches(self) -> None:
         """Stop kernels whose start failed after their process was up.
@@ -258,6 +286,9 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         if km is None and kernel_id in self.list_kernel_ids():
             km = self.get_kernel(kernel_id)
         if km is None:
+            for model in self.pool_placement_models():
+                if model["kernel_id"] == kernel_id:
+                    return model
             raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
         spec = km.kernel_spec
         return {
@@ -275,59 +306,7 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
                 models.append(self.placement_model(kernel_id))
             except web.HTTPError:
                 continue
-        return models
-
-    async def remember_kernel(self, km: Any) -> None:
-        """Follow a started (or restarted) kernel and record it for reattach.
-
-        Called by provisioners after every launch, restarts included.
-        """
-        self._follow_new_ports(km)
-        if not self.reattach_kernels_on_start or km.provisioner is None:
-            return
-        info = await km.provisioner.get_provisioner_info()
-        record = {
-            "kernel_id": km.kernel_id,
-            "kernel_name": km.kernel_name,
-            "connection_info": km.get_connection_info(),
-            "provisioner_info": info,
-        }
-        await asyncio.to_thread(self.kernel_store.save, km.kernel_id, record)
-
-    async def forget_kernel(self, kernel_id: str) -> None:
-        """Drop a kernel's record; called by provisioners when the kernel is gone for good."""
-        await asyncio.to_thread(self.kernel_store.remove, kernel_id)
-
-    async def reattach_kernels(self) -> list[str]:
-        """Reattach to the kernels an earlier server left running; called at server start.
-
-        Each recorded kernel goes through an ordinary start whose provisioner, instead of
-        launching, reconnects to the launcher; a kernel found dead is cleaned up.
-        Returns the ids reattached.
-        """
-        if not self.reattach_kernels_on_start:
-            return []
-        records = await asyncio.to_thread(self.kernel_store.load_all)
-        reattached = []
-        for kernel_id, record in records.items():
-            if kernel_id in self:
-                continue
-            try:
-                await self.start_kernel(
-                    kernel_id=kernel_id,
-                    kernel_name=record["kernel_name"],
-                    jrk_reattach=record,
-                )
-            except Exception as exc:
-                self.log.warning("Kernel %s was not reattached: %s", kernel_id, exc)
-                await self.forget_kernel(kernel_id)
-                # The earlier server's connection file holds the kernel's key: remove it.
-                connection_file = Path(self.connection_dir, f"kernel-{kernel_id}.json")
-                await asyncio.to_thread(connection_file.unlink, missing_ok=True)
-            else:
-                reattached.append(kernel_id)
-                self.log.info("Reattached to kernel %s", kernel_id)
-        return reattached
+        return models + self.pool_placement_models()
 
     def kernel_model(self, kernel_id: str) -> dict[str, Any]:
         """The ``/api/kernels`` model, with the kernel's ``placement``."""
@@ -342,10 +321,12 @@ class RemoteMappingKernelManager(AsyncMappingKernelManager):
         """Stop every launch still in progress; called when the server stops.
 
         Jupyter Server shuts down only kernels that finished starting, so launches still
-        waiting (a queued YARN application, a slow SSH host) are abandoned here: closing
+        waiting (a queued YARN application, a slow SSH host) are abandoned here, and the
+        warm pools' kernels and launches stopped. Closing
         the response listener fails each one, and each provisioner then stops what it
         started (kills the application, the remote launcher) before its start fails.
         """
+        await self.pools.close()
         launching = list(self.launching_kernels().values())
         listener = self.services.find(RESPONSE_LISTENER)
         if listener is not None:

@@ -48,9 +48,15 @@ def curve_fields(km: Any) -> dict[str, str]:
     }
 
 
-def make_bundle(km: Any, kernel_id: str, auth_key: str, ip: str) -> dict[str, Any]:
-    """The bundle for one launch of the kernel ``km`` manages, binding ``ip``."""
-    return {
+def make_bundle(
+    km: Any, kernel_id: str, auth_key: str, ip: str, pool: bool = False
+) -> dict[str, Any]:
+    """The bundle for one launch of the kernel ``km`` manages, binding ``ip``.
+
+    ``pool`` marks a warm pool's launch: only then does the launcher give the kernel the
+    hook that the communication port's ``prepare`` needs (see :mod:`.protocol`).
+    """
+    bundle = {
         "protocol": "jrk-launch/1",
         "kernel_id": kernel_id,
         "auth_key": auth_key,
@@ -59,3 +65,6 @@ def make_bundle(km: Any, kernel_id: str, auth_key: str, ip: str) -> dict[str, An
         "ip": ip,
         **curve_fields(km),
     }
+    if pool:
+        bundle["pool"] = True
+    return bundle

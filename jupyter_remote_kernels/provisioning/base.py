@@ -28,6 +28,7 @@ from ..placement import Placement
 from ..services import Services, services_of
 from .authorization import AuthorizationMixin
 from .lifecycle import LifecycleMixin
+from .pooling import PoolingMixin
 from .reattach import ReattachMixin
 from .settings import LauncherSettings
 
@@ -37,7 +38,12 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
 class LauncherProvisionerBase(  # type:ignore[misc]
-    LauncherSettings, AuthorizationMixin, ReattachMixin, LifecycleMixin, KernelProvisionerBase
+    LauncherSettings,
+    AuthorizationMixin,
+    PoolingMixin,
+    ReattachMixin,
+    LifecycleMixin,
+    KernelProvisionerBase,
 ):
     """Base class of the provisioners that start kernels through a launcher.
 
@@ -184,6 +190,7 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         ``RemoteMappingKernelManager.reattach_kernels``) the next launch reconnects instead.
         """
         reattach = kwargs.pop("jrk_reattach", None)
+        self.take_pool_flag(kwargs)
         if reattach is not None and not self._reattach_used:
             self._reattach_used = True
             self._reattach = reattach
@@ -224,7 +231,9 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         assert self._auth_key is not None
         waiter = self._listener.expect(str(self.kernel_id), self._auth_key)
         ip = "0.0.0.0" if self.bind_all_interfaces else self.kernel_bind_ip()  # noqa: S104
-        bundle = make_bundle(self.parent, str(self.kernel_id), self._auth_key, ip)
+        bundle = make_bundle(
+            self.parent, str(self.kernel_id), self._auth_key, ip, pool=self.pool_kernel
+        )
         try:
             info = await asyncio.wait_for(
                 self._start_and_wait(cmd, env, kwargs.get("cwd"), bundle, waiter), timeout

@@ -59,6 +59,7 @@ class ReattachMixin:
             info["comm"] = self.link.record()
             info["auth_key"] = self._auth_key
             info["pgid"] = self.kernel_pgid
+        info["pool"] = bool(getattr(self, "pool_kernel", False))
         return info
 
     async def load_provisioner_info(self, provisioner_info: dict) -> None:
@@ -70,6 +71,7 @@ class ReattachMixin:
                 setattr(self.placement, name, value)
         self._auth_key = provisioner_info.get("auth_key")
         self.kernel_pgid = provisioner_info.get("pgid")
+        self.pool_kernel = bool(provisioner_info.get("pool"))
         self.link = LauncherLink.from_record(
             provisioner_info.get("comm") or {},
             str(self.kernel_id),

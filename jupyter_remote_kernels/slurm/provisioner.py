@@ -43,6 +43,9 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
     """Submits the kernel's launcher as a Slurm batch job and follows it with ``squeue``."""
 
     kind = "slurm"
+    launch_env_names = frozenset(
+        {f"KERNEL_SLURM_{name}" for name in ("PARTITION", "TIME", "CPUS", "MEMORY", "GPUS")}
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

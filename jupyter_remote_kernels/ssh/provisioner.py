@@ -42,6 +42,8 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
     """Starts the launcher over SSH on one of ``remote_hosts``."""
 
     kind = "ssh"
+    launch_env_names = frozenset({"KERNEL_REMOTE_HOST"})
+    cwd_from = "KERNEL_WORKING_DIR"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

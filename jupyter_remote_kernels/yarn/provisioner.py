@@ -3,17 +3,15 @@
 The kernelspec's argv *submits*: a ``run.sh`` calling ``spark-submit --master yarn
 --deploy-mode cluster``, or any submitter, with the kernel id as application tag
 (``{kernel_id}``), the launcher as the application's program and the launch bundle in the
-container environment (the submitter gets it in its own environment as ``$JRK_LAUNCH_BUNDLE``
-and forwards it; the launcher runs with ``--bundle-env JRK_LAUNCH_BUNDLE``). This provisioner
-runs that command on the server, finds the application through the RM REST API *by tag*
-(not by name, start time or id order), follows it through the server's shared
-:class:`~jupyter_remote_kernels.yarn.poller.YarnPoller` (one ``GET /apps`` per interval for
-every kernel), waits for the launcher's callback and kills the application with
-``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
+container environment (the submitter gets it as ``$JRK_LAUNCH_BUNDLE`` and forwards it; the
+launcher runs with ``--bundle-env JRK_LAUNCH_BUNDLE``). This provisioner runs that command on
+the server, finds the application through the RM REST API *by tag* (not by name, start time or
+id order), follows it through the server's shared :class:`~.poller.YarnPoller` (one ``GET
+/apps`` per interval for every kernel), waits for the launcher's callback and kills the
+application with ``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
 
-Launch phases: ``submitting`` (the submit command runs, no application yet) -> ``queued``
-(ACCEPTED, with YARN's diagnostics in ``detail``) -> ``waiting-for-launcher`` (state RUNNING)
--> ``ready``.
+Launch phases: ``submitting`` (no application yet) -> ``queued`` (ACCEPTED, YARN's diagnostics
+in ``detail``) -> ``waiting-for-launcher`` (RUNNING) -> ``ready``.
 """
 
 from __future__ import annotations
@@ -43,6 +41,8 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
     """Submits the kernel's launcher to YARN and follows it through the RM REST API."""
 
     kind = "yarn"
+    launch_env_names = frozenset({"KERNEL_EXTRA_SPARK_OPTS"})
+    cwd_from = ""  # a kernel runs in its container's folder
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
