@@ -435,6 +435,7 @@ export interface IPoolParts {
   name: string;
   /**
    * The text next to the line: "2 / 2 ready", "1 / 2 ready · 1 launching",
+   * "0 / 2 ready · 1 launching · a pool kernel is pending (Resources)",
    * "0 / 2 ready · cannot fill: queue full".
    */
   detail: string;
@@ -465,8 +466,14 @@ export function poolParts(
     detail = pool.detail
       ? trans.__('%1 · cannot fill: %2', detail, pool.detail)
       : trans.__('%1 · %2', detail, poolStatusLabel(pool.status, trans));
-  } else if (pool.launching > 0) {
-    detail = trans.__('%1 · %2 launching', detail, pool.launching);
+  } else {
+    if (pool.launching > 0) {
+      detail = trans.__('%1 · %2 launching', detail, pool.launching);
+    }
+    // What its launches wait for (the scheduler's reason): the server's words.
+    if (pool.detail) {
+      detail = trans.__('%1 · %2', detail, pool.detail);
+    }
   }
   const places = kernels
     .map(model => (model.placement ? where(model.placement, trans) : null))

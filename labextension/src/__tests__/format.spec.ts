@@ -527,6 +527,23 @@ describe('poolParts', () => {
     ).toBe('1 / 2 ready');
   });
 
+  it('shows what the launches of a filling pool wait for', () => {
+    const waiting = pool({
+      kernel_name: 'remote-slurm',
+      ready: 0,
+      launching: 1,
+      status: 'filling',
+      detail: 'a pool kernel is pending (Resources)'
+    });
+    const parts = poolParts(waiting, [], english);
+    expect(parts.detail).toBe(
+      '0 / 2 ready · 1 launching · a pool kernel is pending (Resources)'
+    );
+    expect(parts.title).toContain(
+      'Detail: a pool kernel is pending (Resources)'
+    );
+  });
+
   it('shows why a pool cannot be filled', () => {
     const failing = pool({
       kernel_name: 'spark',
@@ -696,7 +713,12 @@ describe('translation', () => {
           marked
         )
       ),
-      poolParts(pool({ status: 'failing' }), [], marked).detail
+      poolParts(pool({ status: 'failing' }), [], marked).detail,
+      poolParts(
+        pool({ launching: 1, status: 'filling', detail: 'no host' }),
+        [],
+        marked
+      ).detail
     ];
     const data = [
       yarnQueued.tracking_url,
