@@ -139,3 +139,32 @@ export const SETTLED_PHASES: ReadonlySet<KernelPhase> = new Set<KernelPhase>([
   'failed',
   'dead'
 ]);
+
+/**
+ * The kernel the status bar follows: the session's kernel `kernelId`, else
+ * the newest kernel of kernelspec `launching` still launching (the session
+ * has no kernel id before its launch is done) that is a user's: a warm pool
+ * refilling launches the same kernelspec, and its kernels are nobody's yet.
+ */
+export function statusKernel(
+  models: ReadonlyArray<IRemoteKernel>,
+  kernelId: string | undefined,
+  launching: string | undefined
+): IRemoteKernel | null {
+  if (kernelId) {
+    return models.find(m => m.kernel_id === kernelId) ?? null;
+  }
+  if (launching) {
+    return (
+      userKernels(models)
+        .filter(
+          m =>
+            m.kernel_name === launching &&
+            m.placement &&
+            !SETTLED_PHASES.has(m.placement.phase)
+        )
+        .pop() ?? null
+    );
+  }
+  return null;
+}

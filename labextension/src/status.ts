@@ -6,7 +6,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { statusLabel, tooltip } from './format';
-import { IRemoteKernel, SETTLED_PHASES, userKernels } from './model';
+import { IRemoteKernel, statusKernel } from './model';
 import { IPlacementPoller } from './poller';
 
 /**
@@ -116,23 +116,7 @@ export class RemoteKernelStatus extends Widget {
     }
     const kernelId = this._sessionContext?.session?.kernel?.id;
     const launching = this._launching();
-    const models = this._poller.models;
-    let model: IRemoteKernel | null = null;
-    if (kernelId) {
-      model = models.find(m => m.kernel_id === kernelId) ?? null;
-    } else if (launching) {
-      // A warm pool's kernel is nobody's yet: never take it for the one this
-      // notebook launches (a pool refilling launches the same kernelspec).
-      model =
-        userKernels(models)
-          .filter(
-            m =>
-              m.kernel_name === launching &&
-              m.placement &&
-              !SETTLED_PHASES.has(m.placement.phase)
-          )
-          .pop() ?? null;
-    }
+    const model = statusKernel(this._poller.models, kernelId, launching);
     this._setModel(model?.placement ? model : null);
   }
 

@@ -1,5 +1,10 @@
 import type { IPlacement, IRemoteKernel, KernelPhase } from '../model';
-import { isPoolKernel, SETTLED_PHASES, userKernels } from '../model';
+import {
+  isPoolKernel,
+  SETTLED_PHASES,
+  statusKernel,
+  userKernels
+} from '../model';
 
 function kernel(
   id: string,
@@ -59,5 +64,39 @@ describe('pool kernels', () => {
 
   it('wait in a settled phase', () => {
     expect(SETTLED_PHASES.has('pooled')).toBe(true);
+  });
+});
+
+describe('statusKernel', () => {
+  const refill = (id: string, phase: KernelPhase) =>
+    kernel(id, phase, { kernel_name: 'python', user: 'root' });
+
+  it('is the session’s kernel by id', () => {
+    const models = [kernel('u1', 'ready'), kernel('u2', 'ready')];
+    expect(statusKernel(models, 'u2', undefined)?.kernel_id).toBe('u2');
+    expect(statusKernel(models, 'gone', 'python')).toBeNull();
+  });
+
+  it('is the newest launching user kernel of the kernelspec', () => {
+    const models = [
+      kernel('u1', 'waiting-for-launcher'),
+      kernel('done', 'ready'),
+      kernel('u2', 'starting')
+    ];
+    expect(statusKernel(models, undefined, 'python')?.kernel_id).toBe('u2');
+    expect(statusKernel(models, undefined, 'other')).toBeNull();
+    expect(statusKernel(models, undefined, undefined)).toBeNull();
+  });
+
+  it('never takes a refilling pool’s kernel for the notebook’s launch', () => {
+    const models = [
+      kernel('mine', 'waiting-for-launcher'),
+      refill('p1', 'starting'),
+      refill('p2', 'waiting-for-launcher')
+    ];
+    expect(statusKernel(models, undefined, 'python')?.kernel_id).toBe('mine');
+    expect(
+      statusKernel([refill('p1', 'starting')], undefined, 'python')
+    ).toBeNull();
   });
 });
