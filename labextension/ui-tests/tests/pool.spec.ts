@@ -31,14 +31,19 @@ function poolLine(page: IJupyterLabPageFixture, kernelName: string): Locator {
 }
 
 /**
- * The ids of the pool's kernels waiting in it, once it is full.
+ * The ids of the pool's kernels ready in it (launching ones left out).
  */
 async function pooledIds(
   request: APIRequestContext,
   kernelName: string
 ): Promise<string[]> {
   return (await allRemoteKernels(request))
-    .filter(m => isPoolKernel(m) && m.pool?.kernel_name === kernelName)
+    .filter(
+      m =>
+        isPoolKernel(m) &&
+        m.pool?.kernel_name === kernelName &&
+        m.placement?.phase === 'pooled'
+    )
     .map(m => m.kernel_id);
 }
 
@@ -127,10 +132,15 @@ test.describe('Warm pools', () => {
 
     // The pool refills; its new kernels stay out of the panel and the status
     // bar still shows the notebook's kernel.
-    await expect(detail).toHaveText('2 / 2 ready', { timeout: 90000 });
+    await expect
+      .poll(async () => (await pooledIds(request, POOL)).length, {
+        message: 'ready kernels of the pool after the hand-out',
+        timeout: 90000
+      })
+      .toBe(2);
     const refilled = await pooledIds(request, POOL);
-    expect(refilled).toHaveLength(2);
     expect(refilled).not.toContain(kernelId);
+    await expect(detail).toHaveText('2 / 2 ready');
     await expect(rows).toHaveCount(1);
     await expect(rows).toHaveAttribute('data-context', kernelId);
     for (const id of refilled) {
