@@ -51,8 +51,13 @@ def wait_full(server: ServerProcess, kernel_name: str, timeout: float = 120, **k
     """The pool once it has its target of ready kernels (fails the test otherwise)."""
 
     def full():
-        pool = pool_of(server, kernel_name, **kw)
-        return pool if pool["ready"] >= pool["target"] > 0 else None
+        user = kw.get("user")
+        found = [
+            p
+            for p in pools(server)
+            if p["kernel_name"] == kernel_name and (user is None or p["user"] == user)
+        ]
+        return found[0] if len(found) == 1 and found[0]["ready"] >= found[0]["target"] > 0 else None
 
     pool = wait_for(full, timeout, 0.2)
     assert pool, pools(server)

@@ -36,9 +36,9 @@ def pool_spec(size: int = 2, **config) -> dict:
     return spec
 
 
-def start_server(tmp_path, *extra, spec=None, token="test-token") -> ServerProcess:
+def start_server(tmp_path, *extra, spec=None, token="test-token", check=1) -> ServerProcess:
     write_kernelspec(tmp_path / "data" / "kernels", NAME, spec or pool_spec())
-    args = ["--RemoteMappingKernelManager.pool_check_interval=1", *extra]
+    args = [f"--RemoteMappingKernelManager.pool_check_interval={check}", *extra]
     return ServerProcess(tmp_path, token=token, extra_args=args).start(timeout=60)
 
 
@@ -161,7 +161,7 @@ def test_burst_takes_the_warm_kernels_and_starts_the_rest_cold(tmp_path):
 def test_a_killed_pool_kernel_is_never_handed_out(tmp_path):
     """A pool kernel's process killed (SIGKILL) right before a start: the start gets the
     other, live kernel, and the dead one is replaced."""
-    server = start_server(tmp_path, "--RemoteMappingKernelManager.pool_check_interval=30")
+    server = start_server(tmp_path, check=30)
     ids: set[str] = set()
     try:
         wait_full(server, NAME)
