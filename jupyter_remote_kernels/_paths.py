@@ -31,7 +31,9 @@ def launcher_path(language: str = "python", name: str = "launch_ipykernel.py") -
 #: The files of each language's launcher, the entry point first: every delivery (a path on
 #: disk, the SSH channel, spark-submit's primary file and ``--files``, a batch script)
 #: carries all of them, the others beside the entry point (importable as top-level modules).
-_LAUNCHER_FILES = {"python": ("launch_ipykernel.py", "jrk_launcher_comm.py")}
+_LAUNCHER_FILES = {
+    "python": ("launch_ipykernel.py", "jrk_launcher_comm.py", "jrk_launcher_prepare.py")
+}
 
 
 def launcher_files(language: str = "python") -> list[Path]:

@@ -249,8 +249,19 @@ class KernelSession:
                 return
 
 
-async def start_launcher(listener, kernel_id: str, auth_key: str, **kwargs):
-    """Run the launcher against ``listener`` as a provisioner would; returns the process."""
+async def start_launcher(
+    listener,
+    kernel_id: str,
+    auth_key: str,
+    *options: str,
+    bundle: dict[str, Any] | None = None,
+    **kwargs,
+):
+    """Run the launcher against ``listener`` as a provisioner would; returns the process.
+
+    ``options`` are more launcher options; ``bundle`` replaces the default launch bundle
+    (e.g. one of :func:`~jupyter_remote_kernels.launch.bundle.make_bundle`).
+    """
     address = await listener.address_for("127.0.0.1")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -259,11 +270,12 @@ async def start_launcher(listener, kernel_id: str, auth_key: str, **kwargs):
         kernel_id,
         "--response-address",
         address,
+        *options,
         stdin=asyncio.subprocess.PIPE,
         start_new_session=True,
         **kwargs,
     )
-    bundle = {
+    bundle = bundle or {
         "auth_key": auth_key,
         "key": uuid.uuid4().hex,
         "signature_scheme": "hmac-sha256",

@@ -53,8 +53,8 @@ def make_bundle(
 ) -> dict[str, Any]:
     """The bundle for one launch of the kernel ``km`` manages, binding ``ip``.
 
-    ``pool`` marks a warm pool kernel's launch: its launcher prepares the kernel to take a
-    working directory and environment values when it is handed out.
+    ``pool`` marks a warm pool's launch: only then does the launcher give the kernel the
+    hook that the communication port's ``prepare`` needs (see :mod:`.protocol`).
     """
     bundle = {
         "protocol": "jrk-launch/1",

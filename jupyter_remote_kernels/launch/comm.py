@@ -42,15 +42,17 @@ class CommClient:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    async def send(self, cmd: str, signum: Optional[int] = None) -> dict[str, Any]:
-        """Send one command; returns the launcher's authenticated reply.
+    async def send(
+        self, cmd: str, signum: Optional[int] = None, args: Optional[dict[str, Any]] = None
+    ) -> dict[str, Any]:
+        """Send one command (with ``args``, e.g. ``prepare``'s); the launcher's authenticated reply.
 
         Raises :class:`CommRefused` when nothing listens (the launcher is gone) and
         :class:`~jupyter_remote_kernels.errors.CommPortError` on a timeout or a reply that
         is not authentic.
         """
         try:
-            return await asyncio.wait_for(self._send(cmd, signum), self.timeout)
+            return await asyncio.wait_for(self._send(cmd, signum, args), self.timeout)
         except ConnectionRefusedError as exc:
             msg = f"the launcher of kernel {self.kernel_id} at {self.address} is gone"
             raise CommRefused(msg) from exc
@@ -61,7 +63,9 @@ class CommClient:
             )
             raise CommPortError(msg) from exc
 
-    async def _send(self, cmd: str, signum: Optional[int]) -> dict[str, Any]:
+    async def _send(
+        self, cmd: str, signum: Optional[int], args: Optional[dict[str, Any]]
+    ) -> dict[str, Any]:
         reader, writer = await asyncio.open_connection(
             self.host, self.port, limit=protocol.MAX_LINE
         )
@@ -71,7 +75,9 @@ class CommClient:
             if hello.get("protocol") != protocol.COMM_PROTOCOL or len(challenge) < 32:
                 msg = f"{self.address} is not a jupyter_remote_kernels launcher"
                 raise CommPortError(msg)
-            request = {"cmd": cmd, "signum": signum, "kernel_id": self.kernel_id}
+            request: dict[str, Any] = {"cmd": cmd, "signum": signum, "kernel_id": self.kernel_id}
+            if args is not None:  # only then: launchers older than "args" check the MAC
+                request["args"] = args
             writer.write(
                 protocol.line(
                     dict(

@@ -149,6 +149,46 @@ class LauncherLink:
             return True
         return False
 
+    async def prepare(self, cwd: Optional[str], env: dict[str, str]) -> None:
+        """Have a warm pool's kernel take a start request's working directory and environment.
+
+        Called by the pool when it hands the kernel out, before the start request is
+        answered. Returns once the kernel process itself has changed to ``cwd`` (when given)
+        and added ``env`` to its ``os.environ``; raises
+        :class:`~jupyter_remote_kernels.errors.CommPortError` when they were not applied
+        (not a pool launch, a folder the kernel cannot enter, no answer in time, or a legacy
+        launcher, which has no such command): the kernel must not be handed out then.
+        """
+        kernel_id = self.client.kernel_id
+        what = f"working directory {cwd!r} and environment" if cwd else "environment"
+        if self.legacy:
+            msg = (
+                f"Kernel {kernel_id} runs on Enterprise Gateway's (or gateway_provisioners') "
+                f"launcher, which cannot take a {what} after start; warm pools need this "
+                f"package's launcher (launch_ipykernel.py of jupyter_remote_kernels) in the "
+                f"kernelspec, or set its pool_size to 0"
+            )
+            raise CommPortError(msg)
+        if self.unreachable:
+            msg = (
+                f"Kernel {kernel_id} cannot take its {what}: its launcher at "
+                f"{self.client.host}:{self.client.port} stopped answering; start a fresh kernel"
+            )
+            raise CommPortError(msg)
+        try:
+            reply = await self.client.send("prepare", args={"cwd": cwd, "env": dict(env)})
+        except CommPortError as exc:
+            msg = f"Kernel {kernel_id} did not take its {what}: {exc}; start a fresh kernel"
+            raise CommPortError(msg) from exc
+        if reply.get("ok") is not True:
+            check = " (and check that the folder exists on the kernel's host)" if cwd else ""
+            msg = (
+                f"Kernel {kernel_id} at {self.client.host}:{self.client.port} did not take its "
+                f"{what}: {reply.get('error')}. Do not hand this kernel out: start a fresh "
+                f"one{check}"
+            )
+            raise CommPortError(msg)
+
     async def make_sure_stopped(self) -> None:
         """A last ``kill`` after a shutdown, unless the port is known unreachable."""
         if not self.unreachable:

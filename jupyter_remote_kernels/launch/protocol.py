@@ -14,14 +14,25 @@ Callback, launcher -> the server's response address::
 Communication port, server -> launcher::
 
     launcher: {"protocol": "jrk-comm/1", "challenge": <32 hex>}
-    server:   {"cmd": ..., "signum": ..., "kernel_id": ...,
+    server:   {"cmd": ..., "signum": ..., "kernel_id": ..., ["args": {...},]
                "mac": HMAC(auth_key, "jrk-comm/1", challenge, request)}
-    launcher: {"ok": ..., "alive": ..., "exit_code": ...,
+    launcher: {"ok": ..., "alive": ..., "exit_code": ..., ["error": ...,]
                "mac": HMAC(auth_key, "jrk-comm-reply/1", challenge, reply)}
+
+``request`` is ``{"cmd", "signum", "kernel_id"}``, plus ``"args"`` only when the command has
+them. Commands (:data:`COMM_COMMANDS`): ``ping``, ``interrupt``, ``signal`` (``signum``),
+``terminate``, ``kill``, ``shutdown`` and ``prepare``, whose ``args`` are ``{"cwd": folder or
+null, "env": {name: value}}``: a warm pool's kernel (bundle ``"pool": true``) changes to
+``cwd`` and adds ``env`` to its ``os.environ``, in the kernel process itself. The launcher
+answers ``ok`` only once the kernel confirmed, else ``{"ok": false, "error": ...}`` (a folder
+the kernel cannot enter, no confirmation within a few seconds, malformed args, a second
+``prepare``, or a launch that was not a pool launch).
 
 Launch bundle, server -> launcher (stdin, or one environment variable of a YARN container)::
 
     base64url(canonical JSON {"protocol": "jrk-launch/1", "auth_key", "key", ...}) + "\n"
+
+(``"pool": true`` in it marks a warm pool's launch, the only kind that takes ``prepare``.)
 
 The bundle is base64url encoded (letters, digits, ``-``, ``_``, ``=``) so that it survives
 every channel unchanged, including a YARN NodeManager's ``launch_container.sh``, which
@@ -48,6 +59,7 @@ COMM_PROTOCOL = "jrk-comm/1"
 COMM_REPLY_LABEL = "jrk-comm-reply/1"
 MAX_LINE = 65536
 PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+COMM_COMMANDS = ("ping", "interrupt", "signal", "terminate", "kill", "shutdown", "prepare")
 
 
 def canonical(obj: Any) -> bytes:

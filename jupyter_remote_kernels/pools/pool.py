@@ -75,8 +75,18 @@ class WarmPool:
             "ready": len(self.ready),
             "launching": len(self.launching),
             "status": self.status(),
-            "detail": self.error,
+            "detail": self.error or self.waiting(),
         }
+
+    def waiting(self) -> str:
+        """What a pool launch waits for, when a scheduler holds it (a queued YARN
+        application, a pending Slurm job with Slurm's reason)."""
+        for km in self.launching.values():
+            placement = getattr(km, "placement", None)
+            if placement is not None and placement.phase in ("queued", "pending"):
+                reason = f" ({placement.detail})" if placement.detail else ""
+                return f"a pool kernel is {placement.phase}{reason}"
+        return ""
 
     def kernels(self) -> list[Any]:
         return [*self.ready, *self.launching.values()]

@@ -14,7 +14,8 @@ shadows it.
 - :class:`Kernel` is the kernel child process in its own process group, with its output passed
   on and killed when the launcher dies.
 - :class:`CommServer` serves the communication port: interrupt, signal N, terminate, kill,
-  shutdown and ping, each authenticated with HMAC-SHA256 over a fresh challenge.
+  shutdown, ping and (a warm pool's kernel only, see ``jrk_launcher_prepare.py``) prepare,
+  each authenticated with HMAC-SHA256 over a fresh challenge.
 """
 
 import collections
@@ -39,7 +40,7 @@ COMM_PROTOCOL = "jrk-comm/1"
 MAX_LINE = 65536
 IO_TIMEOUT = 10.0
 PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
-COMM_COMMANDS = ("ping", "interrupt", "signal", "terminate", "kill", "shutdown")
+COMM_COMMANDS = ("ping", "interrupt", "signal", "terminate", "kill", "shutdown", "prepare")
 
 
 def canonical(obj):
@@ -208,10 +209,11 @@ class Kernel:
     it ends, and the main thread lives as long as the launcher.
     """
 
-    def __init__(self, argv, env):
+    def __init__(self, argv, env, pass_fds=()):
         self.process = subprocess.Popen(
             argv,
             env=env,
+            pass_fds=pass_fds,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -262,10 +264,12 @@ class Kernel:
 class CommServer(threading.Thread):
     """Serves the communication port: one authenticated command per connection."""
 
-    def __init__(self, sock, kernel, kernel_id, auth_key):
+    def __init__(self, sock, kernel, kernel_id, auth_key, prepare_hook=None):
         super().__init__(name="comm-port", daemon=True)
         self.sock = sock
         self.kernel = kernel
+        #: A pool launch's ``jrk_launcher_prepare.PrepareHook``; None otherwise.
+        self.prepare_hook = prepare_hook
         self.kernel_id = kernel_id
         self.auth_key = auth_key
         self.stopping = threading.Event()
@@ -323,6 +327,8 @@ class CommServer(threading.Thread):
                 "signum": message.get("signum"),
                 "kernel_id": message["kernel_id"],
             }
+            if "args" in message:  # in the MAC only when sent (older servers send none)
+                request["args"] = message["args"]
             expected = mac(self.auth_key, COMM_PROTOCOL, challenge, request)
             if not hmac.compare_digest(expected, str(message["mac"])):
                 return None
@@ -346,5 +352,22 @@ class CommServer(threading.Thread):
             self.kernel.signal_group(signal.SIGTERM)
         elif cmd == "kill":
             self.kernel.signal_group(signal.SIGKILL)
+        elif cmd == "prepare":
+            return self.prepare(request.get("args"))
         log("DEBUG", "comm-port command %s done" % cmd)
         return {"ok": True, "alive": self.kernel.alive(), "exit_code": self.kernel.process.poll()}
+
+    def prepare(self, args):
+        """A warm pool's kernel takes its user's working directory and environment."""
+        if self.prepare_hook is None:
+            error = "kernel %s was not launched for a warm pool" % self.kernel_id
+        else:
+            error = self.prepare_hook.apply(args)  # waits for the kernel's answer
+        reply = {"ok": not error, "alive": self.kernel.alive()}
+        reply["exit_code"] = self.kernel.process.poll()
+        if error:
+            log("WARNING", "prepare refused: %s" % error)
+            reply["error"] = error
+        else:
+            log("INFO", "kernel %s got its user's working directory and env" % self.kernel_id)
+        return reply

@@ -17,7 +17,9 @@ container) and uses only the standard library plus the kernel's own packages.
    sent (so a recorded callback cannot be replayed). If the kernel dies first, the callback
    carries the error instead.
 4. It serves the communication port: interrupt, signal N, terminate, kill, shutdown and
-   ping, each authenticated the same way, become signals to the kernel's process group.
+   ping, each authenticated the same way, become signals to the kernel's process group; a
+   warm pool's kernel (bundle ``"pool": true``) also takes ``prepare`` (its user's working
+   directory and environment, applied inside the kernel by a start-up hook).
 5. When the kernel exits it kills what is left of the kernel's process group, removes the
    connection file and exits with the kernel's exit code.
 
@@ -25,8 +27,8 @@ Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) a
 
 This file is the entry point (its name is the one Enterprise Gateway's kernelspecs use); the
 kernel process, the communication port and the protocol are in the sibling module
-``jrk_launcher_comm.py``, which every delivery carries along (see
-``jupyter_remote_kernels._paths.launcher_files``).
+``jrk_launcher_comm.py``, a pool kernel's hook in ``jrk_launcher_prepare.py``; every delivery
+carries them along (see ``jupyter_remote_kernels._paths.launcher_files``).
 """
 
 import argparse
@@ -67,11 +69,13 @@ try:
         set_log_level,
         wait_listening,
     )
+    from jrk_launcher_prepare import PrepareHook
 except ImportError as exc:
     sys.stderr.write(
-        "launch_ipykernel.py: cannot import its sibling module jrk_launcher_comm.py (%s). "
+        "launch_ipykernel.py: cannot import its sibling module %s.py (%s). "
         "The launcher is several files (launchers/python/ of jupyter_remote_kernels) that "
-        "travel together: reinstall the kernelspec, or copy all of them side by side.\n" % exc
+        "travel together: reinstall the kernelspec, or copy all of them side by side.\n"
+        % (exc.name or "jrk_launcher_comm", exc)
     )
     sys.exit(2)
 
@@ -167,7 +171,7 @@ SPARK_INIT = (
 
 
 def spark_exec_lines(mode):
-    """IPython start-up lines that give the kernel ``spark`` and ``sc``.
+    """IPython start-up lines (code) that give the kernel ``spark`` and ``sc``.
 
     In YARN cluster mode the application master registers with YARN only once a
     SparkContext exists, so a Spark kernel must create one: ``eager`` before the kernel
@@ -187,7 +191,7 @@ def spark_exec_lines(mode):
     else:
         log("ERROR", "bad --spark-context-initialization-mode %r: use none, lazy or eager" % mode)
         sys.exit(2)
-    return ["--IPKernelApp.exec_lines=%s" % json.dumps([code])]
+    return [code]
 
 
 def call_back(options, auth_key, info, deadline):
@@ -257,9 +261,40 @@ def write_connection_file(workdir, kernel_id, ports, ip, bundle):
     return connection_file
 
 
-def not_ready_reason(kernel, timeout):
-    """Why the kernel is not listening: still starting after ``timeout``, or exited."""
+def start_kernel(options, extra, bundle, connection_file, exec_lines, hook):  # noqa: PLR0917
+    """Start ipykernel on ``connection_file`` with the start-up lines and the request's env.
+
+    A pool launch's ``hook`` adds its exec_lines entry (first: an eager Spark start comes
+    after it), its environment variable and the kernel's ends of its pipes.
+    """
+    if hook is not None:
+        exec_lines = [hook.exec_line(), *exec_lines]
+    argv = [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        connection_file,
+        "--IPKernelApp.kernel_class=" + options.kernel_class_name,
+        *(["--IPKernelApp.exec_lines=" + json.dumps(exec_lines)] if exec_lines else []),
+        *extra,
+    ]
+    env = dict(os.environ)
+    env.update(bundle.get("env") or {})  # KERNEL_* values of the request, as sent
+    env["KERNEL_ID"] = options.kernel_id
+    if hook is not None:
+        env.update(hook.env)
+    return Kernel(argv, env, pass_fds=hook.kernel_fds if hook is not None else ())
+
+
+def not_ready_reason(kernel, timeout, listening=False):
+    """Why the kernel is not ready: still starting after ``timeout``, or exited."""
     code = kernel.process.poll()
+    if code is None and listening:  # a pool kernel (the only kind that waits for more)
+        return (
+            "the kernel did not start its warm-pool hook (an IPython exec_lines entry of the "
+            "launcher) within %.0f s; is its kernel class an IPython kernel?" % timeout
+        )
     if code is None:
         return "the kernel did not open its ports within %.0f s" % timeout
     tail = "\n".join(list(kernel.stderr_tail)[-10:])
@@ -304,7 +339,7 @@ def main(argv=None):
     ip = options.ip or bundle.get("ip") or container_ip() or "127.0.0.1"
     port_range = parse_port_range(options.port_range)
     deadline = time.monotonic() + options.callback_timeout
-    spark_lines = spark_exec_lines(options.spark_context_initialization_mode)
+    exec_lines = spark_exec_lines(options.spark_context_initialization_mode)
 
     taken = set()
     comm_sock = bind_socket(ip, port_range, taken)
@@ -313,30 +348,21 @@ def main(argv=None):
 
     workdir = tempfile.mkdtemp(prefix="jrk-kernel-")  # mode 0700
     connection_file = write_connection_file(workdir, options.kernel_id, ports, ip, bundle)
-    kernel_argv = [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        connection_file,
-        "--IPKernelApp.kernel_class=" + options.kernel_class_name,
-        *spark_lines,
-        *extra,
-    ]
-    env = dict(os.environ)
-    env.update(bundle.get("env") or {})  # KERNEL_* values of the request, as sent
-    env["KERNEL_ID"] = options.kernel_id
-    kernel = Kernel(kernel_argv, env)
+    hook = PrepareHook() if bundle.get("pool") is True else None
+    kernel = start_kernel(options, extra, bundle, connection_file, exec_lines, hook)
     comm = None
 
     install_signal_handlers()
 
     try:
-        ready = wait_listening(ip, ports, kernel, time.monotonic() + options.kernel_ready_timeout)
+        ready_by = time.monotonic() + options.kernel_ready_timeout
+        listening = wait_listening(ip, ports, kernel, ready_by)
         release(holders)  # the kernel listens on them now (or is gone)
+        # A pool kernel is ready once its prepare hook runs too.
+        ready = listening and (hook is None or hook.wait_ready(ready_by))
         info = {"kernel_id": options.kernel_id, "launcher_version": LAUNCHER_VERSION}
         if ready:
-            comm = CommServer(comm_sock, kernel, options.kernel_id, auth_key)
+            comm = CommServer(comm_sock, kernel, options.kernel_id, auth_key, hook)
             comm.start()
             info.update(
                 ports,
@@ -347,7 +373,7 @@ def main(argv=None):
                 comm_port=comm_sock.getsockname()[1],
             )
         else:
-            info["error"] = not_ready_reason(kernel, options.kernel_ready_timeout)
+            info["error"] = not_ready_reason(kernel, options.kernel_ready_timeout, listening)
         accepted = call_back(options, auth_key, info, deadline)
         if not ready or not accepted:
             return 1
@@ -358,6 +384,8 @@ def main(argv=None):
         kernel.stop(grace=2.0)
         if comm is not None:
             comm.stop()
+        if hook is not None:
+            hook.close()
         comm_sock.close()
         shutil.rmtree(workdir, ignore_errors=True)
         log("INFO", "kernel %s ended" % options.kernel_id)

@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -41,7 +42,7 @@ def launcher_comm():
 
 
 def test_the_launchers_protocol_copy_agrees(launcher_comm):
-    for name in ("CALLBACK_PROTOCOL", "COMM_PROTOCOL", "MAX_LINE", "PORT_NAMES"):
+    for name in ("CALLBACK_PROTOCOL", "COMM_PROTOCOL", "MAX_LINE", "PORT_NAMES", "COMM_COMMANDS"):
         assert getattr(launcher_comm, name) == getattr(protocol, name), name
     key, challenge = secrets.token_hex(32), secrets.token_hex(16)
     obj = {"b": [1, "ü"], "a": {"z": None, "y": 2.5}}
@@ -51,6 +52,62 @@ def test_the_launchers_protocol_copy_agrees(launcher_comm):
         assert launcher_comm.mac(key, label, challenge, obj) == protocol.mac(
             key, label, challenge, obj
         )
+
+
+@pytest.fixture(scope="module")
+def launcher_prepare():
+    return load("python", "jrk_launcher_prepare.py")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (None, "prepare takes args"),
+        ({"cwd": "/x", "env": {}, "uid": 0}, "prepare takes args"),
+        ({"cwd": 1}, "cwd must be a folder path"),
+        ({"cwd": "/x\0y"}, "cwd must be a folder path"),
+        ({"env": "A=1"}, "env must map"),
+        ({"env": {"": "1"}}, "bad environment variable ''"),
+        ({"env": {"A=B": "1"}}, "bad environment variable 'A=B'"),
+        ({"env": {"A": None}}, "bad environment variable 'A'"),
+        ({"env": {"A": "\ud800"}}, "valid Unicode text"),
+        ({"env": {"A": "é" * 16384}}, "more than the 32768 allowed"),
+    ],
+)
+def test_prepare_args_are_checked(launcher_prepare, args, error):
+    assert error in launcher_prepare.bad_prepare_args(args)
+
+
+def test_prepare_args_that_pass(launcher_prepare):
+    for args in ({}, {"cwd": None, "env": {}}, {"cwd": "/tmp", "env": {"A": "", "B_1": "ü"}}):
+        assert launcher_prepare.bad_prepare_args(args) is None
+
+
+def test_the_prepare_hook_in_a_process_of_its_own(launcher_prepare, tmp_path):
+    """Its exec_lines entry binds nothing in the namespace it runs in (the user's), takes its
+    variable out of the environment and applies one request (plain Python, not IPython: the
+    kernel's side is tests/local/test_pool_prepare.py)."""
+    hook = launcher_prepare.PrepareHook()
+    code = (
+        "import os, sys, time\n"
+        "ns = {}\n"
+        f"exec(compile({hook.exec_line()!r}, '<exec_lines>', 'exec'), ns)\n"
+        "print(sorted(ns), os.environ.get('JRK_PREPARE_FDS'), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    env = dict(os.environ, **hook.env)
+    with subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, pass_fds=hook.kernel_fds
+    ) as child:
+        try:
+            assert child.stdout.readline() == b"['__builtins__'] None\n"
+            assert hook.wait_ready(time.monotonic() + 10)
+            assert hook.apply({"cwd": str(tmp_path), "env": {"A": "1"}}) is None
+            assert os.readlink(f"/proc/{child.pid}/cwd") == str(tmp_path)
+            assert "prepared once already" in hook.apply({"cwd": None, "env": {}})
+        finally:
+            child.kill()
+            hook.close()
 
 
 def test_launcher_files_are_all_the_launchers_modules_and_all_it_imports():

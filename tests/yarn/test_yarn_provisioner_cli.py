@@ -140,7 +140,10 @@ async def test_spark_template_runs_the_shipped_launcher(
         "import os; print(sorted(f for f in os.listdir('.') if f != 'launch_container.sh'))\n"
         "import user_mod; print(user_mod.NAME)"
     )
-    localized = "['jrk_launcher_comm.py', 'launch_ipykernel.py', 'user_b.txt', 'user_mod.py']"
+    localized = (
+        "['jrk_launcher_comm.py', 'jrk_launcher_prepare.py', 'launch_ipykernel.py', "
+        "'user_b.txt', 'user_mod.py']"
+    )
     assert reply["stdout"].splitlines() == [localized, "user_mod"], reply
     session.close()
     assert not pids_mentioning("JRK_LAUNCH_BUNDLE=")  # the secret never in any argv

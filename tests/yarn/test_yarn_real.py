@@ -107,7 +107,9 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
     out = ws_execute(srv, kernel_id, "import os\nprint(open('jrk_user_data.txt').read())\n"
                      "print(sorted(f for f in os.listdir('.') if f.endswith('.py')))")
     assert out.splitlines()[0] == "user data"
-    assert out.splitlines()[-1] == "['jrk_launcher_comm.py', 'launch_ipykernel.py']"
+    assert out.splitlines()[-1] == (
+        "['jrk_launcher_comm.py', 'jrk_launcher_prepare.py', 'launch_ipykernel.py']"
+    )
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
                      "\nprint(socket.gethostname())")  # fmt: skip
     weird, hostname = out.splitlines()
