@@ -4,7 +4,8 @@
 A placement's part (``pool-<placement>``) runs one server of this extension with two
 kernelspecs of that placement, the same but for ``process_proxy.config.pool_size``:
 ``<placement>-warm`` (pool_size 2) and ``<placement>-cold`` (pool_size 0), and compares,
-round after round (``--repeat`` rounds), start -> first execute reply of
+round after round (``--repeat`` rounds; ``--cluster-repeat`` for YARN and Slurm), start ->
+first execute reply of
 
 * a start from the warm pool, once the pool is full again;
 * a plain ipykernel cold start on a stock Jupyter Server (one for all parts, started at the
@@ -176,7 +177,8 @@ def placement_part(run: PoolRun, placement: str, spec: dict | None, timeout: flo
     try:
         res["fill_s"] = wait_full(server, warm_name, timeout)
         warm, cold, plain_s, missed = [], [], [], []
-        for _ in range(run.options.repeat):
+        rounds = run.options.cluster_repeat if cluster is not None else run.options.repeat
+        for _ in range(rounds):
             wait_full(server, warm_name, timeout)
             ready = pooled_ids(server, warm_name)
             ids |= ready

@@ -106,6 +106,13 @@ def main() -> None:
         help="runs of every configuration, in rotating order (each with one burst of 10 "
         "and of 20 concurrent starts); the table shows their median",
     )
+    parser.add_argument(
+        "--cluster-repeat",
+        type=int,
+        default=3,
+        help="rounds of the pool-yarn and pool-slurm parts (each round: a warm, a plain and "
+        "a cold start; the other pool parts run --repeat rounds)",
+    )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
     parser.add_argument(
@@ -133,8 +140,8 @@ def main() -> None:
         parser.error(f"unknown configurations: {', '.join(sorted(unknown))}")
     pool_parts = [n for n in names if n in POOL_PARTS]
     names = [n for n in names if n not in POOL_PARTS]
-    if options.trials < 1 or options.repeat < 1:
-        parser.error("--trials and --repeat must be at least 1")
+    if min(options.trials, options.repeat, options.cluster_repeat) < 1:
+        parser.error("--trials, --repeat and --cluster-repeat must be at least 1")
     preflight(names + pool_parts)
     if options.failed_logs is None:
         options.failed_logs = Path(tempfile.mkdtemp(prefix="jrk-bench-failed-"))
@@ -146,6 +153,7 @@ def main() -> None:
         "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "load_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
         "repeat": options.repeat,
+        "cluster_repeat": options.cluster_repeat,
         "trials": options.trials,
         "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
         "versions": {
@@ -173,7 +181,7 @@ def main() -> None:
                 SlurmTestCluster(workdir=Path(tmp) / "slurm", label="benchmark")
             )
             meta["hosts"] += ", a Slurm cluster (slurmctld + 2 slurmd hosts, 1 CPU each)"
-        for trial in range(options.trials):
+        for trial in range(options.trials if names else 0):
             order = names[trial % len(names) :] + names[: trial % len(names)]
             order_log.append(order)
             for name in order:
