@@ -260,8 +260,8 @@ def refill_part(run: PoolRun, timeout: float = 300) -> dict:
 
 def yarn_part(run: PoolRun) -> dict:
     """``pool-yarn``: the shipped Spark template installed by our CLI for the real YARN
-    test cluster (started on the run's bed for this part only, stopped at its end)."""
-    with YarnTestCluster(bed=run.bed, label="benchmark-pools") as yarn:
+    test cluster (started, with a bed of its own, for this part only; stopped at its end)."""
+    with YarnTestCluster(label="benchmark-pools") as yarn:
         data = run.tmp / "pool-yarn-specs"
         for name, size in (("yarn-warm", POOL_SIZE), ("yarn-cold", 0)):
             folder = yarn.install_spark_kernelspec(data, name)
@@ -290,7 +290,15 @@ def run_part(name: str, run: PoolRun) -> dict:
             return yarn_part(run)
         return refill_part(run)
     except Exception as exc:  # a server or cluster that did not start
-        return {"error": f"{type(exc).__name__}: {exc}"[:600], "log": "-"}
+        log = run.tmp / name / "server.log"
+        kept = run.options.failed_logs / f"{name}.log"
+        if log.exists():
+            run.options.failed_logs.mkdir(parents=True, exist_ok=True)
+            kept.write_bytes(log.read_bytes())
+        return {
+            "error": f"{type(exc).__name__}: {exc}"[:600],
+            "log": str(kept) if log.exists() else "-",
+        }
 
 
 def keep_log(server: Server, name: str, res: dict, options) -> None:

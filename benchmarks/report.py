@@ -198,11 +198,11 @@ YARN_SPEEDUP = 10.0
 def _left(res: dict) -> str:
     """What a pool part left 5 s after its server stopped: processes (and YARN apps or
     Slurm jobs)."""
-    parts = [str(res.get("stop_left_5s", "-"))]
+    parts = [f"processes {res.get('stop_left_5s', '-')}"]
     if "apps_left_5s" in res:
-        parts.append(f"{res['apps_left_5s']} apps")
+        parts.append(f"apps {res['apps_left_5s']}")
     if "jobs_left_5s" in res:
-        parts.append(f"{res['jobs_left_5s']} jobs")
+        parts.append(f"jobs {res['jobs_left_5s']}")
     return ", ".join(parts)
 
 
@@ -247,7 +247,8 @@ def pool_tables(pools: dict) -> list[str]:
             "",
             f"Refill (local, pool_size {refill.get('pool_size', 10)}, default "
             "pool_max_launches 2 and pool_refill_delay 1 s): 10 concurrent starts on a full "
-            "pool, then until `/api/remote-kernels/pools` shows ready == target:",
+            "pool (their kernels kept running), then until `/api/remote-kernels/pools` shows "
+            "ready == target:",
             "",
             "| served warm | burst wall s | median start s | slowest start s "
             "| refill s (after the burst) | left after stop |",

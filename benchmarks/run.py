@@ -18,7 +18,7 @@ loopback:
   same hosts; skipped, with the reason, when that venv is missing or incomplete;
 * the warm pool parts (issue 15, :mod:`benchmarks.pools`), run once each after the
   configurations above: ``pool-local``, ``pool-ssh``, ``pool-yarn`` (the real YARN test
-  cluster of testing/yarncluster, on the same bed, for that part only), ``pool-slurm`` (the
+  cluster of testing/yarncluster, for that part only), ``pool-slurm`` (the
   run's Slurm cluster) compare start -> first reply from a warm pool (pool_size 2) with a
   plain ipykernel cold start and a cold start of the same placement; ``pool-refill`` times
   the refill of a pool of 10 after 10 concurrent starts. ``--only pools`` selects all five;
