@@ -209,17 +209,19 @@ def _left(res: dict) -> str:
 def pool_tables(pools: dict) -> list[str]:
     """The warm pool parts: per placement warm / plain / cold starts and their ratios, and
     the refill after a burst (``benchmarks.pools``)."""
-    lines = [
-        "Warm pools: start → first execute reply (median of each placement's rounds):",
-        "",
-        "| placement | warm (pool 2) s | plain local cold s | same placement cold s "
-        "| warm / plain | cold / warm | slowest warm s | left after stop |",
-        "|---" * 8 + "|",
-    ]
+    placements = [name for name in pools if name != "pool-refill"]
+    lines = []
+    if placements:
+        lines = [
+            "Warm pools: start → first execute reply (median of each placement's rounds):",
+            "",
+            "| placement | warm (pool 2) s | plain local cold s | same placement cold s "
+            "| warm / plain | cold / warm | slowest warm s | left after stop |",
+            "|---" * 8 + "|",
+        ]
     notes = []
-    for name, res in pools.items():
-        if name == "pool-refill":
-            continue
+    for name in placements:
+        res = pools[name]
         placement = name.removeprefix("pool-")
         if "warm_s" not in res:
             lines.append(f"| {placement} | FAILED |" + " |" * 5 + f" {_left(res)} |")
@@ -243,25 +245,24 @@ def pool_tables(pools: dict) -> list[str]:
             notes.append(f"- {name} FAILED: {res['error']} (server log: {res.get('log', '-')})")
     refill = pools.get("pool-refill")
     if refill is not None:
-        lines += [
-            "",
+        lines += [""] * bool(lines) + [
             f"Refill (local, pool_size {refill.get('pool_size', 10)}, default "
             "pool_max_launches 2 and pool_refill_delay 1 s): 10 concurrent starts on a full "
             "pool (their kernels kept running), then until `/api/remote-kernels/pools` shows "
-            "ready == target:",
+            f"ready == target; median of {len(refill.get('rounds', []))} bursts:",
             "",
-            "| served warm | burst wall s | median start s | slowest start s "
-            "| refill s (after the burst) | left after stop |",
-            "|---" * 6 + "|",
+            "| served warm (fewest) | burst wall s | median start s | slowest start s "
+            "| refill s (after the burst) | slowest refill s | left after stop |",
+            "|---" * 7 + "|",
         ]
         if "refill_s" in refill:
             lines.append(
                 f"| {refill['served_warm']}/10 | {refill['burst_s']:.2f} | "
                 f"{refill['burst_median_s']:.3f} | {refill['burst_max_s']:.3f} | "
-                f"{refill['refill_s']:.2f} | {_left(refill)} |"
+                f"{refill['refill_s']:.2f} | {refill['refill_max_s']:.2f} | {_left(refill)} |"
             )
         else:
-            lines.append("| FAILED |" + " |" * 4 + f" {_left(refill)} |")
+            lines.append("| FAILED |" + " |" * 5 + f" {_left(refill)} |")
         if "error" in refill:
             notes.append(
                 f"- pool-refill FAILED: {refill['error']} (server log: {refill.get('log', '-')})"

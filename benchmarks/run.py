@@ -111,7 +111,7 @@ def main() -> None:
         type=int,
         default=3,
         help="rounds of the pool-yarn and pool-slurm parts (each round: a warm, a plain and "
-        "a cold start; the other pool parts run --repeat rounds)",
+        "a cold start) and bursts of pool-refill; pool-local and pool-ssh run --repeat rounds",
     )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
