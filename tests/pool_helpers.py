@@ -17,11 +17,12 @@ def pools(server: ServerProcess) -> list[dict[str, Any]]:
 
 
 def pool_of(server: ServerProcess, kernel_name: str, user: Optional[str] = None) -> dict:
+    """The pool of ``kernel_name`` (of ``user``, if given); {} while the server has none."""
     found = [p for p in pools(server) if p["kernel_name"] == kernel_name]
     if user is not None:
         found = [p for p in found if p["user"] == user]
-    assert len(found) == 1, found
-    return found[0]
+    assert len(found) <= 1, found
+    return found[0] if found else {}
 
 
 def pool_kernel_ids(server: ServerProcess, kernel_name: str, user: Optional[str] = None) -> set:
@@ -52,7 +53,7 @@ def wait_full(server: ServerProcess, kernel_name: str, timeout: float = 120, **k
 
     def full():
         pool = pool_of(server, kernel_name, **kw)
-        return pool if pool["ready"] >= pool["target"] > 0 else None
+        return pool if pool and pool["ready"] >= pool["target"] > 0 else None
 
     pool = wait_for(full, timeout, 0.2)
     assert pool, pools(server)

@@ -32,6 +32,7 @@ LOOK = (
     "import os, threading\n"
     "print(os.getcwd())\n"
     "print(os.environ.get('JRK_TEST_VALUE'), 'JRK_PREPARE_FDS' in os.environ)\n"
+    "[t.join(5) for t in threading.enumerate() if t.name == 'jrk-prepare']\n"  # it is ending
     "print(sorted(t.name for t in threading.enumerate() if t.name.startswith('jrk')))\n"
 )
 

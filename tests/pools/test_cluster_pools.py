@@ -81,7 +81,7 @@ def test_slurm_pool_jobs_respect_the_partition_and_say_why_they_wait(slurm_clust
 
         def waiting():
             pool = pool_of(server, "slurm-warm")
-            return pool if pool["ready"] == 2 and "pending" in pool["detail"] else None
+            return pool if pool.get("ready") == 2 and "pending" in pool["detail"] else None
 
         pool = wait_for(waiting, 240, 0.5)
         assert pool, pool_of(server, "slurm-warm")

@@ -36,9 +36,9 @@ def pool_spec(size: int = 2, **config) -> dict:
     return spec
 
 
-def start_server(tmp_path, *extra, spec=None, token="test-token") -> ServerProcess:
+def start_server(tmp_path, *extra, spec=None, token="test-token", check=1) -> ServerProcess:
     write_kernelspec(tmp_path / "data" / "kernels", NAME, spec or pool_spec())
-    args = ["--RemoteMappingKernelManager.pool_check_interval=1", *extra]
+    args = [f"--RemoteMappingKernelManager.pool_check_interval={check}", *extra]
     return ServerProcess(tmp_path, token=token, extra_args=args).start(timeout=60)
 
 
@@ -161,7 +161,7 @@ def test_burst_takes_the_warm_kernels_and_starts_the_rest_cold(tmp_path):
 def test_a_killed_pool_kernel_is_never_handed_out(tmp_path):
     """A pool kernel's process killed (SIGKILL) right before a start: the start gets the
     other, live kernel, and the dead one is replaced."""
-    server = start_server(tmp_path, "--RemoteMappingKernelManager.pool_check_interval=30")
+    server = start_server(tmp_path, check=30)
     ids: set[str] = set()
     try:
         wait_full(server, NAME)
@@ -262,3 +262,29 @@ def test_pool_api_requires_auth_and_bad_pool_size_is_a_clear_error(tmp_path):
         assert "pool_size" in r.json()["message"] and "0 or more" in r.json()["message"]
     finally:
         server.stop()
+
+
+def test_the_culler_never_counts_pool_kernels(tmp_path):
+    """With Jupyter Server's culler on (idle 2 s, every 1 s), idle pool kernels stay: the
+    culler sees users' kernels only, and a user's idle kernel is culled as usual."""
+    server = start_server(
+        tmp_path,
+        "--MappingKernelManager.cull_idle_timeout=2",
+        "--MappingKernelManager.cull_interval=1",
+    )
+    ids: set[str] = set()
+    try:
+        wait_full(server, NAME)
+        warm = pool_kernel_ids(server, NAME)
+        ids |= warm
+        _, kernel_id = timed_start(server, NAME)
+        ids.add(kernel_id)
+        assert wait_for(lambda: server.request("GET", "/api/kernels").json() == [], 30)
+        assert wait_for(lambda: not pids_mentioning(kernel_id), 20)  # the user's: culled
+        wait_full(server, NAME)
+        now = pool_kernel_ids(server, NAME)
+        ids |= now
+        assert warm - {kernel_id} <= now  # the pool kernel not handed out is still there
+        assert all(pids_mentioning(k) for k in now)
+    finally:
+        stop_and_check(server, ids)

@@ -32,17 +32,17 @@ def test_each_user_gets_kernels_of_their_own_pool_only(tmp_path):
     spec = shipped_local_spec()
     spec["metadata"]["process_proxy"]["config"] = {"pool_size": 1}
     write_kernelspec(tmp_path / "data" / "kernels", NAME, spec)
-    mapping = {"alice": "alice-k", "bob": "bob-k", "carol": "carol-k"}
-    server = ServerProcess(
-        tmp_path,
-        token="alice-token",
-        extra_args=[
-            "--ServerApp.identity_provider_class=tests.pools.users.TokenUsers",
-            f"--RemoteMappingKernelManager.kernel_user_mapping={json.dumps(mapping)}",
-            '--RemoteMappingKernelManager.pool_users=["alice", "bob"]',
-            "--RemoteMappingKernelManager.pool_check_interval=1",
-        ],
-    ).start(timeout=60)
+    config = {
+        "ServerApp": {"identity_provider_class": "tests.pools.users.TokenUsers"},
+        "RemoteMappingKernelManager": {
+            "kernel_user_mapping": {"alice": "alice-k", "bob": "bob-k", "carol": "carol-k"},
+            "pool_users": ["alice", "bob"],
+            "pool_check_interval": 1,
+        },
+    }
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
+    server = ServerProcess(tmp_path, token="alice-token").start(timeout=60)
     ids: set[str] = set()
     try:
         for user in ("alice-k", "bob-k"):
