@@ -49,8 +49,10 @@ def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tm
         assert pool["ready"] == 1
         warm = pool_kernel_ids(server, "spark-warm")
         apps |= app_ids(server)
-        assert len(apps) == 1  # the pool kernel's application, RUNNING before anyone asked
-        assert yarn_cluster.app(next(iter(apps)))["state"] == "RUNNING"
+        assert len(apps) == 1  # the pool kernel's application, before anyone asked
+        # (its SparkContext starts in the background: then the application is RUNNING)
+        pool_app = next(iter(apps))
+        assert wait_for(lambda: yarn_cluster.app(pool_app)["state"] == "RUNNING", 180)
 
         pooled, kernel_id = timed_start(server, "spark-warm")
         assert kernel_id in warm
