@@ -27,6 +27,9 @@ from .pool import PoolKey, WarmPool
 
 __all__ = ["KernelPools"]
 
+#: Seconds the server's stop waits for pool launches and pool kernels to stop.
+CLOSE_TIMEOUT = 120.0
+
 
 class KernelPools:
     """Every warm pool of one server (see the module's docstring)."""
@@ -35,7 +38,8 @@ class KernelPools:
         self.manager = manager
         self.log = manager.log
         self._pools: dict[PoolKey, WarmPool] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._launches: set[asyncio.Task] = set()
+        self._stops: set[asyncio.Task] = set()
         self._runner: Optional[asyncio.Task] = None
         self._wake: Optional[asyncio.Event] = None
         self._closed = False
@@ -88,15 +92,22 @@ class KernelPools:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
-        launching = [task for task in self._tasks if not task.done()]
+        launching = [task for task in self._launches if not task.done()]
         for task in launching:
-            task.cancel()
-        if launching:
-            await asyncio.wait(launching, timeout=60)
+            task.cancel()  # each stops what its launch started
         kernels = [km for pool in self._pools.values() for km in pool.ready]
         for pool in self._pools.values():
             pool.ready.clear()
-        await asyncio.gather(*(self._stop(km) for km in kernels), return_exceptions=True)
+        stopping = [task for task in self._stops if not task.done()]
+        stopping += [asyncio.ensure_future(self._stop(km)) for km in kernels]
+        if launching or stopping:
+            _, pending = await asyncio.wait([*launching, *stopping], timeout=CLOSE_TIMEOUT)
+            if pending:
+                self.log.error(
+                    "Warm pools: %d pool kernels did not stop within %.0f s",
+                    len(pending),
+                    CLOSE_TIMEOUT,
+                )
 
     # ------------------------------------------------------------------ what to keep
 
@@ -196,8 +207,8 @@ class KernelPools:
         km.autorestart = False  # a pool kernel that dies is replaced, not restarted
         pool.launching[kernel_id] = km
         task = asyncio.ensure_future(self._start(pool, km, kernel_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._launches.add(task)
+        task.add_done_callback(self._launches.discard)
 
     async def _start(self, pool: WarmPool, km: Any, kernel_id: str) -> None:
         env = {**os.environ, "KERNEL_USERNAME": pool.key.user}
@@ -237,8 +248,8 @@ class KernelPools:
 
     def _stop_later(self, km: Any) -> None:
         task = asyncio.ensure_future(self._stop(km))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
 
     # ------------------------------------------------------------------ hand-out
 
