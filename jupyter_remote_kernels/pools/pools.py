@@ -38,7 +38,7 @@ class KernelPools:
         self.manager = manager
         self.log = manager.log
         self._pools: dict[PoolKey, WarmPool] = {}
-        self._launches: set[asyncio.Task] = set()
+        self._launches: dict[str, asyncio.Task] = {}
         self._stops: set[asyncio.Task] = set()
         self._runner: Optional[asyncio.Task] = None
         self._wake: Optional[asyncio.Event] = None
@@ -92,7 +92,7 @@ class KernelPools:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
-        launching = [task for task in self._launches if not task.done()]
+        launching = [task for task in self._launches.values() if not task.done()]
         for task in launching:
             task.cancel()  # each stops what its launch started
         kernels = [km for pool in self._pools.values() for km in pool.ready]
@@ -160,6 +160,11 @@ class KernelPools:
                 pool.target = 0
             while len(pool.ready) > pool.target:
                 self._stop_later(pool.ready.pop())
+            surplus = len(pool.ready) + len(pool.launching) - pool.target
+            for kernel_id in list(pool.launching)[::-1][: max(0, surplus)]:
+                task = self._launches.get(kernel_id)
+                if task is not None:
+                    task.cancel()  # the launch stops what it started (a pending job, ...)
 
     async def _drop_dead(self) -> None:
         """Drop (and clean up) every idle pool kernel that is no longer alive."""
@@ -207,8 +212,8 @@ class KernelPools:
         km.autorestart = False  # a pool kernel that dies is replaced, not restarted
         pool.launching[kernel_id] = km
         task = asyncio.ensure_future(self._start(pool, km, kernel_id))
-        self._launches.add(task)
-        task.add_done_callback(self._launches.discard)
+        self._launches[kernel_id] = task
+        task.add_done_callback(lambda _: self._launches.pop(kernel_id, None))
 
     async def _start(self, pool: WarmPool, km: Any, kernel_id: str) -> None:
         env = {**os.environ, "KERNEL_USERNAME": pool.key.user}

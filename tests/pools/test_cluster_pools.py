@@ -64,6 +64,18 @@ def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tm
         wait_full(server, "spark-warm", timeout=600)
         apps |= app_ids(server)
         assert len(apps) == 3  # the handed-out kernel's, the cold one's, the refill's
+
+        # SIGKILL: the next server reattaches the pool's kernel, launching no new application
+        pooled_now = pool_kernel_ids(server, "spark-warm")
+        server.stop(signal.SIGKILL)
+        server = start_server(tmp_path, "yarn-pool")
+        assert wait_full(server, "spark-warm", timeout=120)["ready"] == 1
+        assert pool_kernel_ids(server, "spark-warm") == pooled_now
+        assert app_ids(server) <= apps  # no application launched twice
+        running = yarn_cluster.apps(
+            states=["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"]
+        )
+        assert {a["id"] for a in running} <= apps
     finally:
         server.stop(signal.SIGTERM, timeout=180)
     for app_id in apps:
@@ -127,6 +139,17 @@ def test_slurm_pool_jobs_respect_the_partition_and_say_why_they_wait(slurm_clust
         assert pool["detail"].startswith("a pool kernel is pending ("), pool
         ids |= {m["kernel_id"] for m in server.request("GET", "/api/remote-kernels").json()}
         assert len(slurm_cluster.jobs()) == 4  # 2 running (user's, pool's), 2 pending
+
+        # SIGKILL: the next server reattaches the pool's running job; the pending ones it
+        # finds not running are cancelled and launched again, never duplicated
+        set_config(folder, pool_size=1)
+        assert wait_for(lambda: len(slurm_cluster.jobs()) == 2, 120), slurm_cluster.jobs()
+        pooled_now = pool_kernel_ids(server, "slurm-warm")
+        server.stop(signal.SIGKILL)
+        server = start_server(tmp_path, "slurm-pool")
+        assert wait_full(server, "slurm-warm", timeout=120)["ready"] == 1
+        assert pool_kernel_ids(server, "slurm-warm") == pooled_now
+        assert len(slurm_cluster.jobs()) == 2  # the reattached user's kernel and pool kernel
     finally:
         server.stop(signal.SIGTERM, timeout=180)
     assert nothing_left(slurm_cluster, list(ids)) == ([], [])
