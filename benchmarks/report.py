@@ -56,7 +56,6 @@ def git_revision() -> str:
             return "unknown"
 
 
-
 COLUMNS = [
     ("start_s", "start→ready s"),
     ("execute_ms", "execute ms"),
@@ -131,9 +130,27 @@ def versions_line(versions: dict) -> str:
     return "; ".join(parts)
 
 
-def write(meta: dict, results: dict, out: Path) -> None:
+def write(meta: dict, results: dict, out: Path, pools: dict | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    dump = {"meta": meta, "results": results, **({"pools": pools} if pools else {})}
+    (out / "results.json").write_text(json.dumps(dump, indent=2))
+    lines = config_table(meta, results) if results else []
+    if pools:
+        lines += [""] * bool(lines) + pool_tables(pools)
+    lines += [
+        "",
+        f"{meta['date']}; {meta['machine']}; {meta.get('hosts', '')}; "
+        f"load average (1/5/15 min) {meta['load_1_5_15_at_start']} at start, "
+        f"{meta.get('load_1_5_15_at_end')} at end; `{meta['command']}`",
+        "",
+        "Versions: " + versions_line(meta.get("versions", {})),
+    ]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def config_table(meta: dict, results: dict) -> list[str]:
+    """The configurations' table, its ratios against ours-local and its notes."""
     lines = [
         "| config | " + " | ".join(t for _, t in COLUMNS) + " |",
         "|---" * (len(COLUMNS) + 1) + "|",
@@ -167,16 +184,89 @@ def write(meta: dict, results: dict, out: Path) -> None:
         "results.json (`..._worst`).",
     ]
     lines += ratios(results)
-    lines += [
-        "",
-        f"{meta['date']}; {meta['machine']}; {meta.get('hosts', '')}; "
-        f"load average (1/5/15 min) {meta['load_1_5_15_at_start']} at start, "
-        f"{meta.get('load_1_5_15_at_end')} at end; `{meta['command']}`",
-        "",
-        "Versions: " + versions_line(meta.get("versions", {})),
-    ]
     if notes:
         lines += ["", *notes]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return lines
 
+
+#: Issue 15's targets: a warm start under 0.15 s for local and SSH kernels; a warm YARN
+#: start at least 10x faster than its cold start.
+WARM_TARGET_S = 0.15
+YARN_SPEEDUP = 10.0
+
+
+def _left(res: dict) -> str:
+    """What a pool part left 5 s after its server stopped: processes (and YARN apps or
+    Slurm jobs)."""
+    parts = [f"processes {res.get('stop_left_5s', '-')}"]
+    if "apps_left_5s" in res:
+        parts.append(f"apps {res['apps_left_5s']}")
+    if "jobs_left_5s" in res:
+        parts.append(f"jobs {res['jobs_left_5s']}")
+    return ", ".join(parts)
+
+
+def pool_tables(pools: dict) -> list[str]:
+    """The warm pool parts: per placement warm / plain / cold starts and their ratios, and
+    the refill after a burst (``benchmarks.pools``)."""
+    placements = [name for name in pools if name != "pool-refill"]
+    lines = []
+    if placements:
+        lines = [
+            "Warm pools: start → first execute reply (median of each placement's rounds):",
+            "",
+            "| placement | warm (pool 2) s | plain local cold s | same placement cold s "
+            "| warm / plain | cold / warm | slowest warm s | left after stop |",
+            "|---" * 8 + "|",
+        ]
+    notes = []
+    for name in placements:
+        res = pools[name]
+        placement = name.removeprefix("pool-")
+        if "warm_s" not in res:
+            lines.append(f"| {placement} | FAILED |" + " |" * 5 + f" {_left(res)} |")
+        else:
+            lines.append(
+                f"| {placement} | {res['warm_s']:.3f} | {res['plain_s']:.3f} | "
+                f"{res['cold_s']:.3f} | {res['warm_s'] / res['plain_s']:.2f}x | "
+                f"{res['cold_s'] / res['warm_s']:.1f}x | {res['warm_max_s']:.3f} | "
+                f"{_left(res)} |"
+            )
+            target = ""
+            if placement in ("local", "ssh"):
+                ok = res["warm_s"] < WARM_TARGET_S
+                target = f"warm < {WARM_TARGET_S} s: {'met' if ok else 'NOT met'}"
+            elif placement == "yarn":
+                ok = res["cold_s"] / res["warm_s"] >= YARN_SPEEDUP
+                target = f"cold / warm ≥ {YARN_SPEEDUP:.0f}x: {'met' if ok else 'NOT met'}"
+            if target:
+                notes.append(f"- {placement}: issue 15's target {target}")
+        if "error" in res:
+            notes.append(f"- {name} FAILED: {res['error']} (server log: {res.get('log', '-')})")
+    refill = pools.get("pool-refill")
+    if refill is not None:
+        lines += [""] * bool(lines) + [
+            f"Refill (local, pool_size {refill.get('pool_size', 10)}, default "
+            "pool_max_launches 2 and pool_refill_delay 1 s): 10 concurrent starts on a full "
+            "pool (their kernels kept running), then until `/api/remote-kernels/pools` shows "
+            f"ready == target; median of {len(refill.get('rounds', []))} bursts:",
+            "",
+            "| served warm (fewest) | burst wall s | median start s | slowest start s "
+            "| refill s (after the burst) | slowest refill s | left after stop |",
+            "|---" * 7 + "|",
+        ]
+        if "refill_s" in refill:
+            lines.append(
+                f"| {refill['served_warm']}/10 | {refill['burst_s']:.2f} | "
+                f"{refill['burst_median_s']:.3f} | {refill['burst_max_s']:.3f} | "
+                f"{refill['refill_s']:.2f} | {refill['refill_max_s']:.2f} | {_left(refill)} |"
+            )
+        else:
+            lines.append("| FAILED |" + " |" * 5 + f" {_left(refill)} |")
+        if "error" in refill:
+            notes.append(
+                f"- pool-refill FAILED: {refill['error']} (server log: {refill.get('log', '-')})"
+            )
+    if notes:
+        lines += ["", *notes]
+    return lines

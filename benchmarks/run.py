@@ -15,7 +15,14 @@ loopback:
 * ``gp-ssh``: gateway_provisioners' DistributedProvisioner, served from its own venv
   (``/tmp/gpvenv`` or ``--gp-python``: ``pip install gateway_provisioners jupyter_server
   ipykernel pycryptodomex``), a kernelspec made by its ``jupyter-ssh-spec install`` for the
-  same hosts; skipped, with the reason, when that venv is missing or incomplete.
+  same hosts; skipped, with the reason, when that venv is missing or incomplete;
+* the warm pool parts (issue 15, :mod:`benchmarks.pools`), run once each after the
+  configurations above: ``pool-local``, ``pool-ssh``, ``pool-yarn`` (the real YARN test
+  cluster of testing/yarncluster, for that part only), ``pool-slurm`` (the
+  run's Slurm cluster) compare start -> first reply from a warm pool (pool_size 2) with a
+  plain ipykernel cold start and a cold start of the same placement; ``pool-refill`` times
+  the refill of a pool of 10 after 10 concurrent starts. ``--only pools`` selects all five;
+  they are not in the default selection (``pool-yarn`` needs Java, Maven and pyspark).
 
 Every server also loads :mod:`benchmarks.lagprobe` (event-loop lag probe). Every wait is
 bounded; writes ``results.md`` and ``results.json`` into ``--out``, with the versions run
@@ -42,6 +49,7 @@ import datetime
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,11 +59,14 @@ from testing.slurmcluster import SlurmTestCluster
 from testing.specs import REMOTE_PYTHON
 from testing.sshbed import SSHTestBed
 
+from .pools import PARTS as POOL_PARTS
+from .pools import PoolRun, run_part
 from .report import git_revision, python_versions, write
 from .server import HERE
 from .trials import combine, run_trial
 
 CONFIGS = ("plain", "ours-local", "ours-ssh", "ours-slurm", "gp-ssh")
+PARTS = CONFIGS + POOL_PARTS
 OPTIONAL = ("gp-ssh",)  # peers that may be absent; everything else must run
 
 
@@ -65,7 +76,7 @@ def preflight(names: list[str]) -> None:
     ``plain`` and ``ours-ssh`` run kernels with :data:`REMOTE_PYTHON` (this interpreter; the
     bed's hosts share this machine's files), ``ours-local`` with the shipped spec's python.
     """
-    if not {"plain", "ours-local", "ours-ssh", "ours-slurm"} & set(names):
+    if not {"plain", "ours-local", "ours-ssh", "ours-slurm", *POOL_PARTS} & set(names):
         return
     probe = subprocess.run(
         [REMOTE_PYTHON, "-c", "import ipykernel"],
@@ -95,12 +106,21 @@ def main() -> None:
         help="runs of every configuration, in rotating order (each with one burst of 10 "
         "and of 20 concurrent starts); the table shows their median",
     )
+    parser.add_argument(
+        "--cluster-repeat",
+        type=int,
+        default=3,
+        help="rounds of the pool-yarn and pool-slurm parts (each round: a warm, a plain and "
+        "a cold start) and bursts of pool-refill; pool-local and pool-ssh run --repeat rounds",
+    )
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--gp-python", default="/tmp/gpvenv/bin/python")
     parser.add_argument(
         "--only",
         default=",".join(CONFIGS),
-        help="comma-separated configurations: " + ", ".join(CONFIGS),
+        help="comma-separated configurations and parts: "
+        + ", ".join(PARTS)
+        + "; 'pools' stands for all pool-* parts",
     )
     parser.add_argument(
         "--keep-logs", type=Path, default=None, help="copy each server's log into this folder"
@@ -113,12 +133,16 @@ def main() -> None:
     )
     options = parser.parse_args()
     names = [n.strip() for n in options.only.split(",") if n.strip()]
-    unknown = set(names) - set(CONFIGS)
+    names = [p for n in names for p in (POOL_PARTS if n == "pools" else [n])]
+    names = list(dict.fromkeys(names))
+    unknown = set(names) - set(PARTS)
     if unknown:
         parser.error(f"unknown configurations: {', '.join(sorted(unknown))}")
-    if options.trials < 1 or options.repeat < 1:
-        parser.error("--trials and --repeat must be at least 1")
-    preflight(names)
+    pool_parts = [n for n in names if n in POOL_PARTS]
+    names = [n for n in names if n not in POOL_PARTS]
+    if min(options.trials, options.repeat, options.cluster_repeat) < 1:
+        parser.error("--trials, --repeat and --cluster-repeat must be at least 1")
+    preflight(names + pool_parts)
     if options.failed_logs is None:
         options.failed_logs = Path(tempfile.mkdtemp(prefix="jrk-bench-failed-"))
         made_failed_logs = True
@@ -129,6 +153,7 @@ def main() -> None:
         "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "load_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()],
         "repeat": options.repeat,
+        "cluster_repeat": options.cluster_repeat,
         "trials": options.trials,
         "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
         "versions": {
@@ -137,21 +162,26 @@ def main() -> None:
             "jupyter_remote_kernels": git_revision(),
         },
     }
+    if pool_parts:
+        meta["pool_parts"] = pool_parts
     if "gp-ssh" in names and Path(options.gp_python).exists():
         meta["versions"]["gp-ssh"] = python_versions(options.gp_python)
     per_trial: dict = {name: [] for name in names}
     order_log = []
+    pool_results: dict = {}
+    # SIGTERM ends the run like Ctrl-C: servers, clusters and the bed are stopped on the way.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         bed = stack.enter_context(SSHTestBed(2, Path(tmp) / "bed"))
         meta["hosts"] = f"{len(bed.hosts)} sshd hosts ({bed.mode})"
         options.slurm_cluster = None
-        if "ours-slurm" in names:
+        if {"ours-slurm", "pool-slurm"} & {*names, *pool_parts}:
             options.slurm_cluster = stack.enter_context(
                 SlurmTestCluster(workdir=Path(tmp) / "slurm", label="benchmark")
             )
             meta["hosts"] += ", a Slurm cluster (slurmctld + 2 slurmd hosts, 1 CPU each)"
-        for trial in range(options.trials):
+        for trial in range(options.trials if names else 0):
             order = names[trial % len(names) :] + names[: trial % len(names)]
             order_log.append(order)
             for name in order:
@@ -160,22 +190,32 @@ def main() -> None:
                 result = run_trial(name, trial, Path(tmp), bed, options)
                 per_trial[name].append(result)
                 print(f"trial {trial + 1} {name}", result, flush=True)
+        if pool_parts:
+            pool_run = PoolRun(Path(tmp), bed, options)
+            stack.callback(pool_run.close)
+            for name in pool_parts:
+                pool_results[name] = run_part(name, pool_run)
+                print(name, pool_results[name], flush=True)
     meta["order"] = order_log
     meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results = {name: combine(per_trial[name]) for name in names}
-    write(meta, results, Path(options.out))
+    write(meta, results, Path(options.out), pool_results)
     failed = [n for n, r in results.items() if "error" in r and n not in OPTIONAL]
-    for name, res in results.items():
+    failed += [n for n, r in pool_results.items() if "error" in r]
+    for name, res in {**results, **pool_results}.items():
         if "error" in res:
-            print(f"FAILED {name}: {res['error']}\n  server log: {res['log']}", file=sys.stderr)
+            print(
+                f"FAILED {name}: {res['error']}\n  server log: {res.get('log', '-')}",
+                file=sys.stderr,
+            )
         elif "skipped" in res:
             print(f"skipped {name} (optional peer): {res['skipped']}", file=sys.stderr)
-    if made_failed_logs and not any("error" in r for r in results.values()):
+    kept = any("log" in r for r in pool_results.values())
+    if made_failed_logs and not kept and not any("error" in r for r in results.values()):
         shutil.rmtree(options.failed_logs, ignore_errors=True)
     if failed:
         print(f"benchmark FAILED: {', '.join(failed)}", file=sys.stderr)
         sys.exit(1)
-
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def free_port() -> int:
 
 
 class Server:
-    """One `jupyter server` process with the given kernelspecs (and the lag probe)."""
+    """One `jupyter server` process with the given kernelspecs (and the lag probe);
+    ``args``: more command-line options of the server (traits)."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class Server:
         env: dict | None = None,
         data: Path | None = None,
         prefix: list[str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         data = data or workdir / "data"
         for name, spec in specs.items():
@@ -69,6 +71,7 @@ class Server:
                     f"--IdentityProvider.token={self.token}",
                     f"--ServerApp.root_dir={workdir}",
                     f"--ServerApp.jpserver_extensions={extensions!r}",
+                    *(args or []),
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -220,4 +223,3 @@ def send_execute(ws, code: str) -> str:
 
 def execute(ws, code: str, timeout: float = 60) -> dict:
     return reply_and_idle(ws, send_execute(ws, code), timeout)[0]
-

@@ -12,6 +12,7 @@ import asyncio
 import getpass
 import os
 import socket
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -35,6 +36,10 @@ from .pools.manager import PoolingManagerMixin
 from .services import Services
 
 __all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
+
+
+async def _started() -> None:
+    """The start of a kernel that runs already (handed out from a warm pool)."""
 
 
 class RemoteKernelManager(ServerKernelManager):
@@ -64,15 +69,16 @@ class RemoteKernelManager(ServerKernelManager):
         """Use this already translated kernelspec (read off the event loop by the caller)."""
         self._translated_spec = spec
 
-    async def start_kernel(self, **kwargs: Any) -> None:
+    def start_kernel(self, **kwargs: Any) -> Awaitable[None]:
         """Start the kernel; a kernel handed out from a warm pool runs already.
 
         Called by the mapping manager's start (and by a warm pool for its own kernels).
+        Returns Jupyter Server's own start (not a coroutine of this method's that awaits it).
         """
         if self.taken_from_pool:
             self.taken_from_pool = False
-            return
-        await super().start_kernel(**kwargs)
+            return _started()
+        return super().start_kernel(**kwargs)
 
     @property
     def services(self) -> Optional[Services]:

@@ -27,6 +27,9 @@ from .pool import PoolKey, WarmPool
 
 __all__ = ["KernelPools"]
 
+#: Seconds the server's stop waits for pool launches and pool kernels to stop.
+CLOSE_TIMEOUT = 120.0
+
 
 class KernelPools:
     """Every warm pool of one server (see the module's docstring)."""
@@ -35,7 +38,8 @@ class KernelPools:
         self.manager = manager
         self.log = manager.log
         self._pools: dict[PoolKey, WarmPool] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._launches: dict[str, asyncio.Task] = {}
+        self._stops: set[asyncio.Task] = set()
         self._runner: Optional[asyncio.Task] = None
         self._wake: Optional[asyncio.Event] = None
         self._closed = False
@@ -88,15 +92,22 @@ class KernelPools:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
-        launching = [task for task in self._tasks if not task.done()]
+        launching = [task for task in self._launches.values() if not task.done()]
         for task in launching:
-            task.cancel()
-        if launching:
-            await asyncio.wait(launching, timeout=60)
+            task.cancel()  # each stops what its launch started
         kernels = [km for pool in self._pools.values() for km in pool.ready]
         for pool in self._pools.values():
             pool.ready.clear()
-        await asyncio.gather(*(self._stop(km) for km in kernels), return_exceptions=True)
+        stopping = [task for task in self._stops if not task.done()]
+        stopping += [asyncio.ensure_future(self._stop(km)) for km in kernels]
+        if launching or stopping:
+            _, pending = await asyncio.wait([*launching, *stopping], timeout=CLOSE_TIMEOUT)
+            if pending:
+                self.log.error(
+                    "Warm pools: %d pool kernels did not stop within %.0f s",
+                    len(pending),
+                    CLOSE_TIMEOUT,
+                )
 
     # ------------------------------------------------------------------ what to keep
 
@@ -149,6 +160,11 @@ class KernelPools:
                 pool.target = 0
             while len(pool.ready) > pool.target:
                 self._stop_later(pool.ready.pop())
+            surplus = len(pool.ready) + len(pool.launching) - pool.target
+            for kernel_id in list(pool.launching)[::-1][: max(0, surplus)]:
+                task = self._launches.get(kernel_id)
+                if task is not None:
+                    task.cancel()  # the launch stops what it started (a pending job, ...)
 
     async def _drop_dead(self) -> None:
         """Drop (and clean up) every idle pool kernel that is no longer alive."""
@@ -196,8 +212,8 @@ class KernelPools:
         km.autorestart = False  # a pool kernel that dies is replaced, not restarted
         pool.launching[kernel_id] = km
         task = asyncio.ensure_future(self._start(pool, km, kernel_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._launches[kernel_id] = task
+        task.add_done_callback(lambda _: self._launches.pop(kernel_id, None))
 
     async def _start(self, pool: WarmPool, km: Any, kernel_id: str) -> None:
         env = {**os.environ, "KERNEL_USERNAME": pool.key.user}
@@ -237,8 +253,8 @@ class KernelPools:
 
     def _stop_later(self, km: Any) -> None:
         task = asyncio.ensure_future(self._stop(km))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
 
     # ------------------------------------------------------------------ hand-out
 

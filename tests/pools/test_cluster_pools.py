@@ -49,8 +49,10 @@ def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tm
         assert pool["ready"] == 1
         warm = pool_kernel_ids(server, "spark-warm")
         apps |= app_ids(server)
-        assert len(apps) == 1  # the pool kernel's application, RUNNING before anyone asked
-        assert yarn_cluster.app(next(iter(apps)))["state"] == "RUNNING"
+        assert len(apps) == 1  # the pool kernel's application, before anyone asked
+        # (its SparkContext starts in the background: then the application is RUNNING)
+        pool_app = next(iter(apps))
+        assert wait_for(lambda: yarn_cluster.app(pool_app)["state"] == "RUNNING", 180)
 
         pooled, kernel_id = timed_start(server, "spark-warm")
         assert kernel_id in warm
@@ -62,6 +64,18 @@ def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tm
         wait_full(server, "spark-warm", timeout=600)
         apps |= app_ids(server)
         assert len(apps) == 3  # the handed-out kernel's, the cold one's, the refill's
+
+        # SIGKILL: the next server reattaches the pool's kernel, launching no new application
+        pooled_now = pool_kernel_ids(server, "spark-warm")
+        server.stop(signal.SIGKILL)
+        server = start_server(tmp_path, "yarn-pool")
+        assert wait_full(server, "spark-warm", timeout=120)["ready"] == 1
+        assert pool_kernel_ids(server, "spark-warm") == pooled_now
+        assert app_ids(server) <= apps  # no application launched twice
+        running = yarn_cluster.apps(
+            states=["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"]
+        )
+        assert {a["id"] for a in running} <= apps
     finally:
         server.stop(signal.SIGTERM, timeout=180)
     for app_id in apps:
@@ -69,32 +83,27 @@ def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tm
     assert leftovers(yarn_cluster) == []
 
 
+def left_of(cluster, kernel_id: str) -> list:
+    """The kernel's job while Slurm shows it alive, and its processes on the nodes."""
+    jobs = [j for j in cluster.jobs() if j["name"] == kernel_id]
+    return jobs + [p for p in cluster.all_node_processes() if kernel_id in p[1]]
+
+
 def test_slurm_pool_jobs_respect_the_partition_and_say_why_they_wait(slurm_cluster, tmp_path):
-    """pool_size 3 on a partition of two one-CPU nodes: two pool jobs run, the third waits
-    and the pool says so with Slurm's reason; a start takes a running one; a request for
-    another partition gets a fresh job; server stop leaves no job and no process."""
+    """On two one-CPU nodes: a pool of 1 holds one node; a request for another partition gets
+    a fresh job (on the other node); a start takes the pool's job; grown to 3 (the
+    kernelspec edited while the server runs), the pool's extra jobs wait and the pool says so
+    with Slurm's reason; server stop leaves no job and no process."""
     folder = install_slurm_spec(slurm_cluster, tmp_path, "slurm-warm", launch_timeout=300)
-    set_config(folder, pool_size=3, allowed_partitions=["shared"])
+    set_config(folder, pool_size=1, allowed_partitions=["shared"])
     server = start_server(tmp_path, "slurm-pool")
     ids: set[str] = set()
     try:
-
-        def waiting():
-            pool = pool_of(server, "slurm-warm")
-            return pool if pool.get("ready") == 2 and "pending" in pool["detail"] else None
-
-        pool = wait_for(waiting, 240, 0.5)
-        assert pool, pool_of(server, "slurm-warm")
-        assert "Resources" in pool["detail"] or "Priority" in pool["detail"], pool
+        wait_full(server, "slurm-warm", timeout=240)
         warm = pool_kernel_ids(server, "slurm-warm")
         ids |= warm
-        jobs = {j["name"] for j in slurm_cluster.jobs()}
-        assert warm <= jobs and len(jobs) == 3  # two running pool jobs and one pending
+        assert warm == {j["name"] for j in slurm_cluster.jobs()}  # its job runs already
 
-        _, kernel_id = timed_start(server, "slurm-warm")
-        assert kernel_id in warm
-        out = ws_execute(server, kernel_id, "import os; print(os.environ['SLURM_JOB_ID'])")
-        assert out.strip().isdigit()
         r = server.request(
             "POST",
             "/api/kernels",
@@ -105,7 +114,42 @@ def test_slurm_pool_jobs_respect_the_partition_and_say_why_they_wait(slurm_clust
         fresh = r.json()["id"]
         ids.add(fresh)
         assert fresh not in warm and r.json()["placement"]["partition"] == "shared"
+        assert server.request("DELETE", f"/api/kernels/{fresh}").status_code == 204
+        assert wait_for(lambda: not left_of(slurm_cluster, fresh), 60), left_of(
+            slurm_cluster, fresh
+        )
+
+        _, kernel_id = timed_start(server, "slurm-warm")
+        assert kernel_id in warm
+        out = ws_execute(server, kernel_id, "import os; print(os.environ['SLURM_JOB_ID'])")
+        assert out.strip().isdigit()
+        wait_full(server, "slurm-warm", timeout=240)  # the refill took the other node
+        ids |= pool_kernel_ids(server, "slurm-warm")
+
+        set_config(folder, pool_size=3)
+
+        def waiting():
+            pool = pool_of(server, "slurm-warm")
+            reason = "Resources" in pool.get("detail", "") or "Priority" in pool.get("detail", "")
+            return pool if pool.get("target") == 3 and reason else None
+
+        pool = wait_for(waiting, 120, 0.5)
+        assert pool, pool_of(server, "slurm-warm")
+        assert pool["ready"] == 1 and pool["status"] == "filling"
+        assert pool["detail"].startswith("a pool kernel is pending ("), pool
         ids |= {m["kernel_id"] for m in server.request("GET", "/api/remote-kernels").json()}
+        assert len(slurm_cluster.jobs()) == 4  # 2 running (user's, pool's), 2 pending
+
+        # SIGKILL: the next server reattaches the pool's running job; the pending ones it
+        # finds not running are cancelled and launched again, never duplicated
+        set_config(folder, pool_size=1)
+        assert wait_for(lambda: len(slurm_cluster.jobs()) == 2, 120), slurm_cluster.jobs()
+        pooled_now = pool_kernel_ids(server, "slurm-warm")
+        server.stop(signal.SIGKILL)
+        server = start_server(tmp_path, "slurm-pool")
+        assert wait_full(server, "slurm-warm", timeout=120)["ready"] == 1
+        assert pool_kernel_ids(server, "slurm-warm") == pooled_now
+        assert len(slurm_cluster.jobs()) == 2  # the reattached user's kernel and pool kernel
     finally:
         server.stop(signal.SIGTERM, timeout=180)
     assert nothing_left(slurm_cluster, list(ids)) == ([], [])
