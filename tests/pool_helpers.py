@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .kernels import ws_execute
 from .server_process import ServerProcess
+from .slurm_helpers import wait_for
+
+__all__ = ["median", "pool_kernel_ids", "pool_of", "pools", "timed_start", "wait_for", "wait_full"]
 
 
 def pools(server: ServerProcess) -> list[dict[str, Any]]:
@@ -36,16 +39,6 @@ def pool_kernel_ids(server: ServerProcess, kernel_name: str, user: Optional[str]
         and (user is None or m["pool"]["user"] == user)
         and m["placement"]["phase"] == "pooled"
     }
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def wait_full(server: ServerProcess, kernel_name: str, timeout: float = 120, **kw) -> dict:

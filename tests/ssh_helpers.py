@@ -6,14 +6,24 @@ import json
 from typing import Any
 
 from jupyter_remote_kernels.ssh import connections_of
+from jupyter_remote_kernels.ssh.pool import SSHTarget
 from testing.specs import EG_DISTRIBUTED, REMOTE_PYTHON, SSH_ARGV, ssh_spec
 
 # Also the helpers of this module for the tests (the benchmarks use testing.specs).
 __all__ = ["EG_DISTRIBUTED", "REMOTE_PYTHON", "SSH_ARGV", "ssh_spec"]
 
 
-
-
+def bed_target(bed, host) -> SSHTarget:
+    """How the product reaches ``host`` of ``bed``: its key, its known_hosts, no agent."""
+    return SSHTarget(
+        host=host.address,
+        port=host.port,
+        user=bed.user,
+        key_file=str(bed.client_key_path),
+        known_hosts=str(bed.known_hosts_path),
+        allow_agent=False,
+        connect_timeout=5,
+    )
 
 
 def kernel_pids(host) -> list[tuple[int, str]]:

@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_remote_kernels.ssh.pool import SSHPool, SSHTarget
+from jupyter_remote_kernels.ssh.pool import SSHPool
 
-
-def _target(bed, host) -> SSHTarget:
-    return SSHTarget(
-        host=host.address,
-        port=host.port,
-        user=bed.user,
-        key_file=str(bed.client_key_path),
-        known_hosts=str(bed.known_hosts_path),
-        allow_agent=False,
-        connect_timeout=5,
-    )
+from ..ssh_helpers import bed_target
 
 
 @pytest.mark.timeout(120)
 def test_output_written_after_the_exit_status_is_returned(ssh_bed):
     """The command exits (sshd sends its exit status) while its output is still on the way
     (here from a child that writes 0.3 s later): the output is returned with the status."""
-    target = _target(ssh_bed, ssh_bed.hosts[0])
+    target = bed_target(ssh_bed, ssh_bed.hosts[0])
     pool = SSHPool()
     try:
         for _ in range(3):
@@ -43,7 +33,7 @@ def test_output_written_after_the_exit_status_is_returned(ssh_bed):
 def test_output_still_in_the_pipe_at_exit_is_returned(ssh_bed):
     """10 commands that print 6 MB and exit (sshd reaps them while it still holds output
     back for the channel's window): each returns all of it, then its exit status."""
-    target = _target(ssh_bed, ssh_bed.hosts[0])
+    target = bed_target(ssh_bed, ssh_bed.hosts[0])
     pool = SSHPool()
     try:
         lengths = []
@@ -62,7 +52,7 @@ def test_output_still_in_the_pipe_at_exit_is_returned(ssh_bed):
 @pytest.mark.timeout(120)
 def test_a_background_child_holding_the_output_does_not_hold_the_command(ssh_bed):
     """A command that leaves a child with its output open returns soon after it exits."""
-    target = _target(ssh_bed, ssh_bed.hosts[0])
+    target = bed_target(ssh_bed, ssh_bed.hosts[0])
     pool = SSHPool()
     try:
         status, out, _ = pool.run(target, "sh -c 'echo started; sleep 20 & exit 0'", 15)

@@ -11,32 +11,20 @@ import time
 
 import pytest
 
-from jupyter_remote_kernels.ssh.pool import SSHHostError, SSHPool, SSHTarget, exec_command
+from jupyter_remote_kernels.ssh.pool import SSHHostError, SSHPool, exec_command
 
-
-def _target(bed, host) -> SSHTarget:
-    return SSHTarget(
-        host=host.address,
-        port=host.port,
-        user=bed.user,
-        key_file=str(bed.client_key_path),
-        known_hosts=str(bed.known_hosts_path),
-        allow_agent=False,
-        connect_timeout=5,
-    )
+from ..ssh_helpers import bed_target
 
 
 @pytest.mark.timeout(120)
 def test_a_command_request_to_a_host_that_stopped_answering_gives_up(ssh_bed_factory):
     bed = ssh_bed_factory(1)
     host = bed.hosts[0]
-    target = _target(bed, host)
+    target = bed_target(bed, host)
     pool = SSHPool()
     conn, ours = pool.open_session(target, 5)
     _, plain = pool.open_session(target, 5)
-    frozen = [pid for pid, cmd in host.processes() if cmd.startswith("sshd")] + [
-        host.master_pid
-    ]
+    frozen = [pid for pid, cmd in host.processes() if cmd.startswith("sshd")] + [host.master_pid]
     outcome: dict[str, object] = {}
 
     def paramiko_alone() -> None:
