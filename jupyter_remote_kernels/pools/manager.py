@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional
 
 from .pools import KernelPools
@@ -30,7 +31,11 @@ class PoolingManagerMixin(PoolSettings):
         self, kernel_name: str, env: dict[str, str], path: Optional[str]
     ) -> Optional[str]:
         """The id of a pool kernel handed out to this start, or None (start a fresh one)."""
-        cwd = self.cwd_for_path(path, env=env) if path is not None else None  # type:ignore[attr-defined]
+        if not self.pools.can_serve(kernel_name, env):
+            return None
+        cwd = None
+        if path is not None:  # Jupyter Server's folder of the notebook (it looks at the disk)
+            cwd = await asyncio.to_thread(self.cwd_for_path, path, env=env)  # type:ignore[attr-defined]
         km = await self.pools.take(kernel_name, env, cwd)
         if km is None:
             return None
@@ -84,9 +89,12 @@ class PoolingManagerMixin(PoolSettings):
             kernel_name=record["kernel_name"],
             kernel_spec_manager=self.kernel_spec_manager,  # type:ignore[attr-defined]
         )
+        km.use_kernel_spec(await asyncio.to_thread(self.load_kernel_spec, record["kernel_name"]))  # type:ignore[attr-defined]
         km.autorestart = False
         try:
-            await km.start_kernel(kernel_id=kernel_id, jrk_reattach=record, jrk_pool=True)
+            await asyncio.ensure_future(
+                km.start_kernel(kernel_id=kernel_id, jrk_reattach=record, jrk_pool=True)
+            )
         except Exception:
             if km.has_kernel:
                 await km.shutdown_kernel(now=True)

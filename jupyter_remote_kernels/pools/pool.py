@@ -27,6 +27,8 @@ class WarmPool:
     def __init__(self, key: PoolKey) -> None:
         self.key = key
         self.display_name = key.kernel_name
+        #: The kernelspec, translated (read in a thread); its kernels are launched with it.
+        self.spec: Any = None
         self.target = 0
         #: Request values that need a fresh kernel (see ``PoolingMixin.launch_env_names``).
         self.launch_env_names: frozenset[str] = frozenset()

@@ -117,12 +117,13 @@ class KernelPools:
         users = [own, *(mapping[name] for name in self.manager.pool_users if name in mapping)]
         return list(dict.fromkeys(users))
 
-    def _read_specs(self) -> dict[str, tuple[int, str, frozenset[str]]]:
-        """kernelspec name -> (pool size, display name, request names needing a fresh kernel).
+    def _read_specs(self) -> dict[str, tuple[int, Any, frozenset[str]]]:
+        """kernelspec name -> (pool size, translated kernelspec, request names needing a
+        fresh kernel).
 
         Reads every kernelspec from disk: runs in a thread.
         """
-        found: dict[str, tuple[int, str, frozenset[str]]] = {}
+        found: dict[str, tuple[int, Any, frozenset[str]]] = {}
         for name in sorted(self.manager.kernel_spec_manager.find_kernel_specs()):
             try:
                 spec = self.manager.load_kernel_spec(name)
@@ -144,7 +145,7 @@ class KernelPools:
                     )
                 continue
             if size and cls is not None:
-                found[name] = (size, spec.display_name, launch_names(cls, spec))
+                found[name] = (size, spec, launch_names(cls, spec))
         return found
 
     async def _sync_specs(self) -> None:
@@ -152,9 +153,10 @@ class KernelPools:
         wanted = {
             PoolKey(name, user): spec for name, spec in specs.items() for user in self._users()
         }
-        for key, (size, display_name, names) in wanted.items():
+        for key, (size, spec, names) in wanted.items():
             pool = self._pools.setdefault(key, WarmPool(key))
-            pool.target, pool.display_name, pool.launch_env_names = size, display_name, names
+            pool.target, pool.spec, pool.launch_env_names = size, spec, names
+            pool.display_name = spec.display_name
         for key, pool in self._pools.items():
             if key not in wanted:
                 pool.target = 0
@@ -209,6 +211,7 @@ class KernelPools:
             kernel_name=pool.key.kernel_name,
             kernel_spec_manager=manager.kernel_spec_manager,
         )
+        km.use_kernel_spec(pool.spec)  # read in a thread by _sync_specs
         km.autorestart = False  # a pool kernel that dies is replaced, not restarted
         pool.launching[kernel_id] = km
         task = asyncio.ensure_future(self._start(pool, km, kernel_id))
@@ -218,7 +221,11 @@ class KernelPools:
     async def _start(self, pool: WarmPool, km: Any, kernel_id: str) -> None:
         env = {**os.environ, "KERNEL_USERNAME": pool.key.user}
         try:
-            await km.start_kernel(kernel_id=kernel_id, env=env, jrk_pool=True)
+            # A task of its own, as Jupyter's MultiKernelManager starts kernels (its
+            # cancellation follows this one's).
+            await asyncio.ensure_future(
+                km.start_kernel(kernel_id=kernel_id, env=env, jrk_pool=True)
+            )
         except asyncio.CancelledError:
             pool.launching.pop(kernel_id, None)
             await self._stop(km)
@@ -258,6 +265,16 @@ class KernelPools:
 
     # ------------------------------------------------------------------ hand-out
 
+    def can_serve(self, kernel_name: str, env: dict[str, str]) -> bool:
+        """True when a pool has a ready kernel for this start request."""
+        pool = self._pool_for(kernel_name, env)
+        return pool is not None and bool(pool.ready)
+
+    def _pool_for(self, kernel_name: str, env: dict[str, str]) -> Optional[WarmPool]:
+        user = env.get("KERNEL_USERNAME") or getpass.getuser()
+        pool = self._pools.get(PoolKey(kernel_name, user))
+        return pool if pool is not None and pool.serves(env) else None
+
     async def take(
         self, kernel_name: str, env: dict[str, str], cwd: Optional[str]
     ) -> Optional[Any]:
@@ -267,9 +284,8 @@ class KernelPools:
         pool before anything is awaited, so it is never given to two requests; one that
         cannot take the request's values (gone, unreachable) is dropped and the next tried.
         """
-        user = env.get("KERNEL_USERNAME") or getpass.getuser()
-        pool = self._pools.get(PoolKey(kernel_name, user))
-        if pool is None or not pool.serves(env):
+        pool = self._pool_for(kernel_name, env)
+        if pool is None:
             return None
         while pool.ready:
             km = pool.ready.pop(0)
