@@ -239,6 +239,12 @@ class KernelPools:
             self.wake()
             return
         pool.launching.pop(kernel_id, None)
+        if not km.provisioner.pool_kernel:  # e.g. Enterprise Gateway's launcher in the argv
+            error = (
+                f"kernelspec {pool.key.kernel_name}: its launcher cannot take a user's folder "
+                "and values after start; warm pools need this package's launcher"
+            )
+            pool.failed(error, self.manager.pool_retry_interval)
         if self._closed or len(pool.ready) >= pool.target or not km.provisioner.pool_kernel:
             await self._stop(km)
             return
