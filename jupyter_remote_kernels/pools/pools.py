@@ -239,13 +239,15 @@ class KernelPools:
             self.wake()
             return
         pool.launching.pop(kernel_id, None)
-        if not km.provisioner.pool_kernel:  # e.g. Enterprise Gateway's launcher in the argv
+        link = km.provisioner.link
+        preparable = km.provisioner.pool_kernel and link is not None and not link.legacy
+        if not preparable:  # e.g. Enterprise Gateway's launcher in the argv
             error = (
                 f"kernelspec {pool.key.kernel_name}: its launcher cannot take a user's folder "
                 "and values after start; warm pools need this package's launcher"
             )
             pool.failed(error, self.manager.pool_retry_interval)
-        if self._closed or len(pool.ready) >= pool.target or not km.provisioner.pool_kernel:
+        if self._closed or len(pool.ready) >= pool.target or not preparable:
             await self._stop(km)
             return
         km.placement.set_phase("pooled", f"warm pool of {pool.key.kernel_name}")
