@@ -345,3 +345,17 @@ def cli(*args, env=None):
         env=env,
         timeout=60,
     )
+
+
+def fake_pyspark(base: Path) -> Path:
+    """A folder holding a stand-in ``pyspark`` (put it on PYTHONPATH): what the launcher's
+    Spark lines need of it is that ``SparkSession.builder.getOrCreate()`` answers."""
+    fake = base / "fake-pyspark"
+    (fake / "pyspark").mkdir(parents=True)
+    (fake / "pyspark" / "__init__.py").write_text("")
+    (fake / "pyspark" / "sql.py").write_text(
+        "class _Session:\n    sparkContext = 'fake-context'\n"
+        "class _Builder:\n    def getOrCreate(self):\n        return _Session()\n"
+        "class SparkSession:\n    builder = _Builder()\n"
+    )
+    return fake

@@ -19,6 +19,7 @@ from jupyter_remote_kernels.launch.protocol import new_auth_key
 from ..kernels import (
     LAUNCHER,
     KernelSession,
+    fake_pyspark,
     pid_alive,
     pids_mentioning,
     start_launcher,
@@ -149,14 +150,7 @@ async def test_spark_context_initialization_modes(
     jp_fetch, jp_ws_fetch, jp_kernel_dir, tmp_path, mode
 ):
     # A stand-in pyspark: what matters is that the kernel creates the session at start.
-    fake = tmp_path / "fake-pyspark"
-    (fake / "pyspark").mkdir(parents=True)
-    (fake / "pyspark" / "__init__.py").write_text("")
-    (fake / "pyspark" / "sql.py").write_text(
-        "class _Session:\n    sparkContext = 'fake-context'\n"
-        "class _Builder:\n    def getOrCreate(self):\n        return _Session()\n"
-        "class SparkSession:\n    builder = _Builder()\n"
-    )
+    fake = fake_pyspark(tmp_path)
     write_kernelspec(
         jp_kernel_dir,
         "spark-ish",

@@ -24,7 +24,7 @@ from jupyter_remote_kernels.launch import CommClient, ResponseListener, protocol
 from jupyter_remote_kernels.launch.bundle import make_bundle
 from jupyter_remote_kernels.launch.link import LauncherLink
 
-from ..kernels import pid_alive, pids_mentioning, start_launcher, wait_until
+from ..kernels import fake_pyspark, pid_alive, pids_mentioning, start_launcher, wait_until
 
 # What the first cell of a kernel prints: its names, its cwd and one environment variable.
 LOOK = (
@@ -235,14 +235,7 @@ async def test_prepare_needs_a_mac_over_its_args(tmp_path):
 
 async def test_a_pool_kernel_with_an_eager_spark_start_gets_both(tmp_path):
     """The hook and the Spark lines share IPython's one exec_lines list."""
-    fake = tmp_path / "fake-pyspark"
-    (fake / "pyspark").mkdir(parents=True)
-    (fake / "pyspark" / "__init__.py").write_text("")
-    (fake / "pyspark" / "sql.py").write_text(
-        "class _Session:\n    sparkContext = 'fake-context'\n"
-        "class _Builder:\n    def getOrCreate(self):\n        return _Session()\n"
-        "class SparkSession:\n    builder = _Builder()\n"
-    )
+    fake = fake_pyspark(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(fake))
     launched = await launch("--spark-context-initialization-mode", "eager", env=env)
     try:
