@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Optional
 
 from .pools import KernelPools
@@ -82,8 +83,7 @@ class PoolingManagerMixin(PoolSettings):
         """
         kernel_id = record["kernel_id"]
         km = self.kernel_manager_factory(  # type:ignore[attr-defined]
-            connection_file=record.get("connection_file")
-            or f"{self.connection_dir}/kernel-{kernel_id}.json",  # type:ignore[attr-defined]
+            connection_file=os.path.join(self.connection_dir, f"kernel-{kernel_id}.json"),  # type:ignore[attr-defined]
             parent=self,
             log=self.log,
             kernel_name=record["kernel_name"],
