@@ -34,8 +34,10 @@ a fresh server with the sequential measurements and one burst of 10 and of 20 co
 starts, and the table shows medians over the trials.
 
 Exit status: 1 when ``plain`` or a configuration of this project failed (a server that
-did not start, a start, execute, interrupt or restart that failed, a failed concurrent
-start): its server log is kept and its path printed. Only the optional peer (``gp-ssh``)
+did not start, a start, execute, interrupt or restart that failed, an interrupt that did
+not interrupt, a failed concurrent start: its server log is kept and its path printed) or
+left kernel processes, YARN applications or Slurm jobs 5 s after a restart, delete or
+server stop. Only the optional peer (``gp-ssh``)
 is skipped, saying why, when its venv is missing; a failure of the peer once it runs is
 reported, not fatal. Before anything runs, the Python the kernels use must import
 ipykernel, else the run stops at once (exit 1) saying what to install.
@@ -94,6 +96,36 @@ def preflight(names: list[str]) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+
+
+def left(res: dict) -> dict[str, int]:
+    """What a configuration or part left behind: its ``*_left_5s`` counts above zero
+    (processes after restart, delete or server stop; YARN applications; Slurm jobs)."""
+    return {k: v for k, v in res.items() if k.endswith("_left_5s") and v}
+
+
+def failures(results: dict) -> list[str]:
+    """The configurations and parts that fail the run, each said on stderr: an error, or
+    kernels, applications or jobs left after restart, delete or stop. The optional peer's
+    (``gp-ssh``) are reported, not fatal."""
+    failed = []
+    for name, res in results.items():
+        if "error" in res:
+            print(
+                f"FAILED {name}: {res['error']}\n  server log: {res.get('log', '-')}",
+                file=sys.stderr,
+            )
+        elif left(res):
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(left(res).items()))
+            print(f"FAILED {name}: left behind: {counts}", file=sys.stderr)
+        elif "skipped" in res:
+            print(f"skipped {name} (optional peer): {res['skipped']}", file=sys.stderr)
+            continue
+        else:
+            continue
+        if name not in OPTIONAL:
+            failed.append(name)
+    return failed
 
 
 def main() -> None:
@@ -200,16 +232,7 @@ def main() -> None:
     meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results = {name: combine(per_trial[name]) for name in names}
     write(meta, results, Path(options.out), pool_results)
-    failed = [n for n, r in results.items() if "error" in r and n not in OPTIONAL]
-    failed += [n for n, r in pool_results.items() if "error" in r]
-    for name, res in {**results, **pool_results}.items():
-        if "error" in res:
-            print(
-                f"FAILED {name}: {res['error']}\n  server log: {res.get('log', '-')}",
-                file=sys.stderr,
-            )
-        elif "skipped" in res:
-            print(f"skipped {name} (optional peer): {res['skipped']}", file=sys.stderr)
+    failed = failures({**results, **pool_results})
     kept = any("log" in r for r in pool_results.values())
     if made_failed_logs and not kept and not any("error" in r for r in results.values()):
         shutil.rmtree(options.failed_logs, ignore_errors=True)

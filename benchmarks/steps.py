@@ -75,15 +75,30 @@ def _try_start(server: Server, name: str) -> tuple[str, str]:
         return "", f"{type(exc).__name__}: {exc}"
 
 
-def interrupt_once(server: Server, ws, kernel_id: str) -> float:
-    msg_id = send_execute(ws, "import time; time.sleep(30)")
+def interrupt_once(server: Server, ws, kernel_id: str, seconds: int = 30) -> float:
+    """Seconds one interrupt takes: from the REST call until the kernel is idle again.
+
+    RuntimeError when the call is refused or the kernel was not interrupted (its reply is
+    not a ``KeyboardInterrupt``): an interrupt that did nothing is no measurement.
+    """
+    msg_id = send_execute(ws, f"import time; time.sleep({seconds})")
     wait_for_message(ws, msg_id, "execute_input", 10)
     time.sleep(0.3)  # inside time.sleep by now: SIGINT outside user code upsets ipykernel
     t = time.monotonic()
-    requests.post(
+    r = requests.post(
         f"{server.url}/api/kernels/{kernel_id}/interrupt", headers=server.headers, timeout=30
     )
-    return reply_and_idle(ws, msg_id, 30, started=t)[1]
+    reply, took = reply_and_idle(ws, msg_id, seconds + 30, started=t)
+    if r.status_code != 204:
+        msg = f"interrupt: POST answered {r.status_code} {r.text[:300]}"
+        raise RuntimeError(msg)
+    if reply.get("ename") != "KeyboardInterrupt":
+        msg = (
+            f"interrupt: the kernel was not interrupted (its reply after {took:.1f} s: "
+            f"status {reply.get('status')!r}, ename {reply.get('ename')!r})"
+        )
+        raise RuntimeError(msg)
+    return took
 
 
 def measure(server: Server, name: str, repeat: int, trials: int = 3) -> dict:

@@ -20,7 +20,8 @@ Each server reaches the ResourceManager through a counting proxy (on the RM's ad
 of ``--window`` seconds. Start -> ready runs until the kernel answers an execute request
 (median of ``--repeat``); restart and delete are the REST calls' durations. Writes
 ``yarn.md`` and ``yarn.json`` into ``--out``; exits non-zero when a configuration of ours
-fails (its server log is kept and named).
+fails (its setup included, its server log is kept and named) or leaves a live application 5 s
+after a restart (beyond the new one), a delete or its server's stop.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from testing.yarncluster import YarnTestCluster, spark_home
 from .server import HERE, Server, execute
 
 CONFIGS = ("ours-yarn", "gp-yarn")
+OPTIONAL = ("gp-yarn",)  # the peer may be absent (skipped); ours must run
+LIVE = ["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"]
 GP_INSTALL = (
     "pip install 'gateway_provisioners[yarn]' jupyter_server ipykernel pycryptodomex pyspark"
 )
@@ -157,6 +160,7 @@ class Config:
         self.name, self.options = name, options
         self.result: dict = {}
         self.kernels: list[str] = []
+        self.yarn, self.started = yarn, set()  # every kernel id, for the leftover checks
         workdir = tmp / name
         workdir.mkdir()
         self.proxy = CountingProxy(yarn.rm_url)
@@ -193,6 +197,7 @@ class Config:
     def start(self, timed: bool = True) -> None:
         kernel_id, took = self.server.start(self.name, timeout=600)
         self.kernels.append(kernel_id)
+        self.started.add(kernel_id)
         if timed:
             self.result.setdefault("starts", []).append(round(took, 2))
 
@@ -214,16 +219,35 @@ class Config:
         finally:
             ws.close()
         self.result.setdefault("restarts", []).append(round(time.monotonic() - t, 2))
+        self.left("restart_apps_left_5s", {self.kernels[0]}, allowed=1)
+
+    def live_apps(self, kernel_ids: set[str]) -> list[dict]:
+        """Live applications of these kernels (their id in the name, ours, or the tags)."""
+        return [
+            app for app in self.yarn.apps(states=LIVE)
+            if kernel_ids & {app.get("name", ""), *app.get("applicationTags", "").split(",")}
+        ]  # fmt: skip
+
+    def left(self, key: str, kernel_ids: set[str], allowed: int = 0) -> list[dict]:
+        """Waits up to 5 s for at most ``allowed`` live applications of these kernels; the
+        number above it is recorded under ``key`` (any fails the run)."""
+        deadline = time.monotonic() + 5
+        while len(apps := self.live_apps(kernel_ids)) > allowed and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if len(apps) > allowed:
+            self.result[key] = self.result.get(key, 0) + len(apps) - allowed
+        return apps
 
     def delete_all(self) -> None:
         times = [self.server.delete(k) for k in self.kernels]
-        self.kernels.clear()
         self.result.setdefault("deletes", []).extend(round(t, 2) for t in times)
+        self.left("delete_apps_left_5s", set(self.kernels))
+        self.kernels.clear()
 
     def close(self, yarn: YarnTestCluster) -> None:
         self.server.stop()
         self.proxy.close()
-        for app in yarn.apps(states=["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"]):
+        for app in self.left("stop_apps_left_5s", self.started):
             yarn.kill(app["id"])
 
 
@@ -330,14 +354,8 @@ def main() -> int:
         meta["cluster"] = f"Hadoop YARN, {len(yarn.hosts)} NodeManagers, pyspark {spark_home()}"
         configs = []
         try:
-            for name in names:
-                try:
-                    configs.append(Config(name, yarn, Path(tmp), options))
-                except FileNotFoundError as exc:  # the optional peer is not installed
-                    results[name] = {"skipped": str(exc)}
-                except Exception as exc:
-                    results[name] = {"failed": f"{type(exc).__name__}: {exc}"[:400],
-                                     "log": "-"}  # fmt: skip
+            configs = make_configs(names, lambda name: Config(name, yarn, Path(tmp), options),
+                                   results)  # fmt: skip
             run(configs, options)
         finally:
             for c in configs:
@@ -346,10 +364,44 @@ def main() -> int:
                 print(c.name, c.result, flush=True)
     meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write(meta, results, options.out, options.idle)
-    failed = [n for n in names if "failed" in results[n] and n == "ours-yarn"]
-    for name in failed:
-        print(f"{name} failed: {results[name]['failed']}; server log: {results[name]['log']}")
-    return 1 if failed else 0
+    return 1 if failures(results) else 0
+
+
+def make_configs(names: list[str], make, results: dict) -> list[Config]:
+    """``make(name)`` for each configuration; a setup that fails is recorded in
+    ``results``: as skipped for the optional peer whose venv is missing
+    (FileNotFoundError), as failed otherwise (ours-yarn's FileNotFoundError included)."""
+    configs = []
+    for name in names:
+        try:
+            configs.append(make(name))
+        except FileNotFoundError as exc:
+            if name in OPTIONAL:  # the optional peer is not installed
+                results[name] = {"skipped": str(exc)}
+            else:
+                results[name] = {"failed": f"setup: {type(exc).__name__}: {exc}"[:400],
+                                 "log": "-"}  # fmt: skip
+        except Exception as exc:
+            results[name] = {"failed": f"{type(exc).__name__}: {exc}"[:400],
+                             "log": "-"}  # fmt: skip
+    return configs
+
+
+def failures(results: dict) -> list[str]:
+    """Configurations of ours that fail the run, each said: a failure, or applications left
+    after a restart, delete or server stop (``*_left_5s``). The peer's are only reported."""
+    failed = []
+    for name, res in results.items():
+        left = {k: v for k, v in res.items() if k.endswith("_left_5s") and v}
+        if "failed" in res:
+            print(f"{name} failed: {res['failed']}; server log: {res.get('log', '-')}")
+        elif left:
+            print(f"{name} failed: left behind: {left}")
+        else:
+            continue
+        if name not in OPTIONAL:
+            failed.append(name)
+    return failed
 
 
 if __name__ == "__main__":

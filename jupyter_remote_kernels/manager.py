@@ -123,8 +123,9 @@ class RemoteMappingKernelManager(
         value_trait=Unicode(),
         config=True,
         help="Jupyter user name (from the server's identity provider) -> the user that "
-        "user's kernels run as, given to provisioners as KERNEL_USERNAME (SSH login, YARN "
-        "user.name / proxy user). Users not listed run as the server's own OS user. A start "
+        "user's kernels run as, given to provisioners as KERNEL_USERNAME (the SSH login with "
+        "SSHProvisioner.login_as_kernel_user, YARN user.name / proxy user). Users not listed "
+        "run as the server's own OS user. A start "
         "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
     )
 

@@ -58,14 +58,15 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
 
     # ------------------------------------------------------------------ hosts
 
-    def target_for(self, spec: str) -> SSHTarget:
-        """The pool target of one ``remote_hosts`` entry, with this kernelspec's settings."""
+    def target_for(self, spec: str, login: str = "") -> SSHTarget:
+        """The pool target of one ``remote_hosts`` entry, with this kernelspec's settings;
+        ``login``, when given, is the user logged in as (login_as_kernel_user)."""
         user, host, port = parse_host(spec)
         proxy = None
         if self.proxy_jump:
             puser, phost, pport = parse_host(self.proxy_jump)
             proxy = self._make_target(phost, puser, pport)
-        return self._make_target(host, user, port, proxy)
+        return self._make_target(host, login or user, port, proxy)
 
     def _make_target(
         self, host: str, user: str, port: Optional[int], proxy: Optional[SSHTarget] = None
@@ -89,7 +90,8 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
         Taking the slot here, before any await, keeps least-loaded right when many starts
         arrive together (the very first ones included).
         """
-        hosts = [self.target_for(spec) for spec in self.remote_hosts]
+        login = env.get("KERNEL_USERNAME", "") if self.login_as_kernel_user else ""
+        hosts = [self.target_for(spec, login) for spec in self.remote_hosts]
         if not hosts:
             msg = (
                 f"Kernelspec '{self.parent.kernel_name}' has no remote_hosts; set "

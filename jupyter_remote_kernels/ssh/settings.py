@@ -30,6 +30,14 @@ class SSHSettings(Configurable):
     remote_user = Unicode(
         "", config=True, help="SSH user name (default: the server's user); user@host wins."
     )
+    login_as_kernel_user = Bool(
+        False,
+        config=True,
+        help="Log in to the hosts as each kernel's user (KERNEL_USERNAME: the requester's "
+        "user mapped by RemoteMappingKernelManager.kernel_user_mapping), so that kernels run "
+        "as that OS user there; it wins over remote_user and user@host. The key must be "
+        "accepted for every such user on the hosts.",
+    )
     remote_port = Int(22, config=True, help="SSH port of the hosts; host:port wins.")
     ssh_key_file = Unicode(
         "", config=True, help="Private key file; empty: the SSH agent and ~/.ssh keys."

@@ -22,6 +22,7 @@ from testing.procs import StateOwner
 from .host import TestHost
 from .procs import PREFIX, SSHTestBedError, netns_available, run_cmd
 from .state import STATE_FILES, cleanup_stale, remove_resources
+from .users import ensure_user
 
 
 class SSHTestBed(StateOwner):
@@ -32,7 +33,7 @@ class SSHTestBed(StateOwner):
 
     def __init__(self, n_hosts: int = 2, workdir: Union[str, Path, None] = None, *,
                  extra_hosts: tuple[str, ...] = (), mode: str = "auto",
-                 start_timeout: float = 10.0):
+                 start_timeout: float = 10.0, users: tuple[str, ...] = ()):
         if mode not in ("auto", "netns", "loopback"):
             raise ValueError(f"mode {mode!r} is not auto, netns or loopback")
         self._mode_wanted = mode
@@ -42,6 +43,9 @@ class SSHTestBed(StateOwner):
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="jrk-sshbed-"))
         self.user = pwd.getpwuid(os.geteuid()).pw_name
+        # More OS users the hosts accept the client key of (testing/sshbed/users.py).
+        self.users = tuple(u for u in users if u != self.user)
+        self.keys_dir: Optional[Path] = None
         self.hosts: list[TestHost] = []
         self.mode = ""
         self.subnet: Optional[str] = None
@@ -107,6 +111,15 @@ class SSHTestBed(StateOwner):
         run_cmd(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"jrk-sshbed-{self.id}",
               "-f", str(self.client_key_path)])
         self.client_key_pub = Path(f"{self.client_key_path}.pub").read_text().strip()
+        if self.users:
+            for name in self.users:
+                ensure_user(name)
+            # sshd reads a user's authorized keys as that user: a folder they can read
+            # (the workdir's parents may be private), removed with the bed.
+            self.keys_dir = Path(tempfile.mkdtemp(prefix=f"jrk-sshbed-keys-{self.id}-"))
+            STATE_FILES.mark_workdir(self.keys_dir, self.id)
+            self.record(extra_dirs=[str(self.keys_dir)])
+            self.keys_dir.chmod(0o755)
         for kind in ["normal"] * self.n_hosts + list(self.extra_hosts):
             self.hosts.append(TestHost(self, len(self.hosts) + 1, kind))
         self._write_client_files()

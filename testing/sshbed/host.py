@@ -27,6 +27,7 @@ from .procs import (
     start_time,
     tail,
 )
+from .users import home_view_script
 
 if TYPE_CHECKING:
     from .bed import SSHTestBed
@@ -95,18 +96,24 @@ class TestHost:
             self.authorized_keys_path.write_text(Path(f"{other}.pub").read_text())
         else:
             self.authorized_keys_path.write_text(self.bed.client_key_pub + "\n")
+        keys = [str(self.authorized_keys_path)]
+        if self.bed.keys_dir is not None:  # readable by the bed's other users
+            users_keys = self.bed.keys_dir / f"{self.name}_authorized_keys"
+            users_keys.write_text(self.authorized_keys_path.read_text())
+            users_keys.chmod(0o644)
+            keys.append(str(users_keys))
         lines = [
             f"ListenAddress {self.address}:{self.port}",
             f"HostKey {self.key_path}",
             f"PidFile {self.dir / 'sshd.pid'}",
-            f"AuthorizedKeysFile {self.authorized_keys_path}",
+            f"AuthorizedKeysFile {' '.join(keys)}",
             "StrictModes no",
             "PubkeyAuthentication yes",
             "PasswordAuthentication no",
             "KbdInteractiveAuthentication no",
             "UsePAM no",
             "PermitRootLogin prohibit-password",
-            f"AllowUsers {self.bed.user}",
+            f"AllowUsers {' '.join([self.bed.user, *self.bed.users])}",
             "LogLevel VERBOSE",
             "UseDNS no",
             "PrintMotd no",
@@ -185,6 +192,10 @@ class TestHost:
                 'hostname "$0" && mount --bind "$1" /etc/hosts && '
                 '{ [ ! -f "$3" ] || mount --bind "$2" "$3"; } && shift 3 && exec "$@"'
             )
+            home = Path(pwd.getpwnam(self.bed.user).pw_dir)
+            if self.bed.users and not home.stat().st_mode & 0o001:
+                # The bed's other users must reach its Python (pyenv in /root): see users.py
+                script = f"{home_view_script(home, self.dir / 'home-view')} && {script}"
             argv = ["ip", "netns", "exec", self.netns, "unshare", "--uts", "sh", "-c", script,
                     self.hostname, str(self.bed.etc_hosts_path), str(self.bed.bashrc_path),
                     str(Path(pwd.getpwnam(self.bed.user).pw_dir) / ".bashrc"), *sshd]

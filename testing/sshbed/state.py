@@ -49,9 +49,9 @@ def remove_resources(state: dict) -> list[str]:
             proc = run_cmd(["ip", "link", "del", link], check=False)
             if proc.returncode and Path(f"/sys/class/net/{link}").exists():
                 errors.append(f"cannot delete link {link}: {proc.stderr.strip()}")
-    workdir = Path(state.get("workdir", "/nonexistent"))
-    if not STATE_FILES.remove_workdir(workdir):
-        errors.append(f"cannot remove {workdir}")
+    for folder in [state.get("workdir", "/nonexistent"), *state.get("extra_dirs", [])]:
+        if not STATE_FILES.remove_workdir(Path(folder)):
+            errors.append(f"cannot remove {folder}")
     return errors
 
 

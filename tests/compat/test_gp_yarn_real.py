@@ -17,6 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+import websocket
+
+from testing.specs import pids_mentioning
 from testing.yarncluster import spark_home
 
 from ..gp import RATIO, SLACK, gp_dir, install_spec
@@ -28,10 +32,87 @@ from ..yarn_helpers import (
     SPARK_READY,
     assert_ended,
     install_spark_spec,
-    interrupt_sleep,
     leftovers,
     start_kernel,
 )
+
+#: What GP's listener logs when it takes a signal request (and has os.kill()ed the kernel).
+LISTENER_GOT = "server_listener got request: {'signum': 2}"
+SIGNAL_FIELDS = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+
+
+def signal_state(kernel_id: str) -> list[str]:
+    """The kernel's launcher process (GP's launch_ipykernel.py runs ipykernel in itself) on
+    its NodeManager host: per thread, its state, wait channel and signal masks (/proc)."""
+    lines = []
+    for pid in pids_mentioning(kernel_id):
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if "launch_ipykernel" not in cmd or "python" not in cmd:
+            continue
+        for task in sorted(Path(f"/proc/{pid}/task").iterdir(), key=lambda t: int(t.name)):
+            try:
+                status = dict(
+                    line.split(":\t", 1)
+                    for line in (task / "status").read_text().splitlines()
+                    if ":\t" in line
+                )
+                wchan = (task / "wchan").read_text()
+            except OSError:
+                continue
+            fields = " ".join(f"{k}={status.get(k, '?').strip()}" for k in SIGNAL_FIELDS)
+            lines.append(
+                f"pid {pid} task {task.name} ({status.get('Name', '?').strip()}) "
+                f"{status.get('State', '?').strip()} wchan={wchan} {fields}"
+            )
+    return lines
+
+
+def listener_log(yarn, app_id: str) -> list[str]:
+    """GP's listener's lines about signal requests, from the app's container logs."""
+    found = []
+    for host in yarn.hosts:
+        for f in (yarn.container_log_dir(host) / app_id).glob("*/*"):
+            if f.is_file():
+                text = f.read_text(errors="replace")
+                found += [line for line in text.splitlines() if "server_listener got" in line]
+    return found
+
+
+def interrupt_once(server, kernel_id: str, wait: float = 30.0) -> tuple[dict, float]:
+    """Run ``time.sleep(120)``, interrupt it once through the REST API (HTTP 204) when it
+    runs; the execute_reply ({} when none came within ``wait`` s) and the seconds taken."""
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: token {server.token}"],
+        timeout=60,
+    )
+    ws.settimeout(1.0)
+    try:
+        msg_id = f"sleep-{time.monotonic_ns()}"
+        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "t",
+                  "session": "s", "date": "", "version": "5.3"}  # fmt: skip
+        content = {"code": "import time; time.sleep(120)", "silent": False,
+                   "stop_on_error": False}  # fmt: skip
+        ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": {},
+                            "channel": "shell", "buffers": [], "content": content}))  # fmt: skip
+        sent, deadline = 0.0, time.monotonic() + 60
+        while time.monotonic() < (sent + wait if sent else deadline):
+            try:
+                msg = json.loads(ws.recv())
+            except websocket.WebSocketTimeoutException:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "execute_input" and not sent:
+                r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
+                assert r.status_code == 204, r.text
+                sent = time.monotonic()
+            if msg["msg_type"] == "execute_reply":
+                return msg["content"], time.monotonic() - sent
+        assert sent, "the sleep never started"
+        return {}, time.monotonic() - sent
+    finally:
+        ws.close()
 
 
 def gp_yarn_spec(yarn, tmp_path: Path, data: Path) -> None:
@@ -69,6 +150,7 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
         ],
     ).start(timeout=60)
     timings: dict = {}
+    lost: list[str] = []
     try:
         for name in ("gp_yarn", "ours"):
             model = start_kernel(server, name)
@@ -80,15 +162,15 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             # Spark's SIGINT handler): an interrupt then meets only the user's code.
             out = ws_execute(server, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT)
             assert out.rstrip().endswith("1000"), out  # (Spark may warn on stderr first)
-            # GP's launcher sometimes lets an interrupt pass on the real cluster: its
-            # listener logs `got request: {'signum': 2}` (our provisioner delivered it), but
-            # the kernel sleeps on (seen in 2 of 4 clean CI runs, always in this first test
-            # on a fresh cluster; never with our launcher, which tests/yarn/test_yarn_real.py
-            # interrupts once). GP's kernel gets a second one, as a user would press again.
-            interrupts = 3 if name == "gp_yarn" else 1
-            reply = interrupt_sleep(server, kernel_id, interrupts=interrupts)
-            print(f"{name}: interrupted after {reply['interrupts_sent']} interrupt(s)")
-            assert reply["ename"] == "KeyboardInterrupt", reply
+            reply, took = interrupt_once(server, kernel_id)
+            print(f"{name}: interrupt answered {reply.get('ename')!r} after {took:.1f} s")
+            if not reply and name == "gp_yarn":
+                state, said = signal_state(kernel_id), listener_log(yarn_cluster, app_id)
+                print("GP kernel, interrupt lost:", *state, *said, sep="\n  ")
+                assert any(LISTENER_GOT in line for line in said), said  # we delivered it
+                lost += state
+            else:
+                assert reply.get("ename") == "KeyboardInterrupt", reply
             began = time.monotonic()
             r = server.request("POST", f"/api/kernels/{kernel_id}/restart", timeout=400)
             assert r.status_code == 200, r.text
@@ -111,6 +193,8 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
         server.stop(signal.SIGTERM, timeout=120)
         assert_ended(yarn_cluster, model["placement"]["app_id"])
         assert not leftovers(yarn_cluster)
+        if lost:
+            pytest.xfail("GP's launcher lost the interrupt: " + "; ".join(lost))
     finally:
         server.stop(signal.SIGTERM, timeout=120)
         yarn_cluster.clear()

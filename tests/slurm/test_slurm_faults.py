@@ -12,6 +12,8 @@ from ..slurm_helpers import install_slurm_spec, nothing_left, start_kernel, wait
 
 pytestmark = pytest.mark.timeout(900)
 
+#: Every state a job ends in (scontrol's JobState): the tests wait for any, then say which.
+ENDED = ("TIMEOUT", "NODE_FAIL", "FAILED", "CANCELLED", "COMPLETED", "PREEMPTED", "OUT_OF_MEMORY")
 
 
 @pytest.fixture
@@ -35,11 +37,12 @@ def test_time_limit_is_reported_with_slurms_reason(slurm_cluster, tmp_path, srv)
     assert r.status_code == 201, r.text
     kernel_id, job_id = r.json()["id"], r.json()["placement"]["job_id"]
     assert r.json()["placement"]["time_left"] not in (None, "UNLIMITED"), r.json()
-    said = wait_for(lambda: "hit its time limit" in log_of(srv), 240, 1.0)
+    # Slurm's own word (scontrol keeps an ended job MinJobAge = 60 s: polled, it is seen).
+    job = slurm_cluster.wait_job(job_id, ENDED, timeout=240)
+    assert (job["JobState"], job["Reason"]) == ("TIMEOUT", "TimeLimit"), job
+    said = wait_for(lambda: "hit its time limit" in log_of(srv), 30, 1.0)
     assert said, log_of(srv)[-3000:]
     assert f"Slurm job {job_id} on" in log_of(srv) and "TIMEOUT" in log_of(srv)
-    state = slurm_cluster.job(job_id)
-    assert state is None or state["JobState"] == "TIMEOUT", state
     assert nothing_left(slurm_cluster, [kernel_id]) == ([], [])
     srv.request("DELETE", f"/api/kernels/{kernel_id}")
 
@@ -54,7 +57,12 @@ def test_node_lost_under_a_kernel_is_reported(slurm_cluster, tmp_path, srv):
     node = first["host"]
     slurm_cluster.stop_node(node)
     try:
-        said = wait_for(lambda: "lost its node" in log_of(srv), 120, 1.0)
+        # Slurm's own word on the job first, then what the server made of it.
+        job = slurm_cluster.wait_job(first["job_id"], ENDED, timeout=120)
+        assert (job["JobState"], job["Reason"], job["NodeList"]) == (
+            "NODE_FAIL", "NodeDown", node), job  # fmt: skip
+        assert slurm_cluster.node_states()[node].startswith("down"), slurm_cluster.node_states()
+        said = wait_for(lambda: "lost its node" in log_of(srv), 60, 1.0)
         assert said, log_of(srv)[-3000:]
         assert "NODE_FAIL" in log_of(srv)
         row = srv.request("GET", f"/api/remote-kernels/{kernel_id}")
