@@ -82,7 +82,9 @@ class LegacyCommClient:
       handler for it: it dies at once), as EG does, and the listener told to stop as well.
 
     Liveness is the kernel's own heartbeat port (a refused connection: the kernel process
-    is gone), not the listener, which may have exited before the kernel or outlive it.
+    is gone), not the listener, which may have exited before the kernel or outlive it. The
+    launcher reports its ports before ipykernel has bound them (seconds later on a busy
+    host): until the heartbeat port has accepted once, refused means "not bound yet".
     """
 
     _SIGNALS = {"interrupt": 2, "terminate": 15, "kill": 9}
@@ -93,6 +95,7 @@ class LegacyCommClient:
         self.kernel_id = kernel_id
         self.hb_port = hb_port
         self.timeout = timeout
+        self.hb_seen = False  # the heartbeat port has accepted a connection
 
     @property
     def address(self) -> str:
@@ -112,7 +115,7 @@ class LegacyCommClient:
                 # The kernel is ending: end its listener too, or it would outlive it.
                 await self._deliver({"shutdown": 1})
         except (OSError, asyncio.TimeoutError) as exc:
-            if cmd in ("terminate", "kill", "shutdown") and not await self.kernel_alive():
+            if cmd in ("terminate", "kill", "shutdown") and not await self.kernel_alive(False):
                 return {"ok": True, "alive": False}
             msg = (
                 f"the launcher of kernel {self.kernel_id} at {self.address} did not take "
@@ -134,24 +137,28 @@ class LegacyCommClient:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), self.timeout)
 
-    async def kernel_alive(self) -> bool:
+    async def kernel_alive(self, starting: bool = True) -> bool:
         """True while the kernel's heartbeat port takes connections.
 
-        Refused means the kernel process is gone; no answer at all within the timeout
-        (the host unreachable) raises CommPortError, like an unanswered ping.
+        Refused means the kernel process is gone, once the port has accepted before (the
+        launcher's own exit, a YARN application's end, catch a kernel that never bound it;
+        with ``starting`` False, as when its listener is gone too, refused is gone at once);
+        no answer at all within the timeout (the host unreachable) raises CommPortError,
+        like an unanswered ping.
         """
         try:
             _, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.hb_port), self.timeout
             )
         except ConnectionRefusedError:
-            return False
+            return starting and not self.hb_seen
         except (OSError, asyncio.TimeoutError) as exc:
             msg = (
                 f"the heartbeat port of kernel {self.kernel_id} at {self.host}:{self.hb_port} "
                 f"did not answer ({exc.__class__.__name__}); check that the host is up"
             )
             raise CommPortError(msg) from exc
+        self.hb_seen = True
         writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(writer.wait_closed(), self.timeout)

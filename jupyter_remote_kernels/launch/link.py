@@ -66,6 +66,7 @@ class LauncherLink:
         host, port = str(record["host"]), int(record["port"])
         if record.get("legacy_hb_port"):
             legacy = LegacyCommClient(host, port, kernel_id, int(record["legacy_hb_port"]), timeout)
+            legacy.hb_seen = True  # it ran before this server: refused now means gone
             return cls(legacy, log)
         if auth_key:
             return cls(CommClient(host, port, kernel_id, auth_key, timeout=timeout), log)
