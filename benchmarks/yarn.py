@@ -48,9 +48,9 @@ import requests
 from testing.yarncluster import YarnTestCluster, spark_home
 
 from .server import HERE, Server, execute
+from .yarn_outcome import failures, make_configs
 
 CONFIGS = ("ours-yarn", "gp-yarn")
-OPTIONAL = ("gp-yarn",)  # the peer may be absent (skipped); ours must run
 LIVE = ["NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"]
 GP_INSTALL = (
     "pip install 'gateway_provisioners[yarn]' jupyter_server ipykernel pycryptodomex pyspark"
@@ -365,43 +365,6 @@ def main() -> int:
     meta["load_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write(meta, results, options.out, options.idle)
     return 1 if failures(results) else 0
-
-
-def make_configs(names: list[str], make, results: dict) -> list[Config]:
-    """``make(name)`` for each configuration; a setup that fails is recorded in
-    ``results``: as skipped for the optional peer whose venv is missing
-    (FileNotFoundError), as failed otherwise (ours-yarn's FileNotFoundError included)."""
-    configs = []
-    for name in names:
-        try:
-            configs.append(make(name))
-        except FileNotFoundError as exc:
-            if name in OPTIONAL:  # the optional peer is not installed
-                results[name] = {"skipped": str(exc)}
-            else:
-                results[name] = {"failed": f"setup: {type(exc).__name__}: {exc}"[:400],
-                                 "log": "-"}  # fmt: skip
-        except Exception as exc:
-            results[name] = {"failed": f"{type(exc).__name__}: {exc}"[:400],
-                             "log": "-"}  # fmt: skip
-    return configs
-
-
-def failures(results: dict) -> list[str]:
-    """Configurations of ours that fail the run, each said: a failure, or applications left
-    after a restart, delete or server stop (``*_left_5s``). The peer's are only reported."""
-    failed = []
-    for name, res in results.items():
-        left = {k: v for k, v in res.items() if k.endswith("_left_5s") and v}
-        if "failed" in res:
-            print(f"{name} failed: {res['failed']}; server log: {res.get('log', '-')}")
-        elif left:
-            print(f"{name} failed: left behind: {left}")
-        else:
-            continue
-        if name not in OPTIONAL:
-            failed.append(name)
-    return failed
 
 
 if __name__ == "__main__":

@@ -162,6 +162,15 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             # Spark's SIGINT handler): an interrupt then meets only the user's code.
             out = ws_execute(server, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT)
             assert out.rstrip().endswith("1000"), out  # (Spark may warn on stderr first)
+            # One interrupt, as for our launcher. Earlier runs lost GP's first one in 2 of 4
+            # (its listener logged the delivered {'signum': 2}, the kernel slept on). Found
+            # meanwhile, ours: this package's legacy link took the not-yet-bound heartbeat
+            # port of a starting GP kernel for a dead kernel, and the restarter SIGTERMed it
+            # (YARN then even started a second attempt of its application): fixed in
+            # launch/legacy.py; since then GP's kernel took its first interrupt. Should GP's
+            # launcher lose one still, the test shows the listener's log (which must show
+            # our delivery, else it fails) and the kernel's per-thread signal state, runs on,
+            # and ends as xfail with that evidence.
             reply, took = interrupt_once(server, kernel_id)
             print(f"{name}: interrupt answered {reply.get('ename')!r} after {took:.1f} s")
             if not reply and name == "gp_yarn":
