@@ -10,8 +10,10 @@ id order), follows it through the server's shared :class:`~.poller.YarnPoller` (
 /apps`` per interval for every kernel), waits for the launcher's callback and kills the
 application with ``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
 
-Launch phases: ``submitting`` (no application yet) -> ``queued`` (ACCEPTED, YARN's diagnostics
-in ``detail``) -> ``waiting-for-launcher`` (RUNNING) -> ``ready``.
+Launch phases: ``submitting`` (no application yet) -> ``queued`` (waiting for an AM container:
+YARN's diagnostics in ``detail``) -> ``waiting-for-launcher`` (the AM container runs on a node,
+the driver and the launcher start) -> ``ready``. An application the RM refuses outright (a
+queue at its maximum-applications) fails the start with HTTP 503 and YARN's reason.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from .._paths import launcher_files
-from ..errors import LaunchError, YarnError
+from ..errors import LaunchError, PlacementError, YarnError
 from ..launch import protocol
 from ..netutil import route_ip
 from ..process import OutputTail, stop_group
@@ -183,6 +185,14 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
                 return
             code = self._submitter.returncode
             if code not in (None, 0):
+                # A submitter that fails because the RM refused the application (spark-submit
+                # does) exits before the poller may have seen it: look once more.
+                await self._poller.next_round(round_timeout)
+                app = self._our_app()
+                if app is not None:
+                    self._app_id = app["id"]
+                    self._show(app)
+                    return
                 await self._output.finish()
                 tail = self.launcher_output_tail()
                 raise LaunchError(messages.submit_failed(str(self.kernel_id), self.tag, code, tail))
@@ -259,17 +269,12 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         self._show(app)
         state, diagnostics = app.get("state"), str(app.get("diagnostics") or "").strip()
         if state in FINAL_STATES or "Failing this attempt" in diagnostics:
+            reason = messages.rejected_reason(app)
+            if reason is not None:
+                raise PlacementError(messages.rejected(app, str(self.kernel_id), reason))
             # An AM that failed: YARN would retry it (max-app-attempts); we stop here.
             raise LaunchError(messages.failed(app, str(self.kernel_id)))
-        if state == "RUNNING":
-            self.placement.set_phase(
-                "waiting-for-launcher",
-                f"application RUNNING on {self.placement.host}; waiting for the launcher",
-            )
-        else:
-            self.placement.set_phase(
-                "queued", f"{state} in queue {app.get('queue')}: {diagnostics}"
-            )
+        self.placement.set_phase(*messages.launch_phase(app))
 
     def timeout_message(self, timeout: float) -> str:
         """Why the launch ran out of time, from what YARN says of the application."""
