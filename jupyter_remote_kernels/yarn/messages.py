@@ -1,4 +1,9 @@
-"""What the YARN provisioner says when a kernel's application fails, queues or dies."""
+"""What the YARN provisioner says when a kernel's application fails, queues or dies.
+
+A launch waits either for an ApplicationMaster container (the queue or the capacity) or,
+once one runs, for the driver; an application the RM refuses outright (a queue at its
+maximum-applications) is a PlacementError (HTTP 503) with the queue and YARN's reason.
+"""
 
 from __future__ import annotations
 

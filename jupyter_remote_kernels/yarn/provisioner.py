@@ -10,10 +10,8 @@ id order), follows it through the server's shared :class:`~.poller.YarnPoller` (
 /apps`` per interval for every kernel), waits for the launcher's callback and kills the
 application with ``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
 
-Launch phases: ``submitting`` (no application yet) -> ``queued`` (waiting for an AM container:
-YARN's diagnostics in ``detail``) -> ``waiting-for-launcher`` (the AM container runs on a node,
-the driver and the launcher start) -> ``ready``. An application the RM refuses outright (a
-queue at its maximum-applications) fails the start with HTTP 503 and YARN's reason.
+Launch phases: ``submitting`` (no application yet) -> ``queued`` (no AM container yet, YARN's
+diagnostics in ``detail``) -> ``waiting-for-launcher`` (an AM container runs) -> ``ready``.
 """
 
 from __future__ import annotations
@@ -177,6 +175,7 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         self._submitted = True
         self._output.follow(self._submitter.stdout, self._log_submit_output)
         round_timeout = 2 * self.yarn_poll_interval + self.yarn_request_timeout
+        exited = False  # the submitter failed: one more round (spark-submit exits on a refusal)
         while True:
             app = self._our_app()
             if app is not None:
@@ -184,18 +183,11 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
                 self._show(app)
                 return
             code = self._submitter.returncode
-            if code not in (None, 0):
-                # A submitter that fails because the RM refused the application (spark-submit
-                # does) exits before the poller may have seen it: look once more.
-                await self._poller.next_round(round_timeout)
-                app = self._our_app()
-                if app is not None:
-                    self._app_id = app["id"]
-                    self._show(app)
-                    return
+            if exited:
                 await self._output.finish()
                 tail = self.launcher_output_tail()
                 raise LaunchError(messages.submit_failed(str(self.kernel_id), self.tag, code, tail))
+            exited = code not in (None, 0)
             await self._poller.next_round(round_timeout)
 
     def _our_app(self) -> Optional[dict[str, Any]]:
