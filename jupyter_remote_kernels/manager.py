@@ -23,16 +23,17 @@ from jupyter_server.services.kernels.kernelmanager import (
     ServerKernelManager,
 )
 from tornado import web
-from traitlets import Bool, Dict, Instance, Unicode, default
+from traitlets import Bool, Dict, Instance, List, Unicode, default
 
 from .errors import RemoteKernelError
 from .identity import EFFECTIVE_USER
-from .kernelspecs import translate_kernelspec
+from .kernelspecs import PLAIN_AUTHORIZATION, translate_kernelspec
 from .launch.listener import SERVICE as RESPONSE_LISTENER
 from .launch.listener import ResponseListener
 from .persistence import ReattachingManagerMixin
 from .placement import Placement
 from .pools.manager import PoolingManagerMixin
+from .provisioning.authorization import check_user
 from .services import Services
 
 __all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
@@ -125,8 +126,21 @@ class RemoteMappingKernelManager(
         help="Jupyter user name (from the server's identity provider) -> the user that "
         "user's kernels run as, given to provisioners as KERNEL_USERNAME (the SSH login with "
         "SSHProvisioner.login_as_kernel_user, YARN user.name / proxy user). Users not listed "
-        "run as the server's own OS user. A start "
-        "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
+        "run as the server's own OS user. A start request claiming another KERNEL_USERNAME "
+        "is refused with HTTP 403 (unless it comes from a trusted_gateway_users user).",
+    )
+
+    trusted_gateway_users = List(
+        Unicode(),
+        config=True,
+        help="Jupyter user names (from the server's identity provider) whose start requests "
+        "may name the user a kernel is for in KERNEL_USERNAME: gateways serving many users, "
+        "e.g. JupyterHub's per-user servers started with --gateway-url pointing here under "
+        "one shared token (see NamedTokenIdentityProvider to give the token's holder a name). "
+        "The named user is taken as if authenticated: mapped through kernel_user_mapping, "
+        "checked against authorized_users / unauthorized_users, served by its own warm pools. "
+        "Whoever holds such an identity can start kernels as any user: list only the "
+        "gateway's own identity. Everyone else gets HTTP 403 for naming another user.",
     )
 
     defer_to_gateway_provisioners = Bool(
@@ -247,6 +261,17 @@ class RemoteMappingKernelManager(
                 kernel_name = kwargs.get("kernel_name") or self.default_kernel_name
                 spec = await asyncio.to_thread(self.load_kernel_spec, kernel_name)
                 self._checked_specs[kernel_name] = spec
+                lists = (spec.metadata or {}).get(PLAIN_AUTHORIZATION)
+                if lists and "jrk_reattach" not in kwargs:
+                    # A plain local kernelspec's provisioner (jupyter_client's) checks no
+                    # user lists: the same check as this package's provisioners, here.
+                    user = (kwargs.get("env") or {}).get("KERNEL_USERNAME")
+                    check_user(
+                        user,
+                        spec.display_name or kernel_name,
+                        lists.get("authorized_users") or [],
+                        lists.get("unauthorized_users") or [],
+                    )
                 if kernel_id is None and "jrk_reattach" not in kwargs:
                     env = kwargs.get("env") or dict(os.environ)
                     kernel_id = pooled = await self.serve_from_pool(

@@ -27,7 +27,8 @@ Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) a
 
 This file is the entry point (its name is the one Enterprise Gateway's kernelspecs use); the
 kernel process, the communication port and the protocol are in the sibling module
-``jrk_launcher_comm.py``, a pool kernel's hook in ``jrk_launcher_prepare.py``; every delivery
+``jrk_launcher_comm.py``, a pool kernel's hook in ``jrk_launcher_prepare.py``, the Spark
+start-up lines in ``jrk_launcher_spark.py``; every delivery
 carries them along (see ``jupyter_remote_kernels._paths.launcher_files``).
 """
 
@@ -70,6 +71,7 @@ try:
         wait_listening,
     )
     from jrk_launcher_prepare import PrepareHook
+    from jrk_launcher_spark import spark_code
 except ImportError as exc:
     sys.stderr.write(
         "launch_ipykernel.py: cannot import its sibling module %s.py (%s). "
@@ -160,35 +162,19 @@ def parse_port_range(text):
     return lower, upper
 
 
-SPARK_INIT = (
-    "def _jrk_start_spark():\n"
-    "    global spark, sc, sqlContext, sqlCtx\n"
-    "    from pyspark.sql import SparkSession\n"
-    "    spark = SparkSession.builder.getOrCreate()\n"
-    "    sc = spark.sparkContext\n"
-    "    sqlContext = sqlCtx = spark\n"
-)
-
-
 def spark_exec_lines(mode):
-    """IPython start-up lines (code) that give the kernel ``spark`` and ``sc``.
+    """IPython start-up lines (code) that give the kernel ``spark``, ``sc``, ``sqlContext``.
 
     In YARN cluster mode the application master registers with YARN only once a
     SparkContext exists, so a Spark kernel must create one: ``eager`` before the kernel
-    answers, ``lazy`` in a background thread at start (the kernel answers at once and
-    ``spark``/``sc`` appear when ready), ``none`` not at all.
+    answers, ``lazy`` in a background thread at start (the kernel answers at once; the
+    names exist from the start and a first use waits for the session, or raises Spark's
+    own error if it could not be created), ``none`` not at all.
     """
     if mode in ("none", "", None):
         return []
-    if mode == "eager":
-        code = SPARK_INIT + "_jrk_start_spark()"
-    elif mode == "lazy":
-        code = (
-            SPARK_INIT + "import threading as _jrk_threading\n"
-            "_jrk_threading.Thread(target=_jrk_start_spark, name='spark-init', "
-            "daemon=True).start()"
-        )
-    else:
+    code = spark_code(mode)
+    if code is None:
         log("ERROR", "bad --spark-context-initialization-mode %r: use none, lazy or eager" % mode)
         sys.exit(2)
     return [code]

@@ -29,7 +29,7 @@ from ..server_process import ServerProcess
 from ..yarn_helpers import (
     FINAL,
     LAUNCH_TIMEOUT,
-    SPARK_READY,
+    SPARK_COUNT,
     assert_ended,
     install_spark_spec,
     leftovers,
@@ -160,7 +160,7 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             assert ws_execute(server, kernel_id, "x = 1; print(x)", timeout=120) == "1\n"
             # The SparkContext first (lazy mode makes it in the background; it installs
             # Spark's SIGINT handler): an interrupt then meets only the user's code.
-            out = ws_execute(server, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT)
+            out = ws_execute(server, kernel_id, SPARK_COUNT, timeout=LAUNCH_TIMEOUT)
             assert out.rstrip().endswith("1000"), out  # (Spark may warn on stderr first)
             # One interrupt, as for our launcher. Earlier runs lost GP's first one in 2 of 4
             # (its listener logged the delivered {'signum': 2}, the kernel slept on). Found
