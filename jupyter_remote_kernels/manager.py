@@ -23,7 +23,7 @@ from jupyter_server.services.kernels.kernelmanager import (
     ServerKernelManager,
 )
 from tornado import web
-from traitlets import Bool, Dict, Instance, Unicode, default
+from traitlets import Bool, Dict, Instance, List, Unicode, default
 
 from .errors import RemoteKernelError
 from .identity import EFFECTIVE_USER
@@ -125,7 +125,21 @@ class RemoteMappingKernelManager(
         help="Jupyter user name (from the server's identity provider) -> the user that "
         "user's kernels run as, given to provisioners as KERNEL_USERNAME (SSH login, YARN "
         "user.name / proxy user). Users not listed run as the server's own OS user. A start "
-        "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
+        "request claiming another KERNEL_USERNAME is refused with HTTP 403 (unless it comes "
+        "from a trusted_gateway_users user).",
+    )
+
+    trusted_gateway_users = List(
+        Unicode(),
+        config=True,
+        help="Jupyter user names (from the server's identity provider) whose start requests "
+        "may name the user a kernel is for in KERNEL_USERNAME: gateways serving many users, "
+        "e.g. JupyterHub's per-user servers started with --gateway-url pointing here under "
+        "one shared token (see NamedTokenIdentityProvider to give the token's holder a name). "
+        "The named user is taken as if authenticated: mapped through kernel_user_mapping, "
+        "checked against authorized_users / unauthorized_users, served by its own warm pools. "
+        "Whoever holds such an identity can start kernels as any user: list only the "
+        "gateway's own identity. Everyone else gets HTTP 403 for naming another user.",
     )
 
     defer_to_gateway_provisioners = Bool(

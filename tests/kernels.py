@@ -349,13 +349,33 @@ def cli(*args, env=None):
 
 def fake_pyspark(base: Path) -> Path:
     """A folder holding a stand-in ``pyspark`` (put it on PYTHONPATH): what the launcher's
-    Spark lines need of it is that ``SparkSession.builder.getOrCreate()`` answers."""
+    Spark lines need of it is that ``SparkSession.builder.getOrCreate()`` answers. It takes
+    ``FAKE_SPARK_DELAY`` seconds to, or fails with ``FAKE_SPARK_ERROR``'s message."""
     fake = base / "fake-pyspark"
     (fake / "pyspark").mkdir(parents=True)
     (fake / "pyspark" / "__init__.py").write_text("")
     (fake / "pyspark" / "sql.py").write_text(
-        "class _Session:\n    sparkContext = 'fake-context'\n"
-        "class _Builder:\n    def getOrCreate(self):\n        return _Session()\n"
-        "class SparkSession:\n    builder = _Builder()\n"
+        "import os, time\n"
+        "class _Context:\n"
+        "    version = 'fake-4.0'\n"
+        "    def __repr__(self):\n"
+        "        return 'fake-context'\n"
+        "class _Frame:\n"
+        "    def __init__(self, n):\n"
+        "        self.n = n\n"
+        "    def count(self):\n"
+        "        return self.n\n"
+        "class _Session:\n"
+        "    sparkContext = _Context()\n"
+        "    def range(self, n):\n"
+        "        return _Frame(n)\n"
+        "class _Builder:\n"
+        "    def getOrCreate(self):\n"
+        "        time.sleep(float(os.environ.get('FAKE_SPARK_DELAY', '0')))\n"
+        "        if os.environ.get('FAKE_SPARK_ERROR'):\n"
+        "            raise RuntimeError(os.environ['FAKE_SPARK_ERROR'])\n"
+        "        return _Session()\n"
+        "class SparkSession:\n"
+        "    builder = _Builder()\n"
     )
     return fake

@@ -92,3 +92,4 @@ async def test_kernelspec_authorized_and_unauthorized_users(jp_fetch, jp_kernel_
     spec(authorized_users=[me, "someone-else"])
     kernel_id = await start(jp_fetch, name="guarded")
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+

@@ -145,12 +145,7 @@ async def test_kernel_subprocesses_do_not_outlive_the_kernel(jp_fetch, jp_ws_fet
     assert not pids_mentioning(kernel_id)
 
 
-@pytest.mark.parametrize("mode", ["eager", "lazy"])
-async def test_spark_context_initialization_modes(
-    jp_fetch, jp_ws_fetch, jp_kernel_dir, tmp_path, mode
-):
-    # A stand-in pyspark: what matters is that the kernel creates the session at start.
-    fake = fake_pyspark(tmp_path)
+def spark_spec(jp_kernel_dir, fake, mode, **env):
     write_kernelspec(
         jp_kernel_dir,
         "spark-ish",
@@ -165,22 +160,64 @@ async def test_spark_context_initialization_modes(
                 "--RemoteProcessProxy.spark-context-initialization-mode",
                 mode,
             ],
-            "env": {"PYTHONPATH": str(fake)},
+            "env": {"PYTHONPATH": str(fake), **env},
             "metadata": {"process_proxy": {"class_name": "local"}},
         },
+    )
+
+
+@pytest.mark.parametrize("mode", ["eager", "lazy"])
+async def test_spark_context_initialization_modes(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, tmp_path, mode
+):
+    # A stand-in pyspark whose session takes 3 s: a lazy kernel answers before it exists,
+    # and its first cell, run at once, waits for it instead of failing.
+    fake = fake_pyspark(tmp_path)
+    spark_spec(jp_kernel_dir, fake, mode, FAKE_SPARK_DELAY="3")
+    response = await jp_fetch(
+        "api", "kernels", method="POST", body=json.dumps({"name": "spark-ish"})
+    )
+    kernel_id = json.loads(response.body)["id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    reply = await session.execute("print(spark.range(1000).count(), sc.version, sc)")
+    assert reply["stdout"] == "1000 fake-4.0 fake-context\n", reply
+    # Then the names are the session's own objects, not stand-ins.
+    reply = await session.execute("print(type(spark).__name__, type(sqlContext).__name__)")
+    assert reply["stdout"] == "_Session _Session\n", reply
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+
+async def test_lazy_spark_keeps_a_name_rebound_before_it_is_ready_and_says_why_it_failed(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, tmp_path
+):
+    fake = fake_pyspark(tmp_path)
+    spark_spec(jp_kernel_dir, fake, "lazy", FAKE_SPARK_DELAY="2")
+    response = await jp_fetch(
+        "api", "kernels", method="POST", body=json.dumps({"name": "spark-ish"})
+    )
+    kernel_id = json.loads(response.body)["id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    await session.execute("sqlCtx = 'mine'")
+    reply = await session.execute("print(sc.version, sqlCtx)")
+    assert reply["stdout"] == "fake-4.0 mine\n", reply
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+    # Spark could not create the session: the first use says so, with Spark's message.
+    spark_spec(
+        jp_kernel_dir, fake, "lazy", FAKE_SPARK_ERROR="Queue root.small is full; try later"
     )
     response = await jp_fetch(
         "api", "kernels", method="POST", body=json.dumps({"name": "spark-ish"})
     )
     kernel_id = json.loads(response.body)["id"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
-    reply = await session.execute(
-        "import time\n"
-        "for _ in range(100):\n"
-        "    if 'sc' in globals(): break\n"
-        "    time.sleep(0.05)\n"
-        "print(sc, type(spark).__name__)"
+    reply = await session.execute("spark.range(3).count()")
+    assert reply["ename"] == "RuntimeError", reply
+    assert reply["evalue"] == (
+        "spark is not available: creating the SparkSession failed: "
+        "RuntimeError: Queue root.small is full; try later"
     )
-    assert reply["stdout"] == "fake-context _Session\n"
     session.close()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")

@@ -38,6 +38,7 @@ def test_each_user_gets_kernels_of_their_own_pool_only(tmp_path):
             "kernel_user_mapping": {"alice": "alice-k", "bob": "bob-k", "carol": "carol-k"},
             "pool_users": ["alice", "bob"],
             "pool_check_interval": 1,
+            "trusted_gateway_users": ["hub"],
         },
     }
     (tmp_path / "config").mkdir()
@@ -71,6 +72,25 @@ def test_each_user_gets_kernels_of_their_own_pool_only(tmp_path):
         )
         for user in ("alice-k", "bob-k"):
             wait_full(server, NAME, user=user)
+        ids |= pool_kernel_ids(server, NAME)
+        # A trusted gateway naming a user gets exactly what that user would get.
+        hub = As(server, "hub-token")
+        for name, pooled in (("bob", True), ("carol", False)):
+            own = pool_kernel_ids(server, NAME, user="bob-k")
+            before = pool_kernel_ids(server, NAME)
+            body = {"name": NAME, "env": {"KERNEL_USERNAME": name}}
+            r = hub.request("POST", "/api/kernels", body)
+            assert r.status_code == 201, r.text
+            kernel_id = r.json()["id"]
+            ids |= before | {kernel_id}
+            assert (kernel_id in own) is pooled and (kernel_id in before) is pooled
+            out = ws_execute(hub, kernel_id, "import os; print(os.environ['KERNEL_USERNAME'])")
+            assert out.strip() == f"{name}-k"
+        # An ordinary user still may not name another.
+        r = As(server, "carol-token").request(
+            "POST", "/api/kernels", {"name": NAME, "env": {"KERNEL_USERNAME": "bob"}}
+        )
+        assert r.status_code == 403, r.text
         ids |= pool_kernel_ids(server, NAME)
     finally:
         server.stop(signal.SIGTERM, timeout=60)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from jupyter_server.auth.identity import IdentityProvider, User
 
-TOKENS = {"alice-token": "alice", "bob-token": "bob", "carol-token": "carol"}
+TOKENS = {
+    "alice-token": "alice",
+    "bob-token": "bob",
+    "carol-token": "carol",
+    "hub-token": "hub",  # a trusted gateway (trusted_gateway_users)
+}
 
 
 class TokenUsers(IdentityProvider):
