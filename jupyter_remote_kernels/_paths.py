@@ -32,7 +32,12 @@ def launcher_path(language: str = "python", name: str = "launch_ipykernel.py") -
 #: disk, the SSH channel, spark-submit's primary file and ``--files``, a batch script)
 #: carries all of them, the others beside the entry point (importable as top-level modules).
 _LAUNCHER_FILES = {
-    "python": ("launch_ipykernel.py", "jrk_launcher_comm.py", "jrk_launcher_prepare.py")
+    "python": (
+        "launch_ipykernel.py",
+        "jrk_launcher_comm.py",
+        "jrk_launcher_prepare.py",
+        "jrk_launcher_spark.py",
+    )
 }
 
 

@@ -20,7 +20,7 @@ import inspect
 from contextvars import ContextVar
 from typing import Any, Optional
 
-from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.auth.identity import PasswordIdentityProvider, User
 from tornado import web
 from traitlets import Unicode
 
@@ -85,11 +85,11 @@ class IdentityMixin:
             raise web.HTTPError(403, msg, reason="Forbidden")
 
 
-class NamedTokenIdentityProvider(IdentityProvider):
-    """Jupyter Server's token identity, with the token's holder given one stable name.
+class NamedTokenIdentityProvider(PasswordIdentityProvider):
+    """Jupyter Server's default identity (token or password), the holder given one name.
 
-    Jupyter Server names whoever presents its token (or logs in with it, or, with
-    authentication disabled, anyone) a new random user. A gateway's clients all hold its
+    Jupyter Server names whoever presents its token (or logs in with it or the password,
+    or, with authentication disabled, anyone) a new random user. A gateway's clients all hold its
     one token; with this provider they are one named user, which
     ``RemoteMappingKernelManager.trusted_gateway_users`` can list::
 

@@ -30,11 +30,17 @@ from .errors import KernelspecError
 __all__ = [
     "EG_CLASS_NAMES",
     "GP_PROVISIONER_NAMES",
+    "PLAIN_AUTHORIZATION",
     "PROVISIONER_NAMES",
     "RemoteKernelSpec",
     "provisioner_class",
     "translate_kernelspec",
 ]
+
+#: Metadata key of a translated plain local kernelspec (EG's LocalProcessProxy with
+#: ipykernel's own argv, run by jupyter_client's provisioner): its ``authorized_users`` /
+#: ``unauthorized_users``, which the server checks before the start.
+PLAIN_AUTHORIZATION = "jrk_authorization"
 
 #: Enterprise Gateway process-proxy class names and the placement each one means.
 EG_CLASS_NAMES = {
@@ -159,9 +165,16 @@ def _from_process_proxy(
     config = eg_config(config)
     if kind == "local" and not _uses_launcher(spec.argv):
         # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
-        # run unchanged under jupyter_client's own local provisioner.
+        # run unchanged under jupyter_client's own local provisioner; the server checks
+        # their user lists (PLAIN_AUTHORIZATION) before the start.
         return "local-provisioner", {}
     return PROVISIONER_NAMES[kind], config
+
+
+def _user_lists(config: dict[str, Any]) -> dict[str, list[str]]:
+    """``authorized_users`` / ``unauthorized_users`` of an EG ``config`` (list or string)."""
+    lists = {k: config[k] for k in ("authorized_users", "unauthorized_users") if k in config}
+    return {k: list(v) for k, v in eg_config(lists).items() if isinstance(v, list)}
 
 
 def _pool_settings(
@@ -213,6 +226,7 @@ def translate_kernelspec(
         raise KernelspecError(msg)
 
     config, pool = _pool_settings(kernel_name, where, config)
+    stanza_config = dict(config)
     if process_proxy is not None:
         provisioner_name, config = _from_process_proxy(kernel_name, spec, process_proxy, config)
     else:
@@ -240,6 +254,8 @@ def translate_kernelspec(
     }
     if pool:
         translated.metadata["jrk_pool"] = pool
+    if provisioner_name == "local-provisioner" and process_proxy is not None:
+        translated.metadata[PLAIN_AUTHORIZATION] = _user_lists(stanza_config)
     return translated
 
 

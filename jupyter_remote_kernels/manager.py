@@ -27,12 +27,13 @@ from traitlets import Bool, Dict, Instance, List, Unicode, default
 
 from .errors import RemoteKernelError
 from .identity import EFFECTIVE_USER
-from .kernelspecs import translate_kernelspec
+from .kernelspecs import PLAIN_AUTHORIZATION, translate_kernelspec
 from .launch.listener import SERVICE as RESPONSE_LISTENER
 from .launch.listener import ResponseListener
 from .persistence import ReattachingManagerMixin
 from .placement import Placement
 from .pools.manager import PoolingManagerMixin
+from .provisioning.authorization import check_user
 from .services import Services
 
 __all__ = ["RemoteKernelManager", "RemoteMappingKernelManager"]
@@ -260,6 +261,17 @@ class RemoteMappingKernelManager(
                 kernel_name = kwargs.get("kernel_name") or self.default_kernel_name
                 spec = await asyncio.to_thread(self.load_kernel_spec, kernel_name)
                 self._checked_specs[kernel_name] = spec
+                lists = (spec.metadata or {}).get(PLAIN_AUTHORIZATION)
+                if lists and "jrk_reattach" not in kwargs:
+                    # A plain local kernelspec's provisioner (jupyter_client's) checks no
+                    # user lists: the same check as this package's provisioners, here.
+                    user = (kwargs.get("env") or {}).get("KERNEL_USERNAME")
+                    check_user(
+                        user,
+                        spec.display_name or kernel_name,
+                        lists.get("authorized_users") or [],
+                        lists.get("unauthorized_users") or [],
+                    )
                 if kernel_id is None and "jrk_reattach" not in kwargs:
                     env = kwargs.get("env") or dict(os.environ)
                     kernel_id = pooled = await self.serve_from_pool(

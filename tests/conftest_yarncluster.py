@@ -24,7 +24,7 @@ __all__ = ["yarn_cluster"]
 @pytest.fixture(scope="session")
 def yarn_cluster(tmp_path_factory):
     """A started real YARN cluster shared by the session (ResourceManager + one
-    NodeManager per bed host, queues ``default`` and ``small``); stopped at the end of the
+    NodeManager per bed host, queues ``default``, ``small`` and ``one``); stopped at the end of the
     session with every JVM and container process gone. Tests that stop a NodeManager
     (``stop_nodemanager``) must ``start_nodemanager`` it again."""
     try:

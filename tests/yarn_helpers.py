@@ -133,13 +133,9 @@ FINAL = ("FINISHED", "KILLED", "FAILED")
 LAUNCH_TIMEOUT = 300
 
 
-SPARK_READY = (
-    "import time\n"
-    "for _ in range(1500):\n"
-    "    if 'spark' in globals(): break\n"
-    "    time.sleep(0.2)\n"
-    "print(spark.range(1000).count())\n"
-)
+# A user's first cell, run at once when the kernel is ready: `spark` exists from the
+# kernel's first answer in lazy mode too (it waits for the session on first use).
+SPARK_COUNT = "print(spark.range(1000).count())\n"
 
 
 def install_spark_spec(yarn, base: Path, name: str, *, mode: str = "lazy", **options) -> Path:

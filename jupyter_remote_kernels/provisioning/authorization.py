@@ -9,7 +9,22 @@ from traitlets.config import Configurable
 
 from ..errors import NotAuthorized
 
-__all__ = ["AuthorizationMixin"]
+__all__ = ["AuthorizationMixin", "check_user"]
+
+
+def check_user(
+    user: Optional[str], what: str, authorized: list[str], unauthorized: list[str]
+) -> None:
+    """Raise :class:`NotAuthorized` unless ``user`` may start ``what`` kernels."""
+    if user is not None and user in unauthorized:
+        msg = f"User {user!r} may not start {what!r} kernels (unauthorized_users)."
+        raise NotAuthorized(msg)
+    if authorized and user not in authorized:
+        msg = (
+            f"User {user!r} is not among the users allowed to start {what!r} kernels "
+            "(authorized_users); ask an administrator for access."
+        )
+        raise NotAuthorized(msg)
 
 
 class AuthorizationMixin(Configurable):
@@ -29,12 +44,4 @@ class AuthorizationMixin(Configurable):
 
     def check_user(self, user: Optional[str], what: str) -> None:
         """Raise :class:`NotAuthorized` unless ``user`` may start ``what`` kernels."""
-        if user is not None and user in self.unauthorized_users:
-            msg = f"User {user!r} may not start {what!r} kernels (unauthorized_users)."
-            raise NotAuthorized(msg)
-        if self.authorized_users and user not in self.authorized_users:
-            msg = (
-                f"User {user!r} is not among the users allowed to start {what!r} kernels "
-                "(authorized_users); ask an administrator for access."
-            )
-            raise NotAuthorized(msg)
+        check_user(user, what, self.authorized_users, self.unauthorized_users)

@@ -10,8 +10,8 @@ id order), follows it through the server's shared :class:`~.poller.YarnPoller` (
 /apps`` per interval for every kernel), waits for the launcher's callback and kills the
 application with ``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
 
-Launch phases: ``submitting`` (no application yet) -> ``queued`` (ACCEPTED, YARN's diagnostics
-in ``detail``) -> ``waiting-for-launcher`` (RUNNING) -> ``ready``.
+Launch phases: ``submitting`` (no application yet) -> ``queued`` (no AM container yet, YARN's
+diagnostics in ``detail``) -> ``waiting-for-launcher`` (an AM container runs) -> ``ready``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from .._paths import launcher_files
-from ..errors import LaunchError, YarnError
+from ..errors import LaunchError, PlacementError, YarnError
 from ..launch import protocol
 from ..netutil import route_ip
 from ..process import OutputTail, stop_group
@@ -175,6 +175,7 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         self._submitted = True
         self._output.follow(self._submitter.stdout, self._log_submit_output)
         round_timeout = 2 * self.yarn_poll_interval + self.yarn_request_timeout
+        exited = False  # the submitter failed: one more round (spark-submit exits on a refusal)
         while True:
             app = self._our_app()
             if app is not None:
@@ -182,10 +183,11 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
                 self._show(app)
                 return
             code = self._submitter.returncode
-            if code not in (None, 0):
+            if exited:
                 await self._output.finish()
                 tail = self.launcher_output_tail()
                 raise LaunchError(messages.submit_failed(str(self.kernel_id), self.tag, code, tail))
+            exited = code not in (None, 0)
             await self._poller.next_round(round_timeout)
 
     def _our_app(self) -> Optional[dict[str, Any]]:
@@ -259,17 +261,12 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         self._show(app)
         state, diagnostics = app.get("state"), str(app.get("diagnostics") or "").strip()
         if state in FINAL_STATES or "Failing this attempt" in diagnostics:
+            reason = messages.rejected_reason(app)
+            if reason is not None:
+                raise PlacementError(messages.rejected(app, str(self.kernel_id), reason))
             # An AM that failed: YARN would retry it (max-app-attempts); we stop here.
             raise LaunchError(messages.failed(app, str(self.kernel_id)))
-        if state == "RUNNING":
-            self.placement.set_phase(
-                "waiting-for-launcher",
-                f"application RUNNING on {self.placement.host}; waiting for the launcher",
-            )
-        else:
-            self.placement.set_phase(
-                "queued", f"{state} in queue {app.get('queue')}: {diagnostics}"
-            )
+        self.placement.set_phase(*messages.launch_phase(app))
 
     def timeout_message(self, timeout: float) -> str:
         """Why the launch ran out of time, from what YARN says of the application."""

@@ -46,7 +46,7 @@ def _usage(cluster: YarnTestCluster) -> str:
         "SPARK_OPTS=" + shlex.quote(" ".join(f"--conf {k}={v}" for k, v in conf.items())),
         "$SPARK_HOME/bin/spark-submit --master yarn --deploy-mode cluster $SPARK_OPTS app.py",
         "",
-        "queues: default, small (one application at a time). Ctrl-C or "
+        "queues: default, small (one application at a time), one (refuses a second). Ctrl-C or "
         "`python -m testing.yarncluster down` stops everything.",
     ]
     return "\n".join(lines)

@@ -119,10 +119,12 @@ class ConfigMixin:
 
     @staticmethod
     def capacity_scheduler() -> dict:
-        """Queues ``default`` and ``small``. ``small``'s AM resource limit (1 % of its
-        share) admits exactly one application: the CapacityScheduler always activates a
+        """Queues ``default``, ``small`` and ``one``. ``small``'s AM resource limit (1 % of
+        its share) admits exactly one application: the CapacityScheduler always activates a
         queue's first application even above the limit, and keeps later ones ACCEPTED with
-        "Queue's AM resource limit exceeded" until it ends."""
+        "Queue's AM resource limit exceeded" until it ends. ``one`` holds at most one
+        application (maximum-applications): the RM refuses a second one outright ("Queue
+        root.one already has 1 applications, cannot accept submission ...")."""
         q = "yarn.scheduler.capacity.root"
         return {
             "yarn.scheduler.capacity.maximum-applications": 10000,
@@ -130,8 +132,8 @@ class ConfigMixin:
             "yarn.scheduler.capacity.node-locality-delay": -1,
             "yarn.scheduler.capacity.resource-calculator":
                 "org.apache.hadoop.yarn.util.resource.DefaultResourceCalculator",
-            f"{q}.queues": "default,small",
-            f"{q}.default.capacity": 90,
+            f"{q}.queues": "default,small,one",
+            f"{q}.default.capacity": 85,
             f"{q}.default.maximum-capacity": 100,
             f"{q}.default.user-limit-factor": 10,
             f"{q}.default.maximum-am-resource-percent": 0.8,
@@ -141,4 +143,10 @@ class ConfigMixin:
             f"{q}.small.user-limit-factor": 10,
             f"{q}.small.maximum-am-resource-percent": 0.01,
             f"{q}.small.state": "RUNNING",
+            f"{q}.one.capacity": 5,
+            f"{q}.one.maximum-capacity": 40,
+            f"{q}.one.user-limit-factor": 20,
+            f"{q}.one.maximum-applications": 1,
+            f"{q}.one.maximum-am-resource-percent": 0.8,
+            f"{q}.one.state": "RUNNING",
         }

@@ -25,7 +25,7 @@ from ..server_process import ServerProcess
 from ..yarn_helpers import (
     FINAL,
     LAUNCH_TIMEOUT,
-    SPARK_READY,
+    SPARK_COUNT,
     assert_ended,
     install_spark_spec,
     interrupt_sleep,
@@ -78,7 +78,7 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             assert ws_execute(server, kernel_id, "x = 1; print(x)", timeout=120) == "1\n"
             # The SparkContext first (lazy mode makes it in the background; it installs
             # Spark's SIGINT handler): an interrupt then meets only the user's code.
-            out = ws_execute(server, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT)
+            out = ws_execute(server, kernel_id, SPARK_COUNT, timeout=LAUNCH_TIMEOUT)
             assert out.rstrip().endswith("1000"), out  # (Spark may warn on stderr first)
             # GP's launcher sometimes lets an interrupt pass on the real cluster: its
             # listener logs `got request: {'signum': 2}` (our provisioner delivered it), but

@@ -93,3 +93,29 @@ async def test_kernelspec_authorized_and_unauthorized_users(jp_fetch, jp_kernel_
     kernel_id = await start(jp_fetch, name="guarded")
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
 
+
+
+async def test_plain_enterprise_gateway_local_spec_keeps_its_user_lists(jp_fetch, jp_kernel_dir):
+    """EG's LocalProcessProxy with ipykernel's own argv runs under jupyter_client's
+    provisioner, which checks no user lists: the server checks them (EG's comma strings)."""
+    me = getpass.getuser()
+    plain = {
+        "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "metadata": {
+            "process_proxy": {
+                "class_name": "enterprise_gateway.services.processproxies.processproxy."
+                "LocalProcessProxy",
+                "config": {"authorized_users": f"{me},bob", "unauthorized_users": "bob"},
+            }
+        },
+    }
+    write_kernelspec(jp_kernel_dir, "plain-guarded", plain)
+    kernel_id = await start(jp_fetch, name="plain-guarded")
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    plain["metadata"]["process_proxy"]["config"]["unauthorized_users"] = f"bob,{me}"
+    write_kernelspec(jp_kernel_dir, "plain-guarded", plain)
+    with pytest.raises(HTTPClientError) as info:
+        await start(jp_fetch, name="plain-guarded")
+    assert info.value.code == 403
+    assert "may not start" in json.loads(info.value.response.body)["message"]
+    assert json.loads((await jp_fetch("api", "kernels")).body) == []

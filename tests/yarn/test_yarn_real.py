@@ -24,7 +24,7 @@ from ..server_process import ServerProcess
 from ..yarn_helpers import (
     FINAL,
     LAUNCH_TIMEOUT,
-    SPARK_READY,
+    SPARK_COUNT,
     assert_ended,
     install_spark_spec,
     interrupt_sleep,
@@ -101,14 +101,15 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
     app = yarn_cluster.app(first["app_id"])
     assert kernel_id in app["applicationTags"].split(","), app
 
-    assert ws_execute(srv, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT) == "1000\n"
+    assert ws_execute(srv, kernel_id, SPARK_COUNT, timeout=LAUNCH_TIMEOUT) == "1000\n"
     assert wait_for(lambda: yarn_cluster.app(first["app_id"])["state"] == "RUNNING", 60)
     # (and no warning of PySpark's above: the siblings are not in spark.submit.pyFiles)
     out = ws_execute(srv, kernel_id, "import os\nprint(open('jrk_user_data.txt').read())\n"
                      "print(sorted(f for f in os.listdir('.') if f.endswith('.py')))")
     assert out.splitlines()[0] == "user data"
     assert out.splitlines()[-1] == (
-        "['jrk_launcher_comm.py', 'jrk_launcher_prepare.py', 'launch_ipykernel.py']"
+        "['jrk_launcher_comm.py', 'jrk_launcher_prepare.py', 'jrk_launcher_spark.py', "
+        "'launch_ipykernel.py']"
     )
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
                      "\nprint(socket.gethostname())")  # fmt: skip
@@ -157,12 +158,10 @@ def test_four_concurrent_spark_kernels_lazy_and_eager(yarn_cluster, tmp_path, se
     assert len(models) == 4
     apps = {m["placement"]["app_id"] for m in models}
     assert len(apps) == 4
-    for model in models:
-        if model["name"] == "spark-eager":  # the SparkContext exists before the kernel answers
-            code = "print(sc.parallelize(range(10)).sum())"
-            assert ws_execute(srv, model["id"], code, timeout=LAUNCH_TIMEOUT) == "45\n"
-        else:
-            assert ws_execute(srv, model["id"], SPARK_READY, timeout=LAUNCH_TIMEOUT) == "1000\n"
+    for model in models:  # each kernel's first cell, as a user runs it: no waiting first
+        assert ws_execute(srv, model["id"], SPARK_COUNT, timeout=LAUNCH_TIMEOUT) == "1000\n"
+        code = "print(sc.parallelize(range(10)).sum())"
+        assert ws_execute(srv, model["id"], code, timeout=LAUNCH_TIMEOUT) == "45\n"
     for model in models:
         assert srv.request("DELETE", f"/api/kernels/{model['id']}").status_code == 204
     for app_id in apps:
