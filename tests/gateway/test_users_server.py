@@ -61,8 +61,8 @@ def gateway(tmp_path_factory, bed):
         json.dumps({"RemoteMappingKernelManager": {"kernel_user_mapping": mapping}})
     )
     server = gateway_server(base, "--KernelSpecManager.ensure_native_kernel=False")
-    server.start(START_TIMEOUT)
-    try:
+    try:  # a start that times out leaves its process: stop it too
+        server.start(START_TIMEOUT)
         yield server
     finally:
         server.stop()
@@ -74,9 +74,9 @@ def users(tmp_path, gateway):
     started: list[UserServer] = []
 
     def start(name: str, **kwargs) -> UserServer:
-        server = UserServer(tmp_path / name, name, gateway.url, **kwargs).start()
-        started.append(server)
-        return server
+        server = UserServer(tmp_path / name, name, gateway.url, **kwargs)
+        started.append(server)  # stopped at teardown even if its start times out
+        return server.start()
 
     yield start
     for server in started:
@@ -219,7 +219,7 @@ def test_a_plain_users_server_through_the_gateway(users, gateway, bed):
     assert wait_for(lambda: not kernel_processes(model["id"], bed), 10)
 
 
-def test_gateway_unreachable_or_without_this_extension(tmp_path, users):
+def test_gateway_unreachable_or_without_this_extension(tmp_path):
     """A gateway that is down: a clear 503, in about the configured timeout. A gateway
     without this extension (a plain Jupyter Server): the kernels, placement unknown."""
     down = UserServer(
@@ -227,8 +227,9 @@ def test_gateway_unreachable_or_without_this_extension(tmp_path, users):
         "dave",
         f"http://127.0.0.1:{free_port()}",
         extra_args=["--GatewayPlacementClient.request_timeout=3"],
-    ).start()
+    )
     try:
+        down.start()
         began = time.monotonic()
         response = down.request("GET", "/api/remote-kernels")
         assert response.status_code == 503, response.text
@@ -241,11 +242,11 @@ def test_gateway_unreachable_or_without_this_extension(tmp_path, users):
     plain = ServerProcess(tmp_path / "plain", token="plain-token")
     plain.extension = False
     (tmp_path / "plain").mkdir()
-    plain.start(START_TIMEOUT)
     try:
-        erin = UserServer(tmp_path / "erin", "erin", plain.url,
-                          gateway_token="plain-token").start()
+        plain.start(START_TIMEOUT)
+        erin = UserServer(tmp_path / "erin", "erin", plain.url, gateway_token="plain-token")
         try:
+            erin.start()
             kernel_id = erin.start_kernel("python3")["id"]
             assert erin.get("/api/remote-kernels") == [
                 {"kernel_id": kernel_id, "kernel_name": "python3", "display_name": "python3",
