@@ -7,6 +7,7 @@ from traitlets.utils.importstring import import_item
 
 from . import handlers
 from ._version import __version__
+from .gateway import gateway_handlers, gateway_settings, gateway_url
 from .manager import RemoteMappingKernelManager
 
 __all__ = ["RemoteKernelsApp"]
@@ -30,7 +31,15 @@ class RemoteKernelsApp(ExtensionApp):
         # that do not exist yet at link time.
         configured = serverapp.config.get("ServerApp", {}).get("kernel_manager_class")
         current = import_item(configured) if isinstance(configured, str) else configured
-        if current is None:
+        if current is None and gateway_url(serverapp):
+            # A user's server that reaches its kernels through a gateway (--gateway-url):
+            # Jupyter Server's gateway managers stay; /api/remote-kernels asks the gateway.
+            serverapp.log.info(
+                "jupyter_remote_kernels: kernels run on the gateway %s; /api/remote-kernels "
+                "shows where the gateway placed them",
+                gateway_url(serverapp),
+            )
+        elif current is None:
             serverapp.kernel_manager_class = RemoteMappingKernelManager
         elif not (isinstance(current, type) and issubclass(current, RemoteMappingKernelManager)):
             serverapp.log.warning(
@@ -46,8 +55,17 @@ class RemoteKernelsApp(ExtensionApp):
             )
         super()._link_jupyter_server_extension(serverapp)
 
+    def initialize_settings(self) -> None:
+        if gateway_url(self.serverapp):
+            self.settings.update(gateway_settings(self.serverapp))
+
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers.handlers())
+        """The REST API; on a server using a gateway, the placement part only, answered by
+        asking the gateway (Jupyter Server's own kernel and session handlers stay)."""
+        if gateway_url(self.serverapp):
+            self.handlers.extend(gateway_handlers())
+        else:
+            self.handlers.extend(handlers.handlers())
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Once the server runs: reattach to the kernels a previous server left running,

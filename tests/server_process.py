@@ -21,7 +21,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`python -m jupyter_server` with the extension, its own Jupyter dirs under ``base``."""
+    """`python -m jupyter_server` with the extension, its own Jupyter dirs under ``base``.
+
+    ``extension`` False: a plain Jupyter Server, the extension disabled."""
+
+    extension = True
 
     def __init__(self, base: Path, token: str = "test-token", extra_args=()) -> None:
         self.base = base
@@ -58,7 +62,7 @@ class ServerProcess:
                 f"--port={self.port}",
                 f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.base}",
-                "--ServerApp.jpserver_extensions={'jupyter_remote_kernels': True}",
+                f"--ServerApp.jpserver_extensions={{'jupyter_remote_kernels': {self.extension}}}",
                 *self.extra_args,
             ],
             env=self.env(),
