@@ -113,4 +113,3 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
         assert not leftovers(yarn_cluster)
     finally:
         server.stop(signal.SIGTERM, timeout=120)
-        yarn_cluster.clear()
