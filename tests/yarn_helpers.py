@@ -193,6 +193,8 @@ SPARK_EXECUTORS = (
     "               _sc.getConf().get('spark.driver.host')],\n"
     "    'executors': [[e.host(), e.port()] for e in\n"
     "                  _sc._jsc.sc().statusTracker().getExecutorInfos()],\n"
+    "    'executor_ids': [i for i in _sc._jsc.sc().getExecutorIds().mkString(',')\n"
+    "                     .split(',') if i],\n"
     "    'tasks': _tasks}))\n"
 )
 
@@ -219,10 +221,11 @@ def assert_spark_on_executors(server: ServerProcess, kernel_id: str, yarn, app_i
     seen = json.loads(out.strip().splitlines()[-1])
     driver_name, driver_container, driver_pid, driver_host = seen["driver"]
     nm_names = {h.hostname for h in yarn.hosts} | {h.address for h in yarn.hosts}
-    executors = [e for e in seen["executors"] if e[0] != driver_host]
-    # the driver is one of getExecutorInfos()'s entries; the rest are executors
-    assert len(seen["executors"]) >= 2 and executors, seen
-    assert {host for host, _ in executors} <= nm_names, (executors, nm_names)
+    # executors (SparkContext.getExecutorIds(): never the driver) besides the driver, which
+    # is one of the status tracker's entries; all of them on NodeManager hosts
+    assert seen["executor_ids"] and "driver" not in seen["executor_ids"], seen
+    assert len(seen["executors"]) == len(seen["executor_ids"]) + 1, seen
+    assert {host for host, _ in seen["executors"]} <= nm_names | {driver_host}, (seen, nm_names)
     app_prefix = "container_" + app_id.split("_", 1)[1] + "_"
     assert driver_container and driver_container.startswith(app_prefix), seen
     task_containers = {c for _, c, _ in seen["tasks"]}
