@@ -16,6 +16,7 @@ import websocket
 from jupyter_remote_kernels.cli import fill_template
 from testing.yarn_emulator.submit import AM, escape_for_shell
 
+from .kernels import ws_execute
 from .server_process import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
@@ -176,6 +177,65 @@ def assert_ended(yarn, app_id: str) -> dict:
     assert app, yarn.app(app_id)
     assert app["state"] in ("KILLED", "FINISHED"), app
     return app
+
+
+SPARK_EXECUTORS = (
+    "import json, os, socket\n"
+    "_sc = spark.sparkContext\n"
+    "_tasks = _sc.parallelize(range(8), 8).map(lambda _: (socket.gethostname(),\n"
+    "    os.environ.get('CONTAINER_ID'), os.getpid())).distinct().collect()\n"
+    "print(json.dumps({\n"
+    "    'driver': [socket.gethostname(), os.environ.get('CONTAINER_ID'), os.getpid(),\n"
+    "               _sc.getConf().get('spark.driver.host')],\n"
+    "    'executors': [[e.host(), e.port()] for e in\n"
+    "                  _sc._jsc.sc().statusTracker().getExecutorInfos()],\n"
+    "    'executor_ids': [i for i in _sc._jsc.sc().getExecutorIds().mkString(',')\n"
+    "                     .split(',') if i],\n"
+    "    'tasks': _tasks}))\n"
+)
+
+
+def rm_containers(yarn, app_id: str) -> list[dict]:
+    """The RM's containers of the application's current attempt (RMWebServices'
+    ``apps/{id}/appattempts/{attempt}/containers``)."""
+    status, body = yarn.rest(f"apps/{app_id}/appattempts")
+    assert status == 200, (status, body)
+    attempt = body["appAttempts"]["appAttempt"][-1]["appAttemptId"]
+    status, body = yarn.rest(f"apps/{app_id}/appattempts/{attempt}/containers")
+    assert status == 200, (status, body)
+    found = (body or {}).get("container") or ((body or {}).get("containers") or {})
+    found = found.get("container", found) if isinstance(found, dict) else found
+    return [found] if isinstance(found, dict) else list(found or [])
+
+
+def assert_spark_on_executors(server: ServerProcess, kernel_id: str, yarn, app_id: str) -> dict:
+    """Spark work of the kernel really runs on executors: Spark's status tracker lists
+    executors besides the driver, on NodeManager hosts; tasks ran in YARN containers of the
+    application other than the driver's (not in the driver's own process), and the RM
+    lists those containers for the application. Returns what was seen."""
+    out = ws_execute(server, kernel_id, SPARK_EXECUTORS, timeout=LAUNCH_TIMEOUT)
+    seen = json.loads(out.strip().splitlines()[-1])
+    driver_name, driver_container, driver_pid, driver_host = seen["driver"]
+    nm_names = {h.hostname for h in yarn.hosts} | {h.address for h in yarn.hosts}
+    # executors (SparkContext.getExecutorIds(): never the driver) besides the driver, which
+    # is one of the status tracker's entries; all of them on NodeManager hosts
+    assert seen["executor_ids"] and "driver" not in seen["executor_ids"], seen
+    assert len(seen["executors"]) == len(seen["executor_ids"]) + 1, seen
+    assert {host for host, _ in seen["executors"]} <= nm_names | {driver_host}, (seen, nm_names)
+    app_prefix = "container_" + app_id.split("_", 1)[1] + "_"
+    assert driver_container and driver_container.startswith(app_prefix), seen
+    task_containers = {c for _, c, _ in seen["tasks"]}
+    assert task_containers and driver_container not in task_containers, seen
+    assert all(c and c.startswith(app_prefix) for c in task_containers), seen
+    assert driver_pid not in {pid for _, _, pid in seen["tasks"]}, seen
+    assert {name for name, _, _ in seen["tasks"]} <= nm_names, (seen, nm_names)
+    listed = {c.get("containerId") for c in rm_containers(yarn, app_id)}
+    assert task_containers <= listed and driver_container in listed, (seen, listed)
+    seen["other_hosts_than_the_driver"] = sorted(
+        {name for name, _, _ in seen["tasks"]} - {driver_name}
+    )
+    print(f"spark on executors: {seen}")
+    return seen
 
 
 def interrupt_sleep(

@@ -12,7 +12,10 @@ the AMRM token). ``EMULATOR_AM_REGISTER_DELAY`` (seconds, or ``never``) is how l
 takes to get there, as a Spark AM waits for its driver's SparkContext.
 
 It then runs CMD as its child in the container's process group and exits with CMD's exit
-code (0 stands in for ``finishApplicationMaster(SUCCEEDED)``).
+code (0 stands in for ``finishApplicationMaster(SUCCEEDED)``). A CMD that ends before the
+delay is over still gets its AM registered first, as an AM that registers and then finishes
+(only ``never`` leaves it unregistered). An AM container that exits, even with 0, without
+having registered fails its attempt on a real RM, and on the emulator.
 """
 
 from __future__ import annotations
@@ -40,18 +43,20 @@ def register() -> None:
         answer.read()
 
 
-def register_later(delay: str, child: subprocess.Popen) -> None:
-    if delay == "never":
-        return
-    deadline = time.monotonic() + float(delay or 0)
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            return
-        time.sleep(0.02)
+def register_later(delay: str, child: subprocess.Popen, done: threading.Event) -> None:
+    """Register after ``delay`` seconds, or at once when ``child`` ends before that."""
     try:
-        register()
-    except OSError as exc:
-        print(f"am: registering with the RM failed: {exc}", file=sys.stderr, flush=True)
+        if delay == "never":
+            return
+        deadline = time.monotonic() + float(delay or 0)
+        while time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.02)
+        try:
+            register()
+        except OSError as exc:
+            print(f"am: registering with the RM failed: {exc}", file=sys.stderr, flush=True)
+    finally:
+        done.set()
 
 
 def main(argv: list[str]) -> int:
@@ -62,8 +67,12 @@ def main(argv: list[str]) -> int:
         return 2
     child = subprocess.Popen(argv)
     delay = os.environ.get("EMULATOR_AM_REGISTER_DELAY", "0")
-    threading.Thread(target=register_later, args=(delay, child), daemon=True).start()
+    registered = threading.Event()
+    threading.Thread(
+        target=register_later, args=(delay, child, registered), daemon=True
+    ).start()
     code = child.wait()
+    registered.wait(15)  # registration's own timeout is 10 s
     return 128 - code if code < 0 else code  # like a shell: 128 + signal number
 
 

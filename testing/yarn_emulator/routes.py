@@ -59,7 +59,7 @@ class RoutesMixin:
                     if target == app.state:
                         return 200, {"state": app.state}, {}
                     if target != "KILLED":
-                        raise HttpError(400, "java.lang.Exception: Only 'KILLED' is allowed "
+                        raise HttpError(400, "Only 'KILLED' is allowed "
                                              "as a target state.")
                     status, state = self.cluster.kill(app)
                 headers = {"Location": f"{self.url}{BASE}/apps/{app.app_id}"} \

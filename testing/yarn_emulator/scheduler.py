@@ -199,23 +199,30 @@ class SchedulerMixin:
             if app.state == "KILLING":
                 att.state = "KILLED"
                 self._finish(app, "KILLED", "KILLED", "Application killed by user.")
-            elif att.exit_code == 0:
-                # EMULATOR: exit 0 stands in for finishApplicationMaster(SUCCEEDED).
+            elif att.exit_code == 0 and att.registered:
+                # EMULATOR: a registered AM's exit 0 stands in for
+                # finishApplicationMaster(SUCCEEDED).
                 att.state = "FINISHED"
                 self._finish(app, "FINISHED", "SUCCEEDED", "")
             else:
+                # An AM container that ends, with any exit code, before its AM registered
+                # (or unregistered) fails the attempt, as Hadoop's RMAppAttemptImpl does
+                # (AMContainerCrashedBeforeRunningTransition / ...AtRunningTransition).
                 att.state = "FAILED"
                 self._attempt_failed(app, att)
 
     def _attempt_failed(self, app: YarnApp, att: YarnAttempt) -> None:
         rm = self.active
         tracking = f"{rm.url}/cluster/app/{app.app_id}" if rm else f"/cluster/app/{app.app_id}"
+        # The NodeManager's container diagnostics: none for an exit 0 (no launch exception).
+        container = ("" if att.exit_code == 0 else
+                     f"[{java_date()}]Exception from container-launch.\nContainer id: "
+                     f"{att.container_id}\nExit code: {att.exit_code}\n")
         att.diagnostics = (
             f"AM Container for {att.attempt_id} exited with  exitCode: {att.exit_code}\n"
-            f"Failing this attempt.Diagnostics: [{java_date()}]Exception from "
-            f"container-launch.\nContainer id: {att.container_id}\nExit code: "
-            f"{att.exit_code}\nFor more detailed output, check the application tracking "
-            f"page: {tracking} Then click on links to logs of each attempt.\n")
+            f"Failing this attempt.Diagnostics: {container}For more detailed output, check "
+            f"the application tracking page: {tracking} Then click on links to logs of each "
+            f"attempt.\n")
         if len(app.attempts) < app.max_attempts:
             app.state = "ACCEPTED"  # RMAppImpl goes back to ACCEPTED for the next attempt
             app.diagnostics = att.diagnostics

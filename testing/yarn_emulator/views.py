@@ -69,6 +69,17 @@ class ViewsMixin:
                 "totalNodes": 1, "activeNodes": 1, "lostNodes": 0, "unhealthyNodes": 0,
                 "decommissioningNodes": 0, "decommissionedNodes": 0, "rebootedNodes": 0,
                 "shutdownNodes": 0,
+                # the rest of Hadoop 3.5's answer (recorded/cluster_metrics.json)
+                "pendingMB": 0, "pendingVirtualCores": 0, "utilizedMB": 0,
+                "utilizedVirtualCores": 0, "utilizedMBPercent": 0,
+                "utilizedVirtualCoresPercent": 0, "rmSchedulerBusyPercent": 0,
+                "containerAssignedPerSecond": 0, "rmEventQueueSize": 0,
+                "schedulerEventQueueSize": 0, "crossPartitionMetricsAvailable": True,
+                "totalUsedResourcesAcrossPartition": _resource(alloc_mb, alloc_vc),
+                "totalClusterResourcesAcrossPartition":
+                    _resource(c.node_memory_mb, c.node_vcores),
+                "totalReservedResourcesAcrossPartition": _resource(0, 0),
+                "totalAllocatedContainersAcrossPartition": len(holding),
             }
 
     def _scheduler(self) -> dict:
@@ -111,14 +122,27 @@ class ViewsMixin:
     def _node(self) -> dict:
         c = self.cluster
         m = self._metrics()
+        # Hadoop 3.5's node (recorded/cluster_nodes.json: no healthStatus any more)
         return {
             "rack": "/default-rack", "state": "RUNNING", "id": f"{c.nm_host}:{c.nm_port}",
             "nodeHostName": c.nm_host, "nodeHTTPAddress": f"{c.nm_host}:{c.nm_http_port}",
-            "healthStatus": "Healthy", "healthReport": "", "lastHealthUpdate": now_ms(),
-            "version": HADOOP_VERSION, "numContainers": m["containersAllocated"],
+            "lastHealthUpdate": now_ms(), "version": HADOOP_VERSION, "healthReport": "",
+            "numContainers": m["containersAllocated"],
             "usedMemoryMB": m["allocatedMB"], "availMemoryMB": m["availableMB"],
             "usedVirtualCores": m["allocatedVirtualCores"],
             "availableVirtualCores": m["availableVirtualCores"],
+            "memUtilization": 0.0, "cpuUtilization": 0.0,
+            "numRunningOpportContainers": 0, "usedMemoryOpportGB": 0,
+            "usedVirtualCoresOpport": 0, "numQueuedContainers": 0, "allocationTags": {},
+            "resourceUtilization": {
+                "nodePhysicalMemoryMB": 0, "nodeVirtualMemoryMB": 0, "nodeCPUUsage": 0.0,
+                "aggregatedContainersPhysicalMemoryMB": 0,
+                "aggregatedContainersVirtualMemoryMB": 0, "containersCPUUsage": 0.0,
+            },
+            "usedResource": _resource(m["allocatedMB"], m["allocatedVirtualCores"]),
+            "availableResource": _resource(m["availableMB"], m["availableVirtualCores"]),
+            "nodeAttributesInfo": {},
+            "totalResource": _resource(c.node_memory_mb, c.node_vcores),
         }
 
     def _app_info(self, app: YarnApp) -> dict:
@@ -198,20 +222,34 @@ class ViewsMixin:
                     }]
             if state in ("KILLED", "FAILED"):
                 del info["resourceInfo"]
+            if app.app_type != "SPARK":
+                # A real RM shows appNodeLabelExpression ("") for an application submitted
+                # over REST (recorded/app_failed_unregistered), not for spark-submit's RPC
+                # submissions (the other recorded answers). EMULATOR: every submission here
+                # is REST; those of type SPARK stand in for spark-submit's.
+                info["appNodeLabelExpression"] = ""
         return info
 
     def _attempts(self, app: YarnApp) -> list:
         c = self.cluster
         node_http = f"{c.nm_host}:{c.nm_http_port}"
         with c.lock:
-            return [{
-                "id": a.number, "appAttemptId": a.attempt_id, "containerId": a.container_id,
-                "nodeId": f"{c.nm_host}:{c.nm_port}", "nodeHttpAddress": node_http,
-                "logsLink": f"http://{node_http}/node/containerlogs/{a.container_id}/{app.user}",
-                "startTime": a.start_time, "finishedTime": a.finished_time,
-                "appAttemptState": a.state, "diagnosticsInfo": a.diagnostics,
-                "blacklistedNodes": "",
-            } for a in app.attempts]
+            attempts = []
+            for a in app.attempts:
+                one = {
+                    "id": a.number, "startTime": a.start_time, "finishedTime": a.finished_time,
+                    "containerId": a.container_id, "nodeHttpAddress": node_http,
+                    "nodeId": f"{c.nm_host}:{c.nm_port}",
+                    "logsLink": (f"http://{node_http}/node/containerlogs/{a.container_id}/"
+                                 f"{app.user}"),
+                    "blacklistedNodes": "", "nodesBlacklistedBySystem": "",
+                    "appAttemptId": a.attempt_id, "exportPorts": "null",
+                    "appAttemptState": a.state,
+                }
+                # (no diagnosticsInfo: Hadoop 3.5 shows none, even for a FAILED attempt,
+                # recorded/app_attempts_failed.json)
+                attempts.append(one)
+            return attempts
 
     def _list_apps(self, query: dict) -> dict:
         def one(name):

@@ -34,6 +34,7 @@ import secrets
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional, Union
 
@@ -63,6 +64,8 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwn
     (all hosts that are up); without it the cluster starts and stops its own bed of
     ``n_hosts``. Do not stop()/start() the bed's hosts under the cluster except through
     :meth:`stop_nodemanager` / :meth:`start_nodemanager` (a host stop kills its NM).
+    ``rm_core_site``, ``rm_java_options``, ``rest_auth``: see ``__init__`` (a second,
+    differently configured cluster, e.g. a Kerberos-only RM web API, beside the shared one).
     """
 
     __test__ = False
@@ -71,7 +74,9 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwn
     def __init__(self, bed: Optional[SSHTestBed] = None, n_hosts: int = 2,
                  workdir: Union[str, Path, None] = None, *, nm_memory_mb: int = 6144,
                  nm_vcores: int = 8, start_timeout: float = 180.0, fetch: bool = True,
-                 jvm_heap: str = "512m", label: str = ""):
+                 jvm_heap: str = "512m", label: str = "",
+                 rm_core_site: Optional[dict] = None, rm_java_options: Sequence[str] = (),
+                 rest_auth: object = None):
         self.id = secrets.token_hex(3)
         self.label = label
         self._bed, self._own_bed = bed, bed is None
@@ -92,6 +97,13 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwn
         self._state: dict = {}
         self._started = self._stopped = False
         self.startup_seconds: Optional[float] = None
+        # The RM's own core-site.xml on top of the cluster's (e.g. hadoop.http.authentication.*
+        # for a Kerberos-only web UI and REST API), extra JVM options of the RM (e.g.
+        # -Djava.security.krb5.conf=...), and the requests auth (e.g. HTTPKerberosAuth) with
+        # which this object's own REST calls (start-up checks, apps(), kill()...) authenticate.
+        self.rm_core_site = dict(rm_core_site or {})
+        self.rm_java_options = list(rm_java_options)
+        self.rest_auth = rest_auth
 
     def __repr__(self) -> str:
         return f"<YarnTestCluster {self.id} {self.rm_url if self.rm_host else 'unstarted'}>"

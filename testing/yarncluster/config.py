@@ -75,7 +75,8 @@ class ConfigMixin:
         rm.mkdir(parents=True, exist_ok=True)
         (rm / "yarn-site.xml").write_text(xml(common))
         (rm / "core-site.xml").write_text(xml(
-            {**core, "hadoop.tmp.dir": str(self.workdir / "rm" / "tmp")}))
+            {**core, "hadoop.tmp.dir": str(self.workdir / "rm" / "tmp"),
+             **getattr(self, "rm_core_site", {})}))
         (rm / "capacity-scheduler.xml").write_text(xml(self.capacity_scheduler()))
         (rm / "log4j.properties").write_text(LOG4J)
         for h in hosts:

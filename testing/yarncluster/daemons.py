@@ -17,15 +17,18 @@ from .config import NM_PORTS
 from .deps import YarnClusterError
 from .procs import (
     ENV_MARK,
+    all_pids,
     cmdline,
     container_pids,
     environ,
     kill_and_wait,
+    parent_pid,
     running,
     start_time,
     tail,
 )
 
+LIVE_STATES = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING")
 RM_CLASS = "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
 NM_CLASS = "org.apache.hadoop.yarn.server.nodemanager.NodeManager"
 # Hadoop 3.5 on Java 17: Guice/Jersey and Hadoop's own reflection need these opened.
@@ -71,11 +74,53 @@ class DaemonsMixin:
             raise YarnClusterError(msg)
         return procs
 
+    def client_processes(self) -> list[tuple[int, str]]:
+        """(pid, cmdline) of this cluster's client processes anywhere on the machine (the
+        server's side and the bed hosts share its process table): what a kernelspec or a test
+        started with this cluster's HADOOP_CONF_DIR/YARN_CONF_DIR -- a kernelspec's run.sh,
+        ``spark-submit`` and its SparkSubmit JVM -- and is neither a container process
+        (:meth:`container_processes`) nor the calling process or its ancestors."""
+        conf = str(self.hadoop_conf_dir)
+        mine, pid = set(), os.getpid()
+        while pid > 1 and pid not in mine:
+            mine.add(pid)
+            pid = parent_pid(pid)
+        found = []
+        for pid in sorted(set(all_pids()) - mine):
+            env = environ(pid)
+            if conf not in (env.get("HADOOP_CONF_DIR"), env.get("YARN_CONF_DIR")):
+                continue
+            if env.get("CONTAINER_ID") or env.get(ENV_MARK) or not running(pid):
+                continue
+            found.append((pid, cmdline(pid) or ""))
+        return found
+
+    def live_apps(self) -> list[dict]:
+        """Every application of the RM that is not FINISHED, FAILED or KILLED."""
+        return self.apps(states=LIVE_STATES)
+
+    def leftovers(self, grace: float = 30) -> dict[str, list]:
+        """What is still alive on the cluster after ``grace`` seconds (in which an ending
+        application, container or client may finish ending): live applications (id, state,
+        name, diagnostics), container processes and client processes. Empty lists when
+        nothing is left. Looks at the RM and the process table, not at any bookkeeping."""
+        deadline = time.monotonic() + grace
+        while True:
+            left = {
+                "applications": [(a["id"], a["state"], a["name"], a.get("diagnostics", ""))
+                                 for a in self.live_apps()],
+                "container processes": self.container_processes(),
+                "client processes": self.client_processes(),
+            }
+            if not any(left.values()) or time.monotonic() > deadline:
+                return left
+            time.sleep(0.5)
+
     def clear(self, timeout: float = 60) -> list[str]:
         """Kill every application still alive and any container process left, so what one
         test left cannot fail the next (tests assert their own leftovers first). Returns
         the ids of the applications it killed."""
-        live = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING")
+        live = LIVE_STATES
         killed = [app["id"] for app in self.apps(states=live)]
         for app_id in killed:
             self.kill(app_id)
@@ -85,6 +130,11 @@ class DaemonsMixin:
         while self.container_processes() and time.monotonic() < deadline:
             time.sleep(0.5)
         self.kill_container_processes()
+        clients = [pid for pid, _ in self.client_processes()]
+        left = kill_and_wait(clients, 15)
+        if left:
+            msg = f"client processes {left} survived SIGKILL"
+            raise YarnClusterError(msg)
         return killed
 
     def nodemanager_pid(self, host: Union[TestHost, str]) -> Optional[int]:
@@ -182,6 +232,8 @@ class DaemonsMixin:
     def _launch_rm(self) -> None:
         d = self.workdir / "rm"
         argv = self._java_argv(self.workdir / "conf" / "rm", d, RM_CLASS)
+        extra = list(getattr(self, "rm_java_options", []))
+        argv[1:1] = extra  # after the java binary
         # NodeIds are the hosts' names (jrk-hostN): the RM resolves them through the bed's
         # hosts file, bind-mounted over /etc/hosts in a mount namespace of its own, so no
         # lookup of a test host ever leaves the machine.

@@ -26,7 +26,16 @@ MARKER_FILE = STATE_FILES.marker
 
 __all__ = ["ENV_MARK", "MARKER_FILE", "STATE_FILES", "all_pids", "cleanup_stale", "cmdline",
            "container_pids", "environ", "free_port", "kill_and_wait", "marked_pids",
-           "recorded_clusters", "remove_resources", "running", "start_time", "tail"]
+           "parent_pid", "recorded_clusters", "remove_resources", "running", "start_time", "tail"]
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of `pid` (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def container_pids(cluster_ts: Optional[str]) -> set[int]:

@@ -96,6 +96,16 @@ def _app_id(cluster: YarnTestCluster, tag: str, timeout: float = 60) -> str:
     raise YarnClusterError(msg)
 
 
+def record_unregistered(rec: Recorder, cluster: YarnTestCluster) -> str:
+    """An AM container whose command exits 0 without registering: each attempt fails, then
+    the application (``app_failed_unregistered``, ``app_attempts_failed``)."""
+    app_id = cluster.submit_command("exit 0", name="jrk-record-unregistered", max_attempts=2)
+    cluster.wait_app(app_id, states=["FAILED", "FINISHED"], timeout=180)
+    rec.record("app_failed_unregistered", "GET", f"/ws/v1/cluster/apps/{app_id}")
+    rec.record("app_attempts_failed", "GET", f"/ws/v1/cluster/apps/{app_id}/appattempts")
+    return app_id
+
+
 def record(outdir: str | Path) -> int:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +178,7 @@ def record(outdir: str | Path) -> int:
         rec.record("app_bad_id", "GET", f"{apps}/not-an-application-id")
         rec.record("kill_not_found", "PUT", f"{apps}/application_{ts}_9999/state",
                    body={"state": "KILLED"})
+        record_unregistered(rec, cluster)
         rec.record("cluster_metrics", "GET", "/ws/v1/cluster/metrics")
         rec.record("cluster_nodes", "GET", "/ws/v1/cluster/nodes")
         deadline = time.monotonic() + 60  # FINISHED/KILLED come before the exit

@@ -24,6 +24,8 @@ class RestMixin:
         if not path.startswith("/ws/"):
             path = "/ws/v1/cluster/" + path.lstrip("/")
         url = self.rm_url + path
+        if getattr(self, "rest_auth", None) is not None:
+            return self._rest_with_auth(url, method, body, params, timeout)
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = None if body is None else json.dumps(body).encode()
@@ -41,6 +43,24 @@ class RestMixin:
             return status, (json.loads(raw) if raw.strip() else None)
         except ValueError:
             return status, {"raw": raw.decode(errors="replace")}
+
+    def _rest_with_auth(self, url: str, method: str, body: Optional[dict],
+                        params: Optional[dict], timeout: float
+                        ) -> tuple[int, Optional[dict]]:
+        """:meth:`rest` through requests with ``self.rest_auth`` (e.g. SPNEGO)."""
+        import requests  # noqa: PLC0415 (only a cluster with rest_auth needs it)
+
+        try:
+            resp = requests.request(method, url, params=params, json=body, timeout=timeout,
+                                    auth=self.rest_auth,
+                                    headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            msg = f"the ResourceManager at {url} did not answer: {exc}"
+            raise YarnClusterError(msg) from exc
+        try:
+            return resp.status_code, (resp.json() if resp.content.strip() else None)
+        except ValueError:
+            return resp.status_code, {"raw": resp.text}
 
     def apps(self, tags: Iterable[str] = (), states: Iterable[str] = (),
              queue: Optional[str] = None) -> list[dict]:
@@ -67,6 +87,30 @@ class RestMixin:
     def kill(self, app_id: str) -> tuple[int, Optional[dict]]:
         """PUT apps/{id}/state KILLED; returns the RM's (status, body)."""
         return self.rest(f"apps/{app_id}/state", "PUT", {"state": "KILLED"})
+
+    def submit_command(self, command: str, *, name: str = "jrk-command",
+                       max_attempts: int = 2, user: str = "root",
+                       queue: str = "default") -> str:
+        """Submit ``command`` as the AM container's command over REST (POST
+        apps/new-application, POST apps); no ApplicationMaster ever registers for it, as for
+        any plain command. Returns the application id."""
+        params = {"user.name": user}
+        status, body = self.rest("apps/new-application", "POST", params=params)
+        if status != 200:
+            msg = f"POST apps/new-application answered {status}: {body}"
+            raise YarnClusterError(msg)
+        app_id = body["application-id"]
+        context = {
+            "application-id": app_id, "application-name": name, "queue": queue,
+            "application-type": "YARN", "max-app-attempts": max_attempts,
+            "resource": {"memory": 256, "vCores": 1},
+            "am-container-spec": {"commands": {"command": command}},
+        }
+        status, body = self.rest("apps", "POST", context, params=params)
+        if status != 202:
+            msg = f"POST apps answered {status}: {body}"
+            raise YarnClusterError(msg)
+        return app_id
 
     def nodes(self) -> list[dict]:
         status, body = self.rest("nodes")

@@ -206,4 +206,3 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             pytest.xfail("GP's launcher lost the interrupt: " + "; ".join(lost))
     finally:
         server.stop(signal.SIGTERM, timeout=120)
-        yarn_cluster.clear()

@@ -14,7 +14,13 @@ from ..kernels import ws_execute
 from ..pool_helpers import pool_kernel_ids, pool_of, timed_start, wait_for, wait_full
 from ..server_process import ServerProcess
 from ..slurm_helpers import install_slurm_spec, nothing_left
-from ..yarn_helpers import SPARK_COUNT, assert_ended, install_spark_spec, leftovers
+from ..yarn_helpers import (
+    SPARK_COUNT,
+    assert_ended,
+    assert_spark_on_executors,
+    install_spark_spec,
+    leftovers,
+)
 
 pytestmark = pytest.mark.timeout(1500)
 
@@ -61,6 +67,7 @@ def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tm
         apps |= app_ids(server)
         assert cold >= 10 * pooled, (pooled, cold)
         assert ws_execute(server, kernel_id, SPARK_COUNT, timeout=300) == "1000\n"
+        assert_spark_on_executors(server, kernel_id, yarn_cluster, pool_app)
         wait_full(server, "spark-warm", timeout=600)
         apps |= app_ids(server)
         assert len(apps) == 3  # the handed-out kernel's, the cold one's, the refill's

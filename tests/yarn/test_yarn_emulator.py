@@ -146,7 +146,9 @@ def test_kill_accepted_app_and_finished_app(yarn_rm_factory):
     wait_state(rm, app_id, "KILLED")
     assert group_gone(rm.app(app_id).current_attempt.pid)
 
-    done = rest_submit(rm, "exit 0")
+    done = rest_submit(rm, "sleep 2")
+    wait_for(lambda: rm.app(done).current_attempt is not None, what="AM launch")
+    rm.cluster.register_am(done)  # (this RM's AMs never register by themselves)
     wait_state(rm, done, "FINISHED")
     r = requests.put(
         f"{rm.url}{WS}/apps/{done}/state",
@@ -166,7 +168,7 @@ def test_bad_target_state_is_400(yarn_rm):
         assert r.status_code == 400
         assert r.json()["RemoteException"] == {
             "exception": "BadRequestException",
-            "message": "java.lang.Exception: Only 'KILLED' is allowed as a target state.",
+            "message": "Only 'KILLED' is allowed as a target state.",  # as recorded
             "javaClassName": "org.apache.hadoop.yarn.webapp.BadRequestException",
         }
     # RMWebServices quirk: the current state as target is a 200 no-op
@@ -210,3 +212,29 @@ def test_unknown_queue_fails_the_app(yarn_rm):
     assert yarn_rm.app(app_id).attempts == []
 
 
+
+
+def test_an_am_that_exits_0_without_registering_fails_like_on_a_real_rm(yarn_rm_factory):
+    """Hadoop's RMAppAttemptImpl fails an attempt whose AM container ends before its AM
+    registered, whatever the exit code (AMContainerCrashedBeforeRunningTransition); after
+    max-app-attempts such attempts the application is FAILED, not FINISHED/SUCCEEDED.
+    The real RM's answer: testing/yarn_emulator/recorded/app_failed_unregistered.json."""
+    rm = yarn_rm_factory(register_delay=None)
+    app_id = rest_submit(rm, "exit 0", max_attempts=2)
+    info = wait_state(rm, app_id, "FINISHED", "FAILED", timeout=15)
+    assert (info["state"], info["finalStatus"]) == ("FAILED", "FAILED"), info
+    second = f"appattempt_{app_id.split('_', 1)[1]}_000002"
+    assert info["diagnostics"].startswith(
+        f"Application {app_id} failed 2 times due to AM Container for {second} exited with "
+        " exitCode: 0\nFailing this attempt.Diagnostics: For more detailed output, check the "
+        "application tracking page: "
+    ), info["diagnostics"]
+    assert info["diagnostics"].endswith(
+        "Then click on links to logs of each attempt.\n. Failing the application."
+    )
+    assert [a.state for a in rm.app(app_id).attempts] == ["FAILED", "FAILED"]
+    # The same command behind an AM that registers ends FINISHED/SUCCEEDED.
+    fine = yarn_rm_factory()
+    done = rest_submit(fine, "exit 0")
+    info = wait_state(fine, done, "FINISHED", "FAILED", timeout=15)
+    assert (info["state"], info["finalStatus"]) == ("FINISHED", "SUCCEEDED"), info

@@ -126,6 +126,11 @@ async def test_spark_template_runs_the_shipped_launcher(
         (tmp_path / name).write_text("NAME = 'user_mod'\n")
     spec = json.loads((folder / "kernel.json").read_text())
     spec["env"]["SPARK_OPTS"] = f"--files {tmp_path}/user_a.txt --py-files {tmp_path}/user_mod.py"
+    # run.sh's properties file goes to TMPDIR: a folder of this test's own, so other runs'
+    # files in the machine's /tmp neither fail nor hide the check at the end.
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    spec["env"]["TMPDIR"] = str(own_tmp)
     (folder / "kernel.json").write_text(json.dumps(spec))
     # A later --files replaces an earlier one in spark-submit: user_b's, not user_a's.
     user_b = tmp_path / "user_b.txt"
@@ -150,4 +155,4 @@ async def test_spark_template_runs_the_shipped_launcher(
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert app_of(yarn_rm, app_id)["state"] == "KILLED"
     assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("jrk-spark-*.conf"))
+    assert not list(own_tmp.glob("jrk-spark-*.conf"))

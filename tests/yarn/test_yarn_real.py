@@ -26,6 +26,7 @@ from ..yarn_helpers import (
     LAUNCH_TIMEOUT,
     SPARK_COUNT,
     assert_ended,
+    assert_spark_on_executors,
     install_spark_spec,
     interrupt_sleep,
     leftovers,
@@ -58,14 +59,6 @@ def placement(server: ServerProcess, kernel_id: str) -> dict:
 
 
 
-
-
-@pytest.fixture(autouse=True)
-def _nothing_left_for_the_next_test(yarn_cluster):
-    """The cluster is shared by the session: after a test (which asserts its own
-    leftovers), applications and container processes it left (say, after a failure) go."""
-    yield
-    yarn_cluster.clear()
 
 
 @pytest.fixture
@@ -103,6 +96,7 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
 
     assert ws_execute(srv, kernel_id, SPARK_COUNT, timeout=LAUNCH_TIMEOUT) == "1000\n"
     assert wait_for(lambda: yarn_cluster.app(first["app_id"])["state"] == "RUNNING", 60)
+    assert_spark_on_executors(srv, kernel_id, yarn_cluster, first["app_id"])
     # (and no warning of PySpark's above: the siblings are not in spark.submit.pyFiles)
     out = ws_execute(srv, kernel_id, "import os\nprint(open('jrk_user_data.txt').read())\n"
                      "print(sorted(f for f in os.listdir('.') if f.endswith('.py')))")

@@ -124,6 +124,57 @@ def test_small_queue_holds_one_app_and_kills_end_killed(yarn_cluster, spark_app,
     _no_containers_left(cluster)
 
 
+def test_an_am_exiting_0_without_registering_fails_on_the_real_rm(yarn_cluster):
+    """What the emulator must copy (testing/yarn_emulator/recorded/app_failed_unregistered):
+    Hadoop fails an attempt whose AM container ends before its AM registered, even with
+    exit code 0, and the application after max-app-attempts of them."""
+    app_id = yarn_cluster.submit_command("exit 0", name="jrk-unregistered", max_attempts=2)
+    app = yarn_cluster.wait_app(app_id, states=["FAILED", "FINISHED"], timeout=180)
+    print(json.dumps(app["diagnostics"]))
+    assert (app["state"], app["finalStatus"]) == ("FAILED", "FAILED"), app
+    second = f"appattempt_{app_id.split('_', 1)[1]}_000002"
+    assert app["diagnostics"].startswith(
+        f"Application {app_id} failed 2 times due to AM Container for {second} exited with "
+        " exitCode: 0\nFailing this attempt.Diagnostics: "
+    ), app["diagnostics"]
+    status, body = yarn_cluster.rest(f"apps/{app_id}/appattempts")
+    assert status == 200
+    states = [a["appAttemptState"] for a in body["appAttempts"]["appAttempt"]]
+    assert states == ["FAILED", "FAILED"], body
+
+
+def test_leftovers_are_reported_then_cleared(yarn_cluster, tmp_path):
+    """The check after every test (tests/conftest_yarncluster.py): an extra submission
+    waiting ACCEPTED in a full queue has no container -- only the RM shows it -- and a
+    client process (spark-submit, run.sh) holds this cluster's HADOOP_CONF_DIR; both are
+    reported (the test fails), then gone."""
+    from ..conftest_yarncluster import check_nothing_left  # noqa: PLC0415
+
+    holder = yarn_cluster.submit_command("sleep 600", name="jrk-holder", queue="small")
+    yarn_cluster.wait_app(holder, states=["ACCEPTED"], timeout=60)
+    _wait(yarn_cluster.container_processes, 60, "the holder's AM container")
+    extra = yarn_cluster.submit_command("sleep 600", name="jrk-extra", queue="small")
+    _wait(lambda: "AM resource limit" in yarn_cluster.app(extra)["diagnostics"], 60,
+          "the extra application waiting in the full queue")  # fmt: skip
+    client = subprocess.Popen(["sleep", "600"], env=yarn_cluster.spark_env())
+    try:
+        with pytest.raises(pytest.fail.Exception) as failed:
+            check_nothing_left(yarn_cluster, grace=1)
+    finally:
+        client.kill()
+        client.wait(10)
+    report = str(failed.value)
+    print(report)
+    assert f"('{extra}', 'ACCEPTED', 'jrk-extra'" in report, report
+    assert f"('{holder}', 'ACCEPTED', 'jrk-holder'" in report, report
+    assert f"client processes: ({client.pid}, 'sleep 600')" in report, report
+    assert "container processes: (" in report, report
+    for app_id in (holder, extra):
+        assert yarn_cluster.app(app_id)["state"] == "KILLED"
+    assert yarn_cluster.leftovers(grace=0) == {
+        "applications": [], "container processes": [], "client processes": []}
+
+
 def test_no_container_left_on_any_host(yarn_cluster):
     """Runs after the others (file order): every container of this session is gone."""
     cluster = yarn_cluster
