@@ -100,7 +100,7 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
     app_id = first["details"]["app_id"]
     assert first["details"]["queue"] == "root.default" and app_id.startswith("application_")
     assert first["where"] == f"yarn · {app_id} on {first['host']}", first
-    assert first["details"]["tracking_url"].startswith("http"), first
+    assert list(first["details"]) == ["app_id", "queue", "tracking_url"], first
     app = yarn_cluster.app(first["details"]["app_id"])
     assert kernel_id in app["applicationTags"].split(","), app
 
