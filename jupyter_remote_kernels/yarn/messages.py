@@ -67,7 +67,7 @@ def launch_phase(app: dict[str, Any]) -> tuple[str, str]:
             f"({state} in queue {queue})"
         )
     diagnostics = str(app.get("diagnostics") or "").strip() or "(no diagnostics from YARN)"
-    return "queued", f"{state} in queue {queue}, waiting for an AM container: {diagnostics}"
+    return "pending", f"{state} in queue {queue}, waiting for an AM container: {diagnostics}"
 
 
 def rejected_reason(app: dict[str, Any]) -> Optional[str]:

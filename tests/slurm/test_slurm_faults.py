@@ -35,8 +35,8 @@ def test_time_limit_is_reported_with_slurms_reason(slurm_cluster, tmp_path, srv)
     install_slurm_spec(slurm_cluster, tmp_path, "slurm-1min", slurm_time="1")
     r = start_kernel(srv, "slurm-1min")
     assert r.status_code == 201, r.text
-    kernel_id, job_id = r.json()["id"], r.json()["placement"]["job_id"]
-    assert r.json()["placement"]["time_left"] not in (None, "UNLIMITED"), r.json()
+    kernel_id, job_id = r.json()["id"], r.json()["placement"]["details"]["job_id"]
+    assert r.json()["placement"]["details"]["time_left"] not in (None, "UNLIMITED"), r.json()
     # Slurm's own word (scontrol keeps an ended job MinJobAge = 60 s: polled, it is seen).
     job = slurm_cluster.wait_job(job_id, ENDED, timeout=240)
     assert (job["JobState"], job["Reason"]) == ("TIMEOUT", "TimeLimit"), job
@@ -58,7 +58,7 @@ def test_node_lost_under_a_kernel_is_reported(slurm_cluster, tmp_path, srv):
     slurm_cluster.stop_node(node)
     try:
         # Slurm's own word on the job first, then what the server made of it.
-        job = slurm_cluster.wait_job(first["job_id"], ENDED, timeout=120)
+        job = slurm_cluster.wait_job(first["details"]["job_id"], ENDED, timeout=120)
         assert (job["JobState"], job["Reason"], job["NodeList"]) == (
             "NODE_FAIL", "NodeDown", node), job  # fmt: skip
         assert slurm_cluster.node_states()[node].startswith("down"), slurm_cluster.node_states()

@@ -17,15 +17,15 @@ def recorded_app(name: str) -> dict:
 
 def timed_out(app: dict) -> str:
     return messages.timed_out(
-        app, kernel_id="k", tag="k", timeout=60, phase="queued", host=None, rm_error=None,
+        app, kernel_id="k", tag="k", timeout=60, phase="pending", host=None, rm_error=None,
         submit_output="", response_address="10.0.0.1:1234",
     )  # fmt: skip
 
 
-def test_no_am_container_yet_is_queued_with_the_rms_diagnostics():
+def test_no_am_container_yet_is_pending_with_the_rms_diagnostics():
     app = recorded_app("app_accepted_small_queue_full")  # ACCEPTED, allocatedMB 0
     phase, detail = messages.launch_phase(app)
-    assert phase == "queued"
+    assert phase == "pending"
     assert detail.startswith("ACCEPTED in queue root.small, waiting for an AM container: ")
     assert "Queue's AM resource limit exceeded" in detail
     message = timed_out(app)

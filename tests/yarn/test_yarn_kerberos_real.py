@@ -126,7 +126,7 @@ def test_provisioner_follows_and_kills_through_a_kerberos_rm(kerberized_yarn, tm
     try:
         model = start_kernel(server, "spark-krb")
         kernel_id, placement = model["id"], model["placement"]
-        app_id = placement.get("app_id") or placement.get("details", {}).get("app_id")
+        app_id = placement["details"]["app_id"]
         assert placement["phase"] == "ready" and app_id, placement
         assert ws_execute(server, kernel_id, "print(6 * 7)", timeout=LAUNCH_TIMEOUT) == "42\n"
         assert server.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204

@@ -34,11 +34,6 @@ def wait_for(predicate, timeout: float, interval: float = 0.5):
         time.sleep(interval)
 
 
-def field(placement: dict, name: str):
-    """A placement field, at the top level or among the backend's ``details``."""
-    return placement.get(name) or (placement.get("details") or {}).get(name)
-
-
 @pytest.fixture(autouse=True)
 def _nothing_left_for_the_next_test(yarn_cluster):
     yield
@@ -70,7 +65,7 @@ def test_a_submission_the_rm_refuses_answers_503_with_the_queue_and_its_reason(
     print(message)
     assert "queue 'root.one'" in message or "queue 'one'" in message, message
     assert "already has 1 applications, cannot accept submission" in message, message
-    first_app = field(first["placement"], "app_id")
+    first_app = first["placement"]["details"]["app_id"]
     refused = [
         a for a in yarn_cluster.apps() if a["queue"] in ("one", "root.one") and a["id"] != first_app
     ]
@@ -79,7 +74,7 @@ def test_a_submission_the_rm_refuses_answers_503_with_the_queue_and_its_reason(
     COUNTS["faults"] += 1
     assert [k["id"] for k in srv.request("GET", "/api/kernels").json()] == [first["id"]]
     assert srv.request("DELETE", f"/api/kernels/{first['id']}").status_code == 204
-    assert_ended(yarn_cluster, field(first["placement"], "app_id"))
+    assert_ended(yarn_cluster, first["placement"]["details"]["app_id"])
     assert not leftovers(yarn_cluster)
 
 
@@ -110,7 +105,7 @@ def test_a_launch_timing_out_with_its_am_running_says_so_with_the_node(
 
     p = wait_for(am_running, 80)
     assert p, srv.request("GET", "/api/remote-kernels").json()
-    app = yarn_cluster.app(field(p, "app_id"))
+    app = yarn_cluster.app(p["details"]["app_id"])
     node = app["amHostHttpAddress"].rpartition(":")[0]
     assert app["state"] == "ACCEPTED" and app["allocatedMB"] > 0, app
     assert p["phase"] == "waiting-for-launcher", p
