@@ -85,7 +85,7 @@ class GatewayPlacementClient(LoggingConfigurable):
         Raises :class:`tornado.web.HTTPError` 503 when the gateway cannot be reached or did
         not answer in time, 502 when it answered with an error.
         """
-        client = GatewayClient.instance()
+        client = self.parent.gateway_config  # the server's own (ServerApp made it)
         base = client.url
         url = url_path_join(base, API_PATH, path) if path else url_path_join(base, API_PATH)
         kwargs = client.load_connection_args(method="GET")
