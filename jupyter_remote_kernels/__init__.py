@@ -1,4 +1,9 @@
-"""Run Jupyter kernels where the kernelspec says: this machine, SSH hosts, or a YARN cluster."""
+"""Run Jupyter kernels where the kernelspec says, through a launcher beside the kernel.
+
+Where is a backend's business: this machine, SSH hosts, a YARN or Slurm cluster, or any
+other backend installed as a plugin (the entry point group ``jupyter_remote_kernels.backends``;
+see ``docs/architecture.md``).
+"""
 
 from ._version import __version__
 from .errors import (
@@ -10,7 +15,6 @@ from .errors import (
     NotAuthorized,
     PlacementError,
     RemoteKernelError,
-    YarnError,
 )
 from .extension import RemoteKernelsApp
 from .manager import RemoteKernelManager, RemoteMappingKernelManager
@@ -29,7 +33,6 @@ __all__ = [
     "RemoteKernelManager",
     "RemoteKernelsApp",
     "RemoteMappingKernelManager",
-    "YarnError",
     "__version__",
 ]
 

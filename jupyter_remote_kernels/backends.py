@@ -1,8 +1,10 @@
-"""The placement backends the CLI knows, found through entry points.
+"""The placement backends, found through entry points.
 
-Each backend package (``local``, ``ssh``, ``yarn``, and any other installed) offers one
-:class:`Backend` under the entry point group ``jupyter_remote_kernels.backends``. The
-core and the CLI find backends only this way: adding a backend touches no core module.
+Each backend package (``local``, ``ssh``, ``yarn``, ``slurm``, and any other installed)
+offers one :class:`Backend` under the entry point group ``jupyter_remote_kernels.backends``
+and its provisioner under ``jupyter_client.kernel_provisioners``. The core, the kernelspec
+translation and the CLI find backends only this way: adding a backend touches no core
+module.
 """
 
 from __future__ import annotations
@@ -10,33 +12,78 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, Optional
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Optional, Union
 
-__all__ = ["ENTRY_POINT_GROUP", "Backend", "BackendError", "backends", "print_checks"]
+from traitlets.config import Configurable
+
+from .errors import RemoteKernelError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Backend",
+    "BackendError",
+    "InstallOptions",
+    "backends",
+    "print_checks",
+]
 
 ENTRY_POINT_GROUP = "jupyter_remote_kernels.backends"
 
 
-class BackendError(Exception):
+class BackendError(RemoteKernelError):
     """A bad or missing install value, said so the CLI can print it (exit status 2)."""
+
+
+class InstallOptions(Configurable):
+    """A backend's own ``jupyter remote-kernels install KIND`` options.
+
+    Subclass it in the backend's ``install.py``: one trait (``config=True, help=...``) per
+    option, :attr:`cli_aliases` for the command line, and :meth:`fields` for the template's
+    ``@@FIELD@@`` values. ``InstallApp`` assembles the installed backends' options.
+    """
+
+    #: Command-line option -> trait name of this class (``{"queue": "queue"}``: ``--queue``).
+    cli_aliases: ClassVar[dict[str, str]] = {}
+
+    def fields(self, app: Any) -> dict[str, Any]:
+        """The template's ``@@FIELD@@`` values; ``app`` is the ``InstallApp`` (its common
+        options: ``display_name``, ``python``...). Raises :class:`BackendError` for a bad or
+        missing value."""
+        return {}
 
 
 @dataclass(frozen=True)
 class Backend:
-    """What ``jupyter remote-kernels`` needs of one placement backend."""
+    """What the core and ``jupyter remote-kernels`` need of one placement backend."""
 
-    #: The kind users name: ``install KIND``.
+    #: The kind users name: ``install KIND``, ``process_proxy.class_name``, placement kind.
     name: str
     #: The provisioner entry point (``jupyter_client.kernel_provisioners``) it places with.
     provisioner_name: str
-    #: The kernelspec template (a folder of ``kernelspecs/``) ``install KIND`` fills.
-    template: str
-    #: The template's ``@@FIELD@@`` values from the install command (an ``InstallApp``);
-    #: raises :class:`BackendError` for a bad or missing value.
-    install_fields: Optional[Callable[[Any], dict[str, Any]]] = None
+    #: The kernelspec template ``install KIND`` fills: a folder of the package's
+    #: ``kernelspecs/`` by name, or any folder (a backend's own).
+    template: Union[str, Path]
+    #: Its ``install KIND`` options (an :class:`InstallOptions` subclass), if any.
+    install_options: Optional[type[InstallOptions]] = None
     #: ``check NAME``: prints its checks of kernelspec NAME's provisioner config and returns
     #: the exit status (0: all fine).
     check: Optional[Callable[[str, dict[str, Any], list[str]], int]] = None
+    #: Enterprise Gateway process-proxy class names that mean this backend.
+    eg_class_names: tuple[str, ...] = ()
+    #: gateway_provisioners' provisioner names that mean this backend (their config keys
+    #: are translated as EG's are).
+    gp_provisioner_names: tuple[str, ...] = ()
+    #: EG's and GP's spellings of this backend's ``config`` keys as its own (renamed keys,
+    #: comma-separated lists); the core translates the keys every backend shares.
+    eg_config: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None
+    #: The provisioner for a kernelspec of this kind whose argv starts no launcher (EG's
+    #: plain local specs run under jupyter_client's ``local-provisioner``); None: refused
+    #: like any other kernelspec.
+    no_launcher_provisioner: Optional[str] = None
+    #: The kernelspec name ``install KIND`` uses unless ``--name`` is given
+    #: (None: ``remote-python-KIND``).
+    default_kernel_name: Optional[str] = None
 
 
 def backends() -> dict[str, Backend]:

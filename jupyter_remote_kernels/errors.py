@@ -12,9 +12,10 @@ Hierarchy::
     ├── LaunchError                   the launcher or the kernel failed before it was ready
     │   └── LaunchTimeout             no valid callback arrived within the launch timeout
     ├── CallbackRejected              a callback to the response address was refused
-    ├── CommPortError                 the launcher's communication port did not answer correctly
-    ├── YarnError                     the YARN ResourceManager refused or failed a request
-    └── SlurmError                    a Slurm command (sbatch, squeue, scancel) refused or failed
+    └── CommPortError                 the launcher's communication port did not answer correctly
+
+Each backend's own errors live in its package and subclass these (a scheduler's refused
+request, a host that cannot be used): the core knows no backend.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ __all__ = [
     "NotAuthorized",
     "PlacementError",
     "RemoteKernelError",
-    "SlurmError",
-    "YarnError",
 ]
 
 
@@ -88,17 +87,5 @@ class CallbackRejected(RemoteKernelError):
 
 class CommPortError(RemoteKernelError):
     """The launcher's communication port refused, timed out or answered unauthenticated."""
-
-    http_status = 502
-
-
-class YarnError(RemoteKernelError):
-    """The YARN ResourceManager refused a request or could not be reached."""
-
-    http_status = 502
-
-
-class SlurmError(RemoteKernelError):
-    """A Slurm command (``sbatch``, ``squeue``, ``scancel``) refused a request or failed."""
 
     http_status = 502

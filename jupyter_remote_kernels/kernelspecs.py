@@ -3,12 +3,12 @@
 Two formats are accepted in ``kernel.json``'s ``metadata``:
 
 * Enterprise Gateway's ``process_proxy``: ``{"class_name": ..., "config": {...}}`` where
-  ``class_name`` is an EG class name or one of the short names ``local``, ``ssh``, ``yarn``,
-  ``slurm``;
+  ``class_name`` is an EG class name or the name of an installed backend (``local``,
+  ``ssh``, ...);
 * jupyter_client's ``kernel_provisioner``: ``{"provisioner_name": ..., "config": {...}}``,
-  including gateway_provisioners' (GP) ``distributed-provisioner`` and ``yarn-provisioner``
-  stanzas as GP's ``jupyter-ssh-spec`` / ``jupyter-yarn-spec`` write them: they are placed
-  by this package's ssh / yarn provisioner (GP's config keys translated as EG's are),
+  including gateway_provisioners' (GP) stanzas as GP's spec installers write them: they are
+  placed by the backend that names GP's provisioner among its aliases (GP's config keys
+  translated as EG's are),
   unless the admin defers them to an installed GP
   (``RemoteMappingKernelManager.defer_to_gateway_provisioners``).
 
@@ -20,48 +20,38 @@ from __future__ import annotations
 
 import copy
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Optional
 
 from jupyter_client.kernelspec import KernelSpec
 from traitlets import TraitError
 
+from .backends import backends
 from .errors import KernelspecError
 
 __all__ = [
-    "EG_CLASS_NAMES",
-    "GP_PROVISIONER_NAMES",
-    "PROVISIONER_NAMES",
     "RemoteKernelSpec",
+    "eg_class_names",
+    "gp_provisioner_names",
     "provisioner_class",
+    "provisioner_names",
     "translate_kernelspec",
 ]
 
-#: Enterprise Gateway process-proxy class names and the placement each one means.
-EG_CLASS_NAMES = {
-    "enterprise_gateway.services.processproxies.processproxy.LocalProcessProxy": "local",
-    "enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy": "ssh",
-    "enterprise_gateway.services.processproxies.yarn.YarnClusterProcessProxy": "yarn",
-}
 
-#: Placement short name -> provisioner entry-point name.
-PROVISIONER_NAMES = {
-    "local": "jrk-local-provisioner",
-    "ssh": "jrk-ssh-provisioner",
-    "yarn": "jrk-yarn-provisioner",
-    "slurm": "jrk-slurm-provisioner",
-}
+def provisioner_names() -> dict[str, str]:
+    """Placement kind -> provisioner entry point name, from the installed backends."""
+    return {name: b.provisioner_name for name, b in backends().items()}
 
-#: gateway_provisioners' provisioner names and the placement each one means.
-GP_PROVISIONER_NAMES = {"distributed-provisioner": "ssh", "yarn-provisioner": "yarn"}
 
-#: Enterprise Gateway / gateway_provisioners ``config`` keys that are not trait names of ours.
-_EG_KEY_ALIASES = {
-    "alt_yarn_endpoint": "alt_yarn_endpoints",
-    "load_balancing_algorithm": "load_balancing",
-}
+def eg_class_names() -> dict[str, str]:
+    """Enterprise Gateway process-proxy class names -> the kind each one means."""
+    return {alias: name for name, b in backends().items() for alias in b.eg_class_names}
 
-#: Their values of ``load_balancing_algorithm`` that are spelled differently here.
-_BALANCING = {"least-connection": "least-loaded"}
+
+def gp_provisioner_names() -> dict[str, str]:
+    """gateway_provisioners' provisioner names -> the kind each one means."""
+    return {alias: name for name, b in backends().items() for alias in b.gp_provisioner_names}
+
 
 #: Their ``config`` keys refused here, and why (the error message says it).
 _REFUSED_KEYS = {
@@ -105,20 +95,16 @@ def _check_config(kernel_name: str, where: str, cls: type, config: dict[str, Any
             raise KernelspecError(msg) from exc
 
 
-def eg_config(config: dict[str, Any]) -> dict[str, Any]:
-    """EG's and GP's spellings as ours: comma-separated lists, renamed keys and values."""
-    result = {}
-    for key, value in config.items():
-        converted = value
-        if key == "load_balancing_algorithm" and isinstance(value, str):
-            converted = _BALANCING.get(value, value)
-        if key in ("remote_hosts", "authorized_users", "unauthorized_users") and isinstance(
-            value, str
-        ):
-            converted = [host.strip() for host in value.split(",") if host.strip()]
-        if key == "alt_yarn_endpoint" and isinstance(value, str):
-            converted = [value]
-        result[_EG_KEY_ALIASES.get(key, key)] = converted
+def eg_config(config: dict[str, Any], kind: Optional[str] = None) -> dict[str, Any]:
+    """EG's and GP's spellings as ours: the shared keys here, the backend ``kind``'s own by
+    its :attr:`~jupyter_remote_kernels.backends.Backend.eg_config`."""
+    result = dict(config)
+    for key in ("authorized_users", "unauthorized_users"):
+        if isinstance(result.get(key), str):
+            result[key] = [user.strip() for user in result[key].split(",") if user.strip()]
+    backend = backends().get(kind) if kind else None
+    if backend is not None and backend.eg_config is not None:
+        result = backend.eg_config(result)
     return result
 
 
@@ -147,21 +133,23 @@ def _from_process_proxy(
     """The provisioner name and config an Enterprise Gateway ``process_proxy`` means."""
     where = "metadata.process_proxy"
     class_name = process_proxy.get("class_name")
-    kind = EG_CLASS_NAMES.get(class_name, class_name)
-    if kind not in PROVISIONER_NAMES:
+    names, eg_names = provisioner_names(), eg_class_names()
+    kind = eg_names.get(class_name, class_name)
+    if kind not in names:
         msg = (
             f"Kernelspec '{kernel_name}': unknown {where}.class_name {class_name!r}. Use "
-            f"one of {', '.join(PROVISIONER_NAMES)} or an Enterprise Gateway class name "
-            f"({', '.join(EG_CLASS_NAMES)})."
+            f"one of {', '.join(names)} or an Enterprise Gateway class name "
+            f"({', '.join(eg_names)})."
         )
         raise KernelspecError(msg)
     _refuse_keys(kernel_name, where, config)
-    config = eg_config(config)
-    if kind == "local" and not _uses_launcher(spec.argv):
+    config = eg_config(config, kind)
+    plain = backends()[kind].no_launcher_provisioner
+    if plain and not _uses_launcher(spec.argv):
         # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
         # run unchanged under jupyter_client's own local provisioner.
-        return "local-provisioner", {}
-    return PROVISIONER_NAMES[kind], config
+        return plain, {}
+    return names[kind], config
 
 
 def _pool_settings(
@@ -220,11 +208,13 @@ def translate_kernelspec(
         if not isinstance(provisioner_name, str) or not provisioner_name:
             msg = f"Kernelspec '{kernel_name}': {where}.provisioner_name is missing."
             raise KernelspecError(msg)
-        if provisioner_name in GP_PROVISIONER_NAMES:
+        gp_names = gp_provisioner_names()
+        if provisioner_name in gp_names:
             if defer_to_gateway_provisioners and gp_installed(provisioner_name):
                 return spec
-            config = eg_config(config)
-            provisioner_name = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[provisioner_name]]
+            kind = gp_names[provisioner_name]
+            config = eg_config(config, kind)
+            provisioner_name = provisioner_names()[kind]
         _refuse_keys(kernel_name, where, config)
 
     cls = provisioner_class(kernel_name, provisioner_name)
@@ -259,11 +249,12 @@ class RemoteKernelSpec(KernelSpec):
         if not isinstance(native, dict):
             return
         name = native.get("provisioner_name")
-        if name in GP_PROVISIONER_NAMES and not gp_installed(name):
+        gp_names = gp_provisioner_names()
+        if name in gp_names and not gp_installed(name):
             config = native.get("config")
             metadata = copy.deepcopy(self.metadata)
             metadata["kernel_provisioner"] = {
-                "provisioner_name": PROVISIONER_NAMES[GP_PROVISIONER_NAMES[name]],
-                "config": eg_config(config) if isinstance(config, dict) else config,
+                "provisioner_name": provisioner_names()[gp_names[name]],
+                "config": eg_config(config, gp_names[name]) if isinstance(config, dict) else config,
             }
             self.metadata = metadata

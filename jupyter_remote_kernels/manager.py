@@ -123,18 +123,18 @@ class RemoteMappingKernelManager(
         value_trait=Unicode(),
         config=True,
         help="Jupyter user name (from the server's identity provider) -> the user that "
-        "user's kernels run as, given to provisioners as KERNEL_USERNAME (SSH login, YARN "
-        "user.name / proxy user). Users not listed run as the server's own OS user. A start "
+        "user's kernels run as, given to provisioners as KERNEL_USERNAME (the login on the "
+        "kernel's host, the user a cluster runs its job as). Users not listed run as the server's own OS user. A start "
         "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
     )
 
     defer_to_gateway_provisioners = Bool(
         False,
         config=True,
-        help="Leave kernelspecs of gateway_provisioners (provisioner_name "
-        "distributed-provisioner / yarn-provisioner) to gateway_provisioners when it is "
-        "installed. False (and whenever it is not installed): this package's ssh / yarn "
-        "provisioner places them, with their config translated.",
+        help="Leave kernelspecs of gateway_provisioners (a provisioner_name a backend lists "
+        "among its gateway_provisioners names) to gateway_provisioners when it is "
+        "installed. False (and whenever it is not installed): that backend's provisioner "
+        "places them, with their config translated.",
     )
 
     def effective_kernel_user(self, identity_username: str) -> str:

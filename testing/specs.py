@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jupyter_remote_kernels._paths import KERNELSPECS_DIR
+from jupyter_remote_kernels.paths import KERNELSPECS_DIR
 
 
 def write_kernelspec(kernels_dir: Path, name: str, spec: dict[str, Any]) -> Path:

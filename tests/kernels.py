@@ -14,8 +14,8 @@ from typing import Any
 
 import websocket
 
-from jupyter_remote_kernels._paths import launcher_path
 from jupyter_remote_kernels.launch.protocol import encode_bundle
+from jupyter_remote_kernels.paths import launcher_path
 from testing.specs import pids_mentioning, shipped_local_spec, write_kernelspec
 
 from .server_process import ServerProcess

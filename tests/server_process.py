@@ -23,10 +23,11 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m jupyter_server` with the extension, its own Jupyter dirs under ``base``."""
 
-    def __init__(self, base: Path, token: str = "test-token", extra_args=()) -> None:
+    def __init__(self, base: Path, token: str = "test-token", extra_args=(), env=None) -> None:
         self.base = base
         self.token = token
         self.extra_args = list(extra_args)
+        self.extra_env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -41,6 +42,7 @@ class ServerProcess:
             JUPYTER_PATH=str(self.base / "data"),
             JUPYTER_RUNTIME_DIR=str(self.base / "runtime"),
             JUPYTER_CONFIG_DIR=str(self.base / "config"),
+            **self.extra_env,
         )
 
     def _log(self):

@@ -17,7 +17,7 @@ from jupyter_core.application import JupyterApp
 from traitlets import Bool, Dict, Float, List, Unicode
 
 from .._version import __version__
-from ..backends import BackendError, backends
+from ..backends import Backend, BackendError, backends
 from ..errors import KernelspecError
 from ..kernelspecs import translate_kernelspec
 from .migrate import MigrateApp
@@ -42,35 +42,12 @@ class InstallApp(JupyterApp):
         {}, config=True, help="Further @@FIELD@@ values (placement installers set them)."
     )
     env = List(Unicode(), [], config=True, help="KEY=VALUE pairs for the kernelspec's env.")
-    hosts = Unicode("", config=True, help="ssh: comma-separated remote hosts ([user@]host[:port]).")
-    remote_user = Unicode("", config=True, help="ssh: user name on the hosts (default: yours).")
     python = Unicode(
-        "python3", config=True, help="ssh, slurm: Python on the hosts (name or full path)."
+        "python3", config=True, help="Python on the kernel's host (name or full path)."
     )
-    yarn_endpoint = Unicode("", config=True, help="yarn: ResourceManager address http://rm:8088.")
-    alt_endpoints = List(Unicode(), [], config=True, help="yarn: further (HA) RM addresses.")
-    queue = Unicode("default", config=True, help="yarn: the YARN queue of the kernels.")
-    spark_home = Unicode("", config=True, help="yarn: SPARK_HOME for spark-submit.")
-    spark_opts = Unicode("", config=True, help="yarn: further spark-submit options.")
-    partition = Unicode("", config=True, help="slurm: the partition kernels run in.")
-    time = Unicode("", config=True, help="slurm: the jobs' time limit (e.g. 2:00:00).")
-    gres = Unicode("", config=True, help="slurm: generic resources, e.g. gpu:1.")
-    slurm_conf = Unicode("", config=True, help="slurm: slurm.conf for the Slurm commands.")
-    login_host = Unicode("", config=True, help="slurm: submit on this login node over SSH.")
 
-    aliases = {
-        "hosts": "InstallApp.hosts",
-        "endpoint": "InstallApp.yarn_endpoint",
-        "alt-endpoint": "InstallApp.alt_endpoints",
-        "queue": "InstallApp.queue",
-        "spark-home": "InstallApp.spark_home",
-        "spark-opts": "InstallApp.spark_opts",
-        "partition": "InstallApp.partition",
-        "time": "InstallApp.time",
-        "gres": "InstallApp.gres",
-        "slurm-conf": "InstallApp.slurm_conf",
-        "login-host": "InstallApp.login_host",
-        "user-name": "InstallApp.remote_user",
+    #: The options every kind has; each backend adds its own (its ``InstallOptions``).
+    common_aliases = {
         "python": "InstallApp.python",
         "name": "InstallApp.kernel_name",
         "display-name": "InstallApp.display_name",
@@ -79,20 +56,39 @@ class InstallApp(JupyterApp):
         "port-range": "InstallApp.port_range",
         "env": "InstallApp.env",
     }
+    aliases = dict(common_aliases)
     flags = {
         "user": ({"InstallApp": {"user": True}}, "Install for the current user."),
         "sys-prefix": ({"InstallApp": {"sys_prefix": True}}, "Install into sys.prefix."),
     }
 
-    def fields(self, backend: Any) -> dict[str, Any]:
+    def initialize(self, argv: Any = None) -> None:
+        """Take the options of KIND's backend (of every backend when no KIND is named yet),
+        so ``install KIND --help`` lists that kind's options."""
+        args = list(sys.argv[1:] if argv is None else argv)
+        known = backends()
+        kind = next((arg for arg in args if arg in known), None)
+        chosen = [known[kind]] if kind else list(known.values())
+        option_classes = [b.install_options for b in chosen if b.install_options is not None]
+        aliases = dict(self.common_aliases)
+        for cls in option_classes:
+            for option, trait in cls.cli_aliases.items():
+                aliases.setdefault(option, f"{cls.__name__}.{trait}")
+        self.aliases = aliases
+        self.classes = [*self.classes, *option_classes]
+        if kind:
+            self.description = f"Install a {kind} kernelspec: jupyter remote-kernels install {kind}"
+        super().initialize(argv)
+
+    def fields(self, backend: Backend) -> dict[str, Any]:
         """Install-time values for the template; the backend adds its own."""
         fields = {
             "DISPLAY_NAME": self.display_name or f"Python 3 (remote, {backend.name})",
             **self.extra_fields,
         }
-        if backend.install_fields is not None:
+        if backend.install_options is not None:
             try:
-                fields.update(backend.install_fields(self))
+                fields.update(backend.install_options(parent=self).fields(self))
             except BackendError as exc:
                 raise CLIError(str(exc)) from None
         return fields
@@ -114,7 +110,7 @@ class InstallApp(JupyterApp):
             msg = f"unknown kernel kind {kind!r}; choose one of: {', '.join(sorted(known))}"
             raise CLIError(msg)
         backend = known[kind]
-        name = self.kernel_name or ("remote-python" if kind == "local" else f"remote-python-{kind}")
+        name = self.kernel_name or backend.default_kernel_name or f"remote-python-{kind}"
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / name
             spec = fill_template(backend.template, self.fields(backend), folder)

@@ -27,10 +27,10 @@ from traitlets import Bool
 
 from ..errors import KernelspecError
 from ..kernelspecs import (
-    EG_CLASS_NAMES,
-    GP_PROVISIONER_NAMES,
-    PROVISIONER_NAMES,
+    eg_class_names,
     eg_config,
+    gp_provisioner_names,
+    provisioner_names,
     translate_kernelspec,
 )
 
@@ -53,8 +53,8 @@ def is_legacy_spec(spec: dict[str, Any]) -> bool:
     proxy = metadata.get("process_proxy") or {}
     native = metadata.get("kernel_provisioner") or {}
     return (
-        proxy.get("class_name") in EG_CLASS_NAMES
-        or native.get("provisioner_name") in GP_PROVISIONER_NAMES
+        proxy.get("class_name") in eg_class_names()
+        or native.get("provisioner_name") in gp_provisioner_names()
         or any(map(_is_eg_launcher, spec.get("argv") or []))
     )
 
@@ -77,20 +77,22 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     changes = []
     metadata = new.setdefault("metadata", {})
     proxy = metadata.get("process_proxy")
-    if isinstance(proxy, dict) and proxy.get("class_name") in EG_CLASS_NAMES:
-        proxy["class_name"] = EG_CLASS_NAMES[proxy["class_name"]]
+    eg_names, gp_names = eg_class_names(), gp_provisioner_names()
+    if isinstance(proxy, dict) and proxy.get("class_name") in eg_names:
+        proxy["class_name"] = eg_names[proxy["class_name"]]
         changes.append(f"class_name -> {proxy['class_name']}")
     config = proxy.get("config") if isinstance(proxy, dict) else None
     if isinstance(config, dict) and isinstance(config.get("remote_hosts"), str):
         config["remote_hosts"] = [h.strip() for h in config["remote_hosts"].split(",") if h.strip()]
         changes.append("remote_hosts -> list")
     native = metadata.get("kernel_provisioner")
-    if isinstance(native, dict) and native.get("provisioner_name") in GP_PROVISIONER_NAMES:
+    if isinstance(native, dict) and native.get("provisioner_name") in gp_names:
         old_name = native["provisioner_name"]
-        native["provisioner_name"] = PROVISIONER_NAMES[GP_PROVISIONER_NAMES[old_name]]
+        kind = gp_names[old_name]
+        native["provisioner_name"] = provisioner_names()[kind]
         changes.append(f"provisioner_name {old_name} -> {native['provisioner_name']}")
         old_config = native.get("config") or {}
-        native["config"] = eg_config(old_config)
+        native["config"] = eg_config(old_config, kind)
         changes.extend(
             f"config.{key} -> {new}" for key, new in zip(old_config, native["config"]) if key != new
         )

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Union
 
-from .._paths import KERNELSPECS_DIR
+from ..paths import KERNELSPECS_DIR
 
 __all__ = ["CLIError", "fill_template"]
 

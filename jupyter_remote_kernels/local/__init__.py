@@ -5,4 +5,11 @@ from .provisioner import LocalLauncherProvisioner
 
 __all__ = ["BACKEND", "LocalLauncherProvisioner"]
 
-BACKEND = Backend(name="local", provisioner_name="jrk-local-provisioner", template="local")
+BACKEND = Backend(
+    name="local",
+    provisioner_name="jrk-local-provisioner",
+    template="local",
+    eg_class_names=("enterprise_gateway.services.processproxies.processproxy.LocalProcessProxy",),
+    no_launcher_provisioner="local-provisioner",
+    default_kernel_name="remote-python",
+)

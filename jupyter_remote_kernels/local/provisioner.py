@@ -43,6 +43,10 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     def connect_ip(self, info: dict[str, Any]) -> str:
         return "127.0.0.1"
 
+    def location(self) -> str:
+        pid = self.placement.pid
+        return f"{self.kind} · pid {pid}" if pid else super().location()
+
     async def start_launcher(
         self, cmd: list[str], env: dict[str, str], cwd: Optional[str], bundle: dict[str, Any]
     ) -> None:

@@ -139,8 +139,8 @@ class KernelPools:
                     self._warned.add(name)
                     self.log.warning(
                         "Kernelspec %s: pool_size is ignored: warm pools serve kernelspecs "
-                        "placed through this package's launcher (process_proxy local, ssh, "
-                        "yarn, slurm)",
+                        "placed through this package's launcher (a process_proxy naming "
+                        "one of its backends)",
                         name,
                     )
                 continue

@@ -16,8 +16,8 @@ class PoolSettings(Configurable):
     pool_size = Int(
         0,
         config=True,
-        help="Warm kernels kept started and idle for each kernelspec placed by this package "
-        "(local, ssh, yarn, slurm); a kernelspec's process_proxy.config.pool_size overrides "
+        help="Warm kernels kept started and idle for each kernelspec placed by this package's "
+        "backends; a kernelspec's process_proxy.config.pool_size overrides "
         "it. A start request that needs nothing a pool kernel lacks gets one at once.",
     )
     pool_max_launches = Int(

@@ -1,8 +1,16 @@
-"""What every launcher-based provisioner shares; the backends (``local``, ``ssh``, ``yarn``)
-subclass :class:`LauncherProvisionerBase`."""
+"""What every launcher-based provisioner shares; the backends subclass
+:class:`LauncherProvisionerBase`, or :class:`ClusterJobProvisioner` when the launcher runs as
+a cluster's job."""
 
 from .authorization import AuthorizationMixin
 from .base import LauncherProvisionerBase
+from .cluster import ClusterJobProvisioner
 from .settings import LauncherSettings, positive_seconds
 
-__all__ = ["AuthorizationMixin", "LauncherProvisionerBase", "LauncherSettings", "positive_seconds"]
+__all__ = [
+    "AuthorizationMixin",
+    "ClusterJobProvisioner",
+    "LauncherProvisionerBase",
+    "LauncherSettings",
+    "positive_seconds",
+]

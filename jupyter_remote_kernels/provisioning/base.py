@@ -17,13 +17,13 @@ from typing import Any, Optional
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 
-from .._paths import launcher_files
 from ..errors import LaunchError, LaunchTimeout, RemoteKernelError
 from ..launch import protocol
 from ..launch.bundle import curve_fields, make_bundle, prepare_curve_keys
 from ..launch.link import LauncherLink
 from ..launch.listener import SERVICE as RESPONSE_LISTENER
 from ..launch.listener import ResponseListener
+from ..paths import launcher_files
 from ..placement import Placement
 from ..services import Services, services_of
 from .authorization import AuthorizationMixin
@@ -59,7 +59,9 @@ class LauncherProvisionerBase(  # type:ignore[misc]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.placement = Placement(provisioner=self._provisioner_name(), kind=self.kind)
+        self.placement = Placement(
+            provisioner=self._provisioner_name(), kind=self.kind, locator=self.location
+        )
         self.link: Optional[LauncherLink] = None
         self.kernel_pgid: Optional[int] = None
         self.response_address = ""
@@ -104,6 +106,15 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         return ""
 
     def location(self) -> str:
+        """The placement's ``where``: a human string saying where the kernel is.
+
+        ``KIND · HOST`` (or the kind alone) by default; backends with more to say (a job,
+        a node, the time left) override it, e.g. ``slurm · job 4242 on rkn2 (1:52 left)``.
+        """
+        host = self.placement.host
+        return f"{self.kind} · {host}" if host else self.kind
+
+    def location_suffix(self) -> str:
         """Where the kernel is, for messages: `` on HOST`` (or empty)."""
         return f" on {self.placement.host}" if self.placement.host else ""
 
@@ -111,7 +122,8 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         """What a launch that ran out of time says; placements with more to tell override it."""
         tail = self.launcher_output_tail()
         return (
-            f"Kernel {self.kernel_id}{self.location()} did not call back within {timeout:.0f} s "
+            f"Kernel {self.kernel_id}{self.location_suffix()} did not call back within "
+            f"{timeout:.0f} s "
             f"(launch phase: {self.placement.phase}). Raise launch_timeout in the "
             "kernelspec's process_proxy.config or check the kernel's host."
             + (f"\nLauncher output:\n{tail}" if tail else "")
@@ -128,8 +140,8 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         if code is not None:
             tail = self.launcher_output_tail()
             msg = (
-                f"The launcher of kernel {self.kernel_id}{self.location()} exited with code "
-                f"{code} before calling back. Check the kernelspec's argv and that the "
+                f"The launcher of kernel {self.kernel_id}{self.location_suffix()} exited with "
+                f"code {code} before calling back. Check the kernelspec's argv and that the "
                 "kernel's Python has ipykernel." + (f"\nLauncher output:\n{tail}" if tail else "")
             )
             raise LaunchError(msg)
@@ -178,7 +190,7 @@ class LauncherProvisionerBase(  # type:ignore[misc]
     def launcher_location(self) -> str:
         """What ``{launcher}`` in argv becomes: the Python launcher's path on the kernel's host.
 
-        Its sibling modules (:func:`~jupyter_remote_kernels._paths.launcher_files`) are beside it.
+        Its sibling modules (:func:`~jupyter_remote_kernels.paths.launcher_files`) are beside it.
         """
         return str(launcher_files("python")[0])
 
@@ -276,7 +288,8 @@ class LauncherProvisionerBase(  # type:ignore[misc]
                 try:
                     return waiter.result()
                 except LaunchError as exc:
-                    msg = f"Kernel {self.kernel_id} failed to start{self.location()}: {exc}"
+                    where = self.location_suffix()
+                    msg = f"Kernel {self.kernel_id} failed to start{where}: {exc}"
                     raise LaunchError(msg) from exc
             await self.follow_launch()
 

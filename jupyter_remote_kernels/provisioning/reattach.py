@@ -41,7 +41,8 @@ class ReattachMixin:
         if self.link is not None and await self.launcher_exit_code() is None:
             alive, reason = await self.link.alive()
         if not alive:
-            msg = f"Kernel {self.kernel_id}{self.location()} is no longer running ({reason})"
+            where = self.location_suffix()
+            msg = f"Kernel {self.kernel_id}{where} is no longer running ({reason})"
             await self._abort_launch(msg)
             self.placement.set_phase("dead", error=msg)
             raise LaunchError(msg)
@@ -66,9 +67,7 @@ class ReattachMixin:
         """Re-establish contact with a kernel started by an earlier server process."""
         await super().load_provisioner_info(provisioner_info)
         placement = provisioner_info.get("placement") or {}
-        for name, value in placement.items():
-            if hasattr(self.placement, name):
-                setattr(self.placement, name, value)
+        self.placement.restore(placement)
         self._auth_key = provisioner_info.get("auth_key")
         self.kernel_pgid = provisioner_info.get("pgid")
         self.pool_kernel = bool(provisioner_info.get("pool"))

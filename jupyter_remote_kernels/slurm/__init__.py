@@ -6,7 +6,7 @@ Public surface: :class:`SlurmProvisioner` (entry point ``jrk-slurm-provisioner``
 
 from ..backends import Backend
 from .check import run_check
-from .install import install_fields
+from .install import SlurmInstallOptions
 from .provisioner import SlurmProvisioner
 
 __all__ = ["BACKEND", "SlurmProvisioner"]
@@ -15,6 +15,6 @@ BACKEND = Backend(
     name="slurm",
     provisioner_name="jrk-slurm-provisioner",
     template="slurm",
-    install_fields=install_fields,
+    install_options=SlurmInstallOptions,
     check=run_check,
 )

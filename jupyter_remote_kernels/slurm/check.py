@@ -11,8 +11,8 @@ import getpass
 from typing import Any
 
 from ..backends import print_checks
-from ..errors import SlurmError
 from .commands import SlurmCommands
+from .errors import SlurmError
 from .provisioner import SlurmProvisioner
 
 __all__ = ["check_slurm_spec", "run_check"]

@@ -5,7 +5,7 @@ thread, never through a shell) and a small environment: ``$SLURM_CONF`` when the
 names one. On a login node (``slurm_login_host``) each runs over one channel of the SSH
 backend's pooled connection, in its worker threads, every word quoted for the login shell and
 ``sbatch``'s script on the channel's stdin. A command that does not answer in time is killed
-and reported as a :class:`~jupyter_remote_kernels.errors.SlurmError`.
+and reported as a :class:`~jupyter_remote_kernels.slurm.errors.SlurmError`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import signal
 from dataclasses import dataclass
 from typing import Optional
 
-from ..errors import SlurmError
 from ..ssh import SSHConnections, SSHHostError, SSHTarget
+from .errors import SlurmError
 
 __all__ = ["CommandResult", "LoginHost", "SlurmCommands"]
 

@@ -11,17 +11,39 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..backends import BackendError
+from traitlets import Unicode
+
+from ..backends import BackendError, InstallOptions
 from ..ssh import parse_host
 from .resources import parse_time
 
-__all__ = ["install_fields"]
+__all__ = ["SlurmInstallOptions"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 _GRES = re.compile(r"^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$")
 
 
-def install_fields(app: Any) -> dict[str, Any]:
+class SlurmInstallOptions(InstallOptions):
+    """``install slurm`` options: the partition, limits, the cluster and its login node."""
+
+    partition = Unicode("", config=True, help="slurm: the partition kernels run in.")
+    time = Unicode("", config=True, help="slurm: the jobs' time limit (e.g. 2:00:00).")
+    gres = Unicode("", config=True, help="slurm: generic resources, e.g. gpu:1.")
+    slurm_conf = Unicode("", config=True, help="slurm: slurm.conf for the Slurm commands.")
+    login_host = Unicode("", config=True, help="slurm: submit on this login node over SSH.")
+    cli_aliases = {
+        "partition": "partition",
+        "time": "time",
+        "gres": "gres",
+        "slurm-conf": "slurm_conf",
+        "login-host": "login_host",
+    }
+
+    def fields(self, app: Any) -> dict[str, Any]:
+        return install_fields(self, app)
+
+
+def install_fields(app: Any, common: Any) -> dict[str, Any]:
     """The ``@@FIELD@@`` values of the Slurm template, from the install command's options."""
     partition = app.partition.strip()
     if not partition or not _NAME.match(partition):
@@ -48,6 +70,6 @@ def install_fields(app: Any) -> dict[str, Any]:
         "TIME": app.time.strip(),
         "GRES": app.gres.strip(),
         "SLURM_CONF": app.slurm_conf.strip(),
-        "PYTHON": app.python,
-        "DISPLAY_NAME": app.display_name or f"Python 3 (Slurm, {partition})",
+        "PYTHON": common.python,
+        "DISPLAY_NAME": common.display_name or f"Python 3 (Slurm, {partition})",
     }

@@ -8,8 +8,8 @@ import re
 import time
 from typing import Any, Optional
 
-from ..errors import SlurmError
 from .commands import SlurmCommands
+from .errors import SlurmError
 from .poller import SlurmPoller
 
 __all__ = ["cancel_and_confirm", "controller_host", "exit_code_of", "export_env"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..errors import SlurmError
-from ..polling import Pollers, WatchPoller
+from ..provisioning.polling import Pollers, WatchPoller
 from ..services import Services
 from .commands import SlurmCommands
+from .errors import SlurmError
 
 __all__ = [
     "ENDED_STATES",
@@ -83,7 +83,7 @@ def _job_key(job: Job) -> tuple[int, str]:
 class SlurmPoller(WatchPoller[Job]):
     """Polls one Slurm cluster for the jobs of every watched kernel id.
 
-    Public API (besides :class:`~jupyter_remote_kernels.polling.WatchPoller`'s):
+    Public API (besides :class:`~jupyter_remote_kernels.provisioning.polling.WatchPoller`'s):
     :meth:`jobs` (the cached jobs named after a kernel id, newest first), :meth:`job`,
     :attr:`commands` (to run sbatch / scancel).
     """

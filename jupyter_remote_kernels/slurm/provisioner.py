@@ -20,14 +20,15 @@ import re
 import time
 from typing import Any, Optional
 
-from .._paths import launcher_files
-from ..errors import LaunchError, SlurmError
+from ..errors import LaunchError
 from ..launch import protocol
 from ..netutil import route_ip
-from ..provisioning import LauncherProvisionerBase
+from ..paths import launcher_files
+from ..provisioning import ClusterJobProvisioner
 from ..ssh import SSHTarget, connections_of, parse_host
 from . import messages
 from .commands import LoginHost, SlurmCommands
+from .errors import SlurmError
 from .jobs import cancel_and_confirm, controller_host, exit_code_of, export_env
 from .poller import Job, SlurmPoller, pollers_of
 from .resources import job_options
@@ -39,7 +40,7 @@ __all__ = ["SlurmProvisioner"]
 _JOB_ID = re.compile(r"^\d+$")
 
 
-class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[misc]
+class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[misc]
     """Submits the kernel's launcher as a Slurm batch job and follows it with ``squeue``."""
 
     kind = "slurm"
@@ -47,14 +48,12 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         {f"KERNEL_SLURM_{name}" for name in ("PARTITION", "TIME", "CPUS", "MEMORY", "GPUS")}
     )
 
+    record_key = "slurm"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._poller: Optional[SlurmPoller] = None
-        self._watching = False
-        self._job_id: Optional[str] = None
+        self.poller: Optional[SlurmPoller] = None
         self._seen = False
-        self._submitted = False
-        self._past_jobs: set[str] = set()
         self._silent_since: Optional[float] = None
 
     # ------------------------------------------------------------------ settings
@@ -74,7 +73,7 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             login = LoginHost(target, connections_of(self.services))
         return SlurmCommands(self.slurm_bin_dir, self.slurm_conf, self.slurm_command_timeout, login)
 
-    def _find_poller(self) -> SlurmPoller:
+    def find_poller(self) -> SlurmPoller:
         """The server's poller for this cluster."""
         return pollers_of(self.services).get(self.commands(), self.slurm_poll_interval)
 
@@ -82,6 +81,10 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
     def name(self) -> str:
         """The job name: the kernel id."""
         return str(self.kernel_id)
+
+    @property
+    def watch_key(self) -> str:
+        return self.name
 
     def placeholder_values(self) -> dict[str, str]:
         values = super().placeholder_values()
@@ -108,22 +111,24 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
             # The login node is on the cluster's network: the route to it is the way back.
             host = parse_host(self.slurm_login_host)[1]
         else:
-            host = await controller_host(self._find_poller().commands)
+            host = await controller_host(self.find_poller().commands)
         return await asyncio.to_thread(route_ip, host or "127.0.0.1", "127.0.0.1")
 
-    def kernel_bind_ip(self) -> str:
-        # Empty: the launcher binds the address of the node Slurm runs it on.
-        return ""
-
-    def connect_ip(self, info: dict[str, Any]) -> str:
-        ip = str(info.get("ip") or "")
-        if ip in ("", "0.0.0.0", "::"):  # noqa: S104 - bind_all_interfaces
-            ip = str(info.get("host") or self.placement.host or "")
-        return ip
-
     def location(self) -> str:
-        where = f" in Slurm job {self._job_id}" if self._job_id else ""
-        return where + super().location()
+        """``slurm · job 4242 on rkn2 (1:52 left)``, ``slurm · job 4242 pending``."""
+        if not self.job_id:
+            return super().location()
+        where = f"{self.kind} · job {self.job_id}"
+        if self.placement.phase == "pending":
+            return f"{where} pending"
+        if self.placement.host:
+            where += f" on {self.placement.host}"
+        left = self.placement.details.get("time_left")
+        return f"{where} ({left} left)" if left and left != "UNLIMITED" else where
+
+    def location_suffix(self) -> str:
+        where = f" in Slurm job {self.job_id}" if self.job_id else ""
+        return where + super().location_suffix()
 
     # ------------------------------------------------------------------ launch
 
@@ -137,13 +142,11 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         it is in a command line.
         """
         options = job_options(self, env)
-        self._poller = self._find_poller()
-        if not self._watching:
-            self._poller.watch(self.name, self._on_poll)
-            self._watching = True
-        self._job_id, self._seen = None, False
-        for field in ("job_id", "partition", "host", "state", "time_left"):
-            setattr(self.placement, field, None)
+        self.poller = self.find_poller()
+        self.watch()
+        self.job_id, self._seen = None, False
+        self.placement.state = self.placement.host = None
+        self.placement.set_details({})
         self.placement.set_phase("submitting", "sbatch")
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
@@ -172,92 +175,73 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         ]
         if cwd:
             args.append(f"--chdir={cwd}")
-        self._submitted = True
-        result = await self._poller.commands.run("sbatch", args, stdin=script.encode())
+        self.submitted = True
+        result = await self.poller.commands.run("sbatch", args, stdin=script.encode())
         job_id = result.out.strip().split(";")[0]
         if result.code != 0 or not _JOB_ID.match(job_id):
             raise LaunchError(
                 messages.submit_failed(self.name, self.slurm_partition, result.message())
             )
-        self._job_id = self.placement.job_id = job_id
+        self.job_id = job_id
+        self.placement.set_details({"job_id": job_id, "partition": None, "time_left": None})
         self.placement.set_phase("pending", "waiting for the scheduler")
-        self._poller.refresh()
+        self.poller.refresh()
 
-    def _current(self) -> Optional[Job]:
-        if self._poller is None or self._job_id is None:
+    def current_job(self) -> Optional[Job]:
+        if self.poller is None or self.job_id is None:
             return None
-        job = self._poller.job(self.name, self._job_id)
+        job = self.poller.job(self.name, self.job_id)
         if job is not None:
             self._seen = True
         return job
 
-    def _on_poll(self) -> None:
-        """After each poll round (called by the poller): keep the placement up to date."""
-        job = self._current()
-        if job is not None:
-            self._show(job)
-
-    def _show(self, job: Job) -> None:
+    def show_job(self, job: Job) -> None:
         self.placement.state = job.state
-        self.placement.partition = job.partition or None
-        self.placement.time_left = job.time_left or None
+        self.placement.set_details(
+            {
+                "job_id": job.id,
+                "partition": job.partition or None,
+                "time_left": job.time_left or None,
+            }
+        )
         if job.nodes and job.state != "PENDING":
             self.placement.host = job.nodes
 
-    async def follow_launch(self) -> None:
-        """Follow the job's state (from the shared poller) while the launch waits."""
-        job = self._current()
-        if job is None:
-            if self._seen:
-                msg = f"Slurm job {self._job_id} of kernel {self.name} vanished before it was ready"
-                raise LaunchError(msg)
-            return
-        self._show(job)
-        if job.ended:
-            code = await exit_code_of(self._poller.commands, job.id) if self._poller else None
-            detail = f" Its exit code was {code}." if code else ""
-            raise LaunchError(messages.ended_before_ready(job, self.name, detail))
+    def job_ended(self, job: Job) -> bool:
+        return job.ended
+
+    def job_vanished(self) -> bool:
+        # Listed once, now gone from squeue (and squeue answered): it ended long ago.
+        return self._seen and self.poller is not None and self.poller.last_error is None
+
+    async def launch_failure(self, job: Job) -> str:
+        code = await exit_code_of(self.poller.commands, job.id) if self.poller else None
+        detail = f" Its exit code was {code}." if code else ""
+        return messages.ended_before_ready(job, self.name, detail)
+
+    def job_phase(self, job: Job) -> tuple[str, str]:
         if job.state == "PENDING":
             # Slurm says "None" until its scheduler has looked at the job.
-            reason = job.reason if job.reason != "None" else "waiting for the scheduler"
-            self.placement.set_phase("pending", reason)
-        else:
-            self.placement.set_phase(
-                "waiting-for-launcher", f"job {job.id} {job.state} on {job.nodes}"
-            )
+            return "pending", job.reason if job.reason != "None" else "waiting for the scheduler"
+        return "waiting-for-launcher", f"job {job.id} {job.state} on {job.nodes}"
+
+    def death(self, job: Optional[Job]) -> str:
+        return messages.died(job, self.job_id, self.name, self.placement.host)
+
+    def job_exit_code(self, job: Optional[Job]) -> int:
+        return 0 if job is not None and job.state == "COMPLETED" else 1
 
     def timeout_message(self, timeout: float) -> str:
         return messages.timed_out(
-            self._current(),
+            self.current_job(),
             kernel_id=self.name,
             timeout=timeout,
             partition=self.slurm_partition,
-            slurm_error=self._poller.last_error if self._poller else None,
+            slurm_error=self.poller.last_error if self.poller else None,
             response_address=self.response_address,
         )
 
     # ------------------------------------------------------------------ stopping
-
-    async def launcher_exit_code(self) -> Optional[int]:
-        """From the poller's cache: None while the job runs, 0 if it completed, else 1.
-
-        A job that ended under a ready kernel (time limit, preemption, node failure,
-        scancel by someone) is reported: phase ``dead`` with Slurm's state and reason, and a
-        warning in the server log, before Jupyter's restarter acts on the exit code.
-        """
-        if self._poller is None or self._job_id is None:
-            return None
-        job = self._current()
-        if job is not None:
-            self._show(job)
-        gone = job is None and self._seen and self._poller.last_error is None
-        if not gone and (job is None or not job.ended):
-            return None
-        if self.placement.phase == "ready":
-            reason = messages.died(job, self._job_id, self.name, self.placement.host)
-            self.log.warning(reason)
-            self.placement.set_phase("dead", error=reason)
-        return 0 if job is not None and job.state == "COMPLETED" else 1
 
     async def poll(self) -> Optional[int]:
         """None while the kernel runs, else its exit code (see ``LifecycleMixin.poll``).
@@ -269,18 +253,18 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         limit, a node failure, preemption) rather than as merely gone.
         """
         code = await super().poll()
-        if code is None or self.placement.phase != "ready" or self._poller is None:
+        if code is None or self.placement.phase != "ready" or self.poller is None:
             self._silent_since = None
             return code
         now = time.monotonic()
         if self._silent_since is None:
             self._silent_since = now
         if now - self._silent_since < self.slurm_node_timeout:
-            self._poller.refresh()
+            self.poller.refresh()
             return None
         reason = (
             f"Kernel {self.name} died: its launcher on {self.placement.host} is gone or does "
-            f"not answer, and Slurm did not report its job {self._job_id} ended within "
+            f"not answer, and Slurm did not report its job {self.job_id} ended within "
             f"{self.slurm_node_timeout:.0f} s"
         )
         self.log.warning(reason)
@@ -302,10 +286,10 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
 
     async def force_stop(self) -> None:
         """scancel this launch's job (or, submitted but never seen, every job of the kernel)."""
-        commands = self._poller.commands if self._poller is not None else self.commands()
-        if self._job_id is not None:
-            target = [self._job_id]
-        elif self._submitted:
+        commands = self.poller.commands if self.poller is not None else self.commands()
+        if self.job_id is not None:
+            target = [self.job_id]
+        elif self.submitted:
             target = [f"--name={self.name}"]
         else:
             return
@@ -317,46 +301,31 @@ class SlurmProvisioner(SlurmSettings, LauncherProvisionerBase):  # type:ignore[m
         if result.code != 0:
             self.log.warning("scancel %s failed: %s", target[0], result.message())
 
-    async def release(self, restart: bool) -> None:
-        """Make sure the job ended (scancel + confirm); stop following it unless restarting."""
-        if self._job_id is not None and self._poller is not None:
-            await cancel_and_confirm(
-                self._poller, self.name, self._job_id, self.cancel_timeout, self.log
-            )
-            self._past_jobs.add(self._job_id)
-            self._job_id = None
-        self._submitted = False
-        if self._poller is not None and self._watching and not restart:
-            self._poller.unwatch(self.name)
-            self._watching = False
+    async def end_job(self, job_id: str) -> None:
+        assert self.poller is not None
+        await cancel_and_confirm(self.poller, self.name, job_id, self.cancel_timeout, self.log)
 
     # ------------------------------------------------------------------ persistence
 
-    async def get_provisioner_info(self) -> dict[str, Any]:
-        info = await super().get_provisioner_info()
-        info["slurm"] = {
-            "job_id": self._job_id,
-            "past_jobs": sorted(self._past_jobs),
-            # The cluster the job runs on, even if the kernelspec changes meanwhile.
+    def cluster_record(self) -> dict[str, Any]:
+        # The cluster the job runs on, even if the kernelspec changes meanwhile.
+        return {
             "conf": self.slurm_conf,
             "bin_dir": self.slurm_bin_dir,
             "login_host": self.slurm_login_host,
         }
-        return info
+
+    def load_cluster_record(self, record: dict[str, Any]) -> None:
+        self.slurm_conf = str(record.get("conf") or self.slurm_conf)
+        self.slurm_bin_dir = str(record.get("bin_dir") or self.slurm_bin_dir)
+        self.slurm_login_host = str(record.get("login_host") or self.slurm_login_host)
+
+    def valid_job_id(self, job_id: Any) -> bool:
+        return bool(job_id) and bool(_JOB_ID.match(str(job_id)))
 
     async def load_provisioner_info(self, provisioner_info: dict) -> None:
         """Follow the job again after a server restart."""
         await super().load_provisioner_info(provisioner_info)
-        slurm = provisioner_info.get("slurm") or {}
-        self.slurm_conf = str(slurm.get("conf") or self.slurm_conf)
-        self.slurm_bin_dir = str(slurm.get("bin_dir") or self.slurm_bin_dir)
-        self.slurm_login_host = str(slurm.get("login_host") or self.slurm_login_host)
-        job_id = slurm.get("job_id")
-        self._job_id = str(job_id) if job_id and _JOB_ID.match(str(job_id)) else None
-        self._past_jobs = {str(j) for j in slurm.get("past_jobs") or []}
-        if self._job_id:
-            self._poller = self._find_poller()
-            self._poller.watch(self.name, self._on_poll)
-            self._watching = True
+        if self.job_id and self.poller is not None:
             # Wait for one round so poll() answers from Slurm, not from nothing.
-            await self._poller.next_round(2 * self.slurm_poll_interval + self.slurm_command_timeout)
+            await self.poller.next_round(2 * self.slurm_poll_interval + self.slurm_command_timeout)

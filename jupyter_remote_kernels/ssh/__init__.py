@@ -8,7 +8,7 @@ Public surface: :class:`SSHProvisioner` (entry point ``jrk-ssh-provisioner``),
 from ..backends import Backend
 from .check import run_check
 from .connections import SSHConnections, connections_of
-from .install import install_fields
+from .install import SSHInstallOptions, eg_config
 from .pool import SSHHostError, SSHPool, SSHTarget, parse_host
 from .provisioner import SSHProvisioner
 
@@ -27,6 +27,9 @@ BACKEND = Backend(
     name="ssh",
     provisioner_name="jrk-ssh-provisioner",
     template="ssh",
-    install_fields=install_fields,
+    install_options=SSHInstallOptions,
     check=run_check,
+    eg_class_names=("enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy",),
+    gp_provisioner_names=("distributed-provisioner",),
+    eg_config=eg_config,
 )

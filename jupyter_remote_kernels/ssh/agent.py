@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .._paths import launcher_path
+from ..paths import launcher_path
 from .pool import SSHHostError, SSHPool, SSHTarget, close_quietly, exec_command
 from .remote import stage0
 

@@ -24,14 +24,18 @@ from typing import Any, Optional
 
 import paramiko
 
+from ..errors import RemoteKernelError
+
 __all__ = ["SSHHostError", "SSHPool", "SSHTarget", "close_quietly", "exec_command", "parse_host"]
 
 #: A connect that failed this recently is not tried again by threads that waited for it.
 _FAILURE_MEMORY = 2.0
 
 
-class SSHHostError(Exception):
+class SSHHostError(RemoteKernelError):
     """One host could not be used; the message says why and what to do."""
+
+    http_status = 503
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from .._paths import launcher_files, launcher_path
+from ..paths import launcher_files, launcher_path
 from .pool import SSHHostError, SSHPool, SSHTarget, close_quietly, exec_command
 
 __all__ = [

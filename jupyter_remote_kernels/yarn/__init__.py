@@ -6,7 +6,7 @@ Public surface: :class:`YarnProvisioner` (entry point ``jrk-yarn-provisioner``) 
 
 from ..backends import Backend
 from .check import run_check
-from .install import install_fields
+from .install import YarnInstallOptions, eg_config
 from .provisioner import YarnProvisioner
 
 __all__ = ["BACKEND", "YarnProvisioner"]
@@ -15,6 +15,9 @@ BACKEND = Backend(
     name="yarn",
     provisioner_name="jrk-yarn-provisioner",
     template="yarn_spark",
-    install_fields=install_fields,
+    install_options=YarnInstallOptions,
     check=run_check,
+    eg_class_names=("enterprise_gateway.services.processproxies.yarn.YarnClusterProcessProxy",),
+    gp_provisioner_names=("yarn-provisioner",),
+    eg_config=eg_config,
 )

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import requests
 
-from ..errors import YarnError
+from .errors import YarnError
 
 __all__ = ["PinnedVerifySession", "auth_advice", "kerberos_failure", "make_auth"]
 

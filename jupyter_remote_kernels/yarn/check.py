@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backends import print_checks
-from ..errors import YarnError
 from .client import YarnClient
+from .errors import YarnError
 from .provisioner import YarnProvisioner
 
 __all__ = ["check_yarn_spec", "run_check"]

@@ -42,8 +42,8 @@ import requests
 from yarn_api_client import ResourceManager
 from yarn_api_client.errors import APIError
 
-from ..errors import YarnError
 from .auth import PinnedVerifySession, auth_advice, kerberos_failure, make_auth
+from .errors import YarnError
 
 __all__ = [
     "ACTIVE_STATES",

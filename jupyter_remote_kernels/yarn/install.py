@@ -16,13 +16,46 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..backends import BackendError
+from traitlets import List, Unicode
+
+from ..backends import BackendError, InstallOptions
 from .endpoints import check_endpoint
 
-__all__ = ["install_fields"]
+__all__ = ["YarnInstallOptions", "eg_config"]
 
 
-def install_fields(app: Any) -> dict[str, Any]:
+class YarnInstallOptions(InstallOptions):
+    """``install yarn`` options: the ResourceManager, the queue, spark-submit."""
+
+    yarn_endpoint = Unicode("", config=True, help="yarn: ResourceManager address http://rm:8088.")
+    alt_endpoints = List(Unicode(), [], config=True, help="yarn: further (HA) RM addresses.")
+    queue = Unicode("default", config=True, help="yarn: the YARN queue of the kernels.")
+    spark_home = Unicode("", config=True, help="yarn: SPARK_HOME for spark-submit.")
+    spark_opts = Unicode("", config=True, help="yarn: further spark-submit options.")
+    cli_aliases = {
+        "endpoint": "yarn_endpoint",
+        "alt-endpoint": "alt_endpoints",
+        "queue": "queue",
+        "spark-home": "spark_home",
+        "spark-opts": "spark_opts",
+    }
+
+    def fields(self, app: Any) -> dict[str, Any]:
+        return install_fields(self, app)
+
+
+def eg_config(config: dict[str, Any]) -> dict[str, Any]:
+    """EG's and GP's YARN keys as ours (order kept): ``alt_yarn_endpoint`` (one URL)."""
+    result = {}
+    for key, value in config.items():
+        if key == "alt_yarn_endpoint":
+            result["alt_yarn_endpoints"] = [value] if isinstance(value, str) else value
+        else:
+            result[key] = value
+    return result
+
+
+def install_fields(app: Any, common: Any) -> dict[str, Any]:
     """The ``@@FIELD@@`` values of the YARN template, from the install command's options."""
     if not app.yarn_endpoint:
         msg = "install yarn needs --endpoint, the ResourceManager's web address (http://rm:8088)"
@@ -39,7 +72,7 @@ def install_fields(app: Any) -> dict[str, Any]:
         "ENDPOINT": endpoint,
         "ALT_ENDPOINTS": alt,
         "QUEUE": app.queue.strip(),
-        "REMOTE_PYTHON": app.python,
+        "REMOTE_PYTHON": common.python,
     }
     spark_home = app.spark_home or os.environ.get("SPARK_HOME", "")
     if not spark_home:
@@ -55,6 +88,6 @@ def install_fields(app: Any) -> dict[str, Any]:
     fields.update(
         SPARK_HOME=spark_home,
         SPARK_OPTS=app.spark_opts,
-        DISPLAY_NAME=app.display_name or "Python 3 (YARN cluster, Spark)",
+        DISPLAY_NAME=common.display_name or "Python 3 (YARN cluster, Spark)",
     )
     return fields

@@ -7,8 +7,8 @@ import logging
 import time
 from typing import Optional
 
-from ..errors import YarnError
 from .client import FINAL_STATES, YarnClient, YarnRequestError
+from .errors import YarnError
 
 __all__ = ["kill_and_confirm", "send_kill", "unfinished_apps"]
 

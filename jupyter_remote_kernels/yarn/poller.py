@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Optional
 
-from ..polling import Pollers, WatchPoller
+from ..provisioning.polling import Pollers, WatchPoller
 from ..services import Services
 from .client import YarnClient, app_id_key, app_tags
 
@@ -28,7 +28,7 @@ TAGS_PER_REQUEST = 100
 class YarnPoller(WatchPoller[dict[str, Any]]):
     """Polls one YARN cluster for the applications of every watched tag.
 
-    Public API (besides :class:`~jupyter_remote_kernels.polling.WatchPoller`'s):
+    Public API (besides :class:`~jupyter_remote_kernels.provisioning.polling.WatchPoller`'s):
     :meth:`apps` (the cached applications of a tag, newest first), :meth:`app`,
     :attr:`requests`; :attr:`client` for direct calls (kill, state) run in its threads
     (``await poller.client.run(...)``).

@@ -10,8 +10,11 @@ id order), follows it through the server's shared :class:`~.poller.YarnPoller` (
 /apps`` per interval for every kernel), waits for the launcher's callback and kills the
 application with ``PUT /apps/{id}/state`` when the kernel stops, confirming that it ended.
 
-Launch phases: ``submitting`` (no application yet) -> ``queued`` (ACCEPTED, YARN's diagnostics
-in ``detail``) -> ``waiting-for-launcher`` (RUNNING) -> ``ready``.
+Launch phases: ``submitting`` (no application yet) -> ``pending`` (NEW/SUBMITTED/ACCEPTED,
+YARN's diagnostics in ``detail``) -> ``waiting-for-launcher`` (RUNNING) -> ``ready``. The
+placement's ``details`` are the application's ``app_id``, ``queue`` and ``tracking_url``.
+It shares following, killing and reattaching a cluster job with every cluster backend
+(:class:`~jupyter_remote_kernels.provisioning.ClusterJobProvisioner`).
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from .._paths import launcher_files
-from ..errors import LaunchError, YarnError
+from ..errors import LaunchError
 from ..launch import protocol
 from ..netutil import route_ip
+from ..paths import launcher_files
 from ..process import OutputTail, stop_group
-from ..provisioning import LauncherProvisionerBase
+from ..provisioning import ClusterJobProvisioner
 from . import messages
 from .client import FINAL_STATES, app_id_key
+from .errors import YarnError
 from .kill import kill_and_confirm, send_kill, unfinished_apps
 from .poller import YarnPoller, pollers_of
 from .settings import YarnSettings
@@ -37,20 +41,17 @@ from .settings import YarnSettings
 __all__ = ["YarnProvisioner"]
 
 
-class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[misc]
+class YarnProvisioner(YarnSettings, ClusterJobProvisioner):  # type:ignore[misc]
     """Submits the kernel's launcher to YARN and follows it through the RM REST API."""
 
     kind = "yarn"
     launch_env_names = frozenset({"KERNEL_EXTRA_SPARK_OPTS"})
     cwd_from = ""  # a kernel runs in its container's folder
+    record_key, record_job_id, record_past_jobs = "yarn", "app_id", "past_apps"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._poller: Optional[YarnPoller] = None
-        self._watching = False
-        self._app_id: Optional[str] = None
-        self._submitted = False
-        self._past_apps: set[str] = set()
+        self.poller: Optional[YarnPoller] = None
         self._submitter: Optional[asyncio.subprocess.Process] = None
         self._output = OutputTail()
         self._kill_tasks: set[asyncio.Task] = set()
@@ -80,7 +81,7 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
     def _kernel_name(self) -> str:
         return str(getattr(self.parent, "kernel_name", "") or "?")
 
-    def _find_poller(self) -> YarnPoller:
+    def find_poller(self) -> YarnPoller:
         """The server's poller for this cluster (one per cluster and client settings)."""
         return pollers_of(self.services).get(
             self.endpoints(), interval=self.yarn_poll_interval, **self.client_settings()
@@ -90,6 +91,10 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
     def tag(self) -> str:
         """The application tag: the kernel id (YARN lower-cases tags)."""
         return str(self.kernel_id).lower()
+
+    @property
+    def watch_key(self) -> str:
+        return self.tag
 
     def placeholder_values(self) -> dict[str, str]:
         values = super().placeholder_values()
@@ -108,16 +113,6 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         host = urlsplit(self.endpoints()[0]).hostname or "127.0.0.1"
         return await asyncio.to_thread(route_ip, host, "127.0.0.1")
 
-    def kernel_bind_ip(self) -> str:
-        # Empty: the launcher binds the address of its container's node ($NM_HOST).
-        return ""
-
-    def connect_ip(self, info: dict[str, Any]) -> str:
-        ip = str(info.get("ip") or "")
-        if ip in ("", "0.0.0.0", "::"):  # noqa: S104 - bind_all_interfaces
-            ip = str(info.get("host") or self.placement.host or "")
-        return ip
-
     def launcher_output_tail(self) -> str:
         return self._output.tail()
 
@@ -135,17 +130,15 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         it (``env``), so a value with quotes, ``$`` or backquotes reaches the kernel as it
         was sent instead of through the container's launch script.
         """
-        self._poller = self._find_poller()
+        self.poller = self.find_poller()
         # Before anything is submitted: an RM we cannot reach or authenticate to would
         # leave an application we could neither follow nor kill.
-        await self._poller.client.run(self._poller.client.connect)
-        if not self._watching:
-            self._poller.watch(self.tag, self._on_poll)
-            self._watching = True
-        self._app_id = None
-        self._submitted = False
-        for name in ("app_id", "queue", "tracking_url", "state", "host"):
-            setattr(self.placement, name, None)
+        await self.poller.client.run(self.poller.client.connect)
+        self.watch()
+        self.job_id = None
+        self.submitted = False
+        self.placement.state = self.placement.host = None
+        self.placement.set_details({})
         self.placement.set_phase("submitting", f"running {Path(cmd[0]).name}")
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
@@ -172,32 +165,32 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
                 f"'{self._kernel_name()}': {exc.strerror or exc}. Check the kernelspec's argv."
             )
             raise LaunchError(msg) from exc
-        self._submitted = True
+        self.submitted = True
         self._output.follow(self._submitter.stdout, self._log_submit_output)
         round_timeout = 2 * self.yarn_poll_interval + self.yarn_request_timeout
         while True:
             app = self._our_app()
             if app is not None:
-                self._app_id = app["id"]
-                self._show(app)
+                self.job_id = app["id"]
+                self.show_job(app)
                 return
             code = self._submitter.returncode
             if code not in (None, 0):
                 await self._output.finish()
                 tail = self.launcher_output_tail()
                 raise LaunchError(messages.submit_failed(str(self.kernel_id), self.tag, code, tail))
-            await self._poller.next_round(round_timeout)
+            await self.poller.next_round(round_timeout)
 
     def _our_app(self) -> Optional[dict[str, Any]]:
         """The newest application with our tag that no earlier launch of ours had."""
-        assert self._poller is not None
-        apps = [a for a in self._poller.apps(self.tag) if a.get("id") not in self._past_apps]
-        if self._app_id is not None:
-            return next((a for a in apps if a.get("id") == self._app_id), None)
+        assert self.poller is not None
+        apps = [a for a in self.poller.apps(self.tag) if a.get("id") not in self.past_jobs]
+        if self.job_id is not None:
+            return next((a for a in apps if a.get("id") == self.job_id), None)
         if len(apps) > 1:  # e.g. a submitter that retried: keep the newest, kill the others
             extra = [a["id"] for a in apps[1:] if a.get("state") not in FINAL_STATES]
             self.log.warning("Kernel %s: several applications tagged; killing %s", self.tag, extra)
-            self._past_apps.update(a["id"] for a in apps[1:])
+            self.past_jobs.update(a["id"] for a in apps[1:])
             for app_id in extra:
                 task = asyncio.create_task(self._kill_app(app_id))
                 self._kill_tasks.add(task)
@@ -219,61 +212,66 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
     def _log_submit_output(self, text: str) -> None:
         self.log.debug("[submit %s] %s", self.tag, text)
 
-    def _on_poll(self) -> None:
-        """After each poll round (called by the poller): keep the placement up to date."""
-        if self._poller is not None and self._app_id is not None:
-            app = self._poller.app(self.tag, self._app_id)
-            if app is not None:
-                self._show(app)
+    def current_job(self) -> Optional[dict[str, Any]]:
+        if self.poller is None or self.job_id is None:
+            return None
+        return self.poller.app(self.tag, self.job_id)
 
-    def _show(self, app: dict[str, Any]) -> None:
+    def show_job(self, job: dict[str, Any]) -> None:
         """Copy what YARN says about our application into the placement."""
-        self.placement.app_id = app.get("id")
-        self.placement.queue = app.get("queue")
-        self.placement.state = app.get("state")
-        self.placement.tracking_url = app.get("trackingUrl")
-        am_host = str(app.get("amHostHttpAddress") or "").rpartition(":")[0]
+        self.placement.state = job.get("state")
+        self.placement.set_details(
+            {
+                "app_id": job.get("id"),
+                "queue": job.get("queue"),
+                "tracking_url": job.get("trackingUrl"),
+            }
+        )
+        am_host = str(job.get("amHostHttpAddress") or "").rpartition(":")[0]
         if am_host and self.placement.phase != "ready":
             self.placement.host = am_host
 
     def location(self) -> str:
-        where = f" in YARN application {self._app_id}" if self._app_id else ""
-        return where + super().location()
+        """``yarn · APPLICATION on NODE`` (what is known of it so far)."""
+        where = self.kind + (f" · {self.job_id}" if self.job_id else "")
+        host = self.placement.host
+        if not host:
+            return where
+        return f"{where} on {host}" if self.job_id else f"{where} · {host}"
 
-    async def follow_launch(self) -> None:
-        """Follow the application's state (from the shared poller) while the launch waits.
+    def location_suffix(self) -> str:
+        where = f" in YARN application {self.job_id}" if self.job_id else ""
+        return where + super().location_suffix()
 
-        The application's state, not a local process, says whether the launch goes on
-        (queued, running) or has failed.
-        """
-        if self._poller is None or self._app_id is None:
-            return
-        self._follow_launch()
+    def job_ended(self, job: dict[str, Any]) -> bool:
+        return job.get("state") in FINAL_STATES
 
-    def _follow_launch(self) -> None:
-        assert self._poller is not None
-        assert self._app_id is not None
-        app = self._poller.app(self.tag, self._app_id)
-        if app is None:
-            return
-        self._show(app)
-        state, diagnostics = app.get("state"), str(app.get("diagnostics") or "").strip()
-        if state in FINAL_STATES or "Failing this attempt" in diagnostics:
-            # An AM that failed: YARN would retry it (max-app-attempts); we stop here.
-            raise LaunchError(messages.failed(app, str(self.kernel_id)))
+    def launch_failed(self, job: dict[str, Any]) -> bool:
+        # An AM that failed: YARN would retry it (max-app-attempts); we stop here.
+        diagnostics = str(job.get("diagnostics") or "")
+        return self.job_ended(job) or "Failing this attempt" in diagnostics
+
+    async def launch_failure(self, job: dict[str, Any]) -> str:
+        return messages.failed(job, str(self.kernel_id))
+
+    def job_phase(self, job: dict[str, Any]) -> tuple[str, str]:
+        state, diagnostics = job.get("state"), str(job.get("diagnostics") or "").strip()
         if state == "RUNNING":
-            self.placement.set_phase(
-                "waiting-for-launcher",
-                f"application RUNNING on {self.placement.host}; waiting for the launcher",
-            )
-        else:
-            self.placement.set_phase(
-                "queued", f"{state} in queue {app.get('queue')}: {diagnostics}"
-            )
+            host = self.placement.host
+            detail = f"application RUNNING on {host}; waiting for the launcher"
+            return "waiting-for-launcher", detail
+        return "pending", f"{state} in queue {job.get('queue')}: {diagnostics}"
+
+    def death(self, job: Optional[dict[str, Any]]) -> str:
+        assert job is not None
+        return messages.died(job, str(self.kernel_id), self.placement.host)
+
+    def job_exit_code(self, job: Optional[dict[str, Any]]) -> int:
+        return 0 if job is not None and job.get("state") == "FINISHED" else 1
 
     def timeout_message(self, timeout: float) -> str:
         """Why the launch ran out of time, from what YARN says of the application."""
-        app = self._poller.app(self.tag, self._app_id) if self._poller and self._app_id else None
+        app = self.poller.app(self.tag, self.job_id) if self.poller and self.job_id else None
         return messages.timed_out(
             app,
             kernel_id=str(self.kernel_id),
@@ -281,32 +279,12 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
             timeout=timeout,
             phase=self.placement.phase,
             host=self.placement.host,
-            rm_error=self._poller.last_error if self._poller else None,
+            rm_error=self.poller.last_error if self.poller else None,
             submit_output=self.launcher_output_tail(),
             response_address=self.response_address,
         )
 
     # ------------------------------------------------------------------ stopping
-
-    async def launcher_exit_code(self) -> Optional[int]:
-        """From the poller's cached state: 0 when the application finished, else 1.
-
-        An application that ended under a ready kernel (its node lost, killed by an admin,
-        preempted) is reported: phase ``dead`` with YARN's diagnostics, and a warning in
-        the server log, before Jupyter's restarter acts on the exit code.
-        """
-        if self._poller is None or self._app_id is None:
-            return None
-        app = self._poller.app(self.tag, self._app_id)
-        if app is not None:
-            self._show(app)
-        if app is None or app.get("state") not in FINAL_STATES:
-            return None
-        if self.placement.phase == "ready":
-            reason = messages.died(app, str(self.kernel_id), self.placement.host)
-            self.log.warning(reason)
-            self.placement.set_phase("dead", error=reason)
-        return 0 if app.get("state") == "FINISHED" else 1
 
     async def shutdown_requested(self, restart: bool = False) -> None:
         """The kernel got its shutdown request: have YARN kill the application now.
@@ -314,52 +292,49 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
         Called by ``KernelManager.request_shutdown`` (shutdown and restart); the kill is
         confirmed in :meth:`release`.
         """
-        if self._app_id is not None:
+        if self.job_id is not None:
             self.placement.set_phase("shutting-down")
-            await self._kill_now(self._app_id)
+            await self._kill_now(self.job_id)
 
     async def kill(self, restart: bool = False) -> None:
         await super().kill(restart)
-        if self._app_id is not None:
-            await self._kill_now(self._app_id)
+        if self.job_id is not None:
+            await self._kill_now(self.job_id)
 
     async def _kill_now(self, app_id: str) -> None:
-        if self._poller is not None:
-            await send_kill(self._poller.client, app_id, self.tag, self.log)
+        if self.poller is not None:
+            await send_kill(self.poller.client, app_id, self.tag, self.log)
 
     async def force_stop(self) -> None:
         """Stop the submit command and kill every application of this launch."""
         await self._stop_submitter()
-        ids = {self._app_id} if self._app_id else set()
-        if self._poller is not None and not ids and self._submitted:
+        ids = {self.job_id} if self.job_id else set()
+        if self.poller is not None and not ids and self.submitted:
             # Abandoned before we saw the application: ask the RM directly.
-            client = self._poller.client
+            client = self.poller.client
             ids = await unfinished_apps(
-                client, self.tag, self._past_apps, self.kill_timeout, self.log
+                client, self.tag, self.past_jobs, self.kill_timeout, self.log
             )
         for app_id in sorted(ids, key=app_id_key):
             await self._kill_app(app_id)
-            self._past_apps.add(app_id)
+            self.past_jobs.add(app_id)
 
     async def release(self, restart: bool) -> None:
         """Make sure the application ended (kill + confirm), stop the submit command."""
         await self._stop_submitter()
         if self._kill_tasks:
             await asyncio.gather(*list(self._kill_tasks), return_exceptions=True)
-        if self._app_id is not None:
-            await self._kill_app(self._app_id)
-            self._past_apps.add(self._app_id)
-            self._app_id = None
-        if self._poller is not None and self._watching and not restart:
-            self._poller.unwatch(self.tag)
-            self._watching = False
+        await super().release(restart)
+
+    async def end_job(self, job_id: str) -> None:
+        await self._kill_app(job_id)
 
     async def _kill_app(self, app_id: str) -> None:
         """Kill ``app_id`` unless it ended, and wait for YARN to confirm (logged)."""
-        if self._poller is None:
+        if self.poller is None:
             return
         state = await kill_and_confirm(
-            self._poller.client, app_id, self.tag, self.kill_timeout, self.log
+            self.poller.client, app_id, self.tag, self.kill_timeout, self.log
         )
         if state:
             self.placement.state = state
@@ -372,29 +347,13 @@ class YarnProvisioner(YarnSettings, LauncherProvisionerBase):  # type:ignore[mis
 
     # ------------------------------------------------------------------ persistence
 
-    async def get_provisioner_info(self) -> dict[str, Any]:
-        info = await super().get_provisioner_info()
-        info["yarn"] = {
-            "app_id": self._app_id,
-            "past_apps": sorted(self._past_apps),
-            # The cluster the application runs on, even if the kernelspec changes meanwhile.
-            "endpoints": self.endpoints(),
-            "user": self.client_settings()["user"],
-        }
-        return info
+    def cluster_record(self) -> dict[str, Any]:
+        # The cluster the application runs on, even if the kernelspec changes meanwhile.
+        return {"endpoints": self.endpoints(), "user": self.client_settings()["user"]}
 
-    async def load_provisioner_info(self, provisioner_info: dict) -> None:
-        """Follow the application again after a server restart."""
-        await super().load_provisioner_info(provisioner_info)
-        yarn = provisioner_info.get("yarn") or {}
-        endpoints = [e for e in yarn.get("endpoints") or [] if isinstance(e, str) and e]
+    def load_cluster_record(self, record: dict[str, Any]) -> None:
+        endpoints = [e for e in record.get("endpoints") or [] if isinstance(e, str) and e]
         if endpoints:
             self.yarn_endpoint, self.alt_yarn_endpoints = endpoints[0], endpoints[1:]
-        if yarn.get("user") and not self.yarn_user:
-            self.yarn_user = str(yarn["user"])
-        self._app_id = yarn.get("app_id")
-        self._past_apps = set(yarn.get("past_apps") or [])
-        if self._app_id:
-            self._poller = self._find_poller()
-            self._poller.watch(self.tag, self._on_poll)
-            self._watching = True
+        if record.get("user") and not self.yarn_user:
+            self.yarn_user = str(record["user"])

@@ -1,7 +1,7 @@
 """The Python launcher's kernel process, communication port and copy of the protocol.
 
 A sibling module of ``launch_ipykernel.py`` (which imports it), standard library only. Every
-delivery of the launcher carries both files (``jupyter_remote_kernels._paths.launcher_files``):
+delivery of the launcher carries both files (``jupyter_remote_kernels.paths.launcher_files``):
 beside each other on disk (local, an SSH host's launcher path), sent together over the SSH
 channel (the bootstrap imports this one from memory) or, on YARN, as spark-submit's primary
 file plus ``--files``. The name is prefixed so that no module of a user's kernel environment

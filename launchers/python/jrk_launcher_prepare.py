@@ -1,7 +1,7 @@
 """A warm pool's kernel: the hook that gives it its user's working directory and environment.
 
 A sibling module of ``launch_ipykernel.py``, standard library only, carried along by every
-delivery like ``jrk_launcher_comm.py`` (``jupyter_remote_kernels._paths.launcher_files``).
+delivery like ``jrk_launcher_comm.py`` (``jupyter_remote_kernels.paths.launcher_files``).
 
 A kernel started for a warm pool (launch bundle ``"pool": true``) is handed out later, to a
 start request with a working directory and ``KERNEL_*``/environment values of its own. The

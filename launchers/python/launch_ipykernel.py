@@ -28,7 +28,7 @@ Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) a
 This file is the entry point (its name is the one Enterprise Gateway's kernelspecs use); the
 kernel process, the communication port and the protocol are in the sibling module
 ``jrk_launcher_comm.py``, a pool kernel's hook in ``jrk_launcher_prepare.py``; every delivery
-carries them along (see ``jupyter_remote_kernels._paths.launcher_files``).
+carries them along (see ``jupyter_remote_kernels.paths.launcher_files``).
 """
 
 import argparse

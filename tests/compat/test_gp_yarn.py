@@ -90,7 +90,7 @@ class TestGPLauncherInYarn:
         timings = {}
         for name in ("gp_yarn", "ours"):
             model = await start(jp_fetch, name)
-            kernel_id, app_id = model["id"], model["placement"]["app_id"]
+            kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
             assert model["placement"]["kind"] == "yarn"
             assert model["placement"]["phase"] == "ready"
             app = app_of(yarn_rm, app_id)
@@ -109,7 +109,7 @@ class TestGPLauncherInYarn:
             restart = asyncio.get_running_loop().time() - began
             assert app_of(yarn_rm, app_id)["state"] in ("KILLED", "FINISHED")
             new_app = json.loads((await jp_fetch("api", "kernels", kernel_id)).body)
-            new_app_id = new_app["placement"]["app_id"]
+            new_app_id = new_app["placement"]["details"]["app_id"]
             assert new_app_id != app_id
             session = await KernelSession.open(jp_ws_fetch, kernel_id)
             assert (await session.execute("print('x' in dir())"))["stdout"] == "False\n"

@@ -72,7 +72,7 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
     try:
         for name in ("gp_yarn", "ours"):
             model = start_kernel(server, name)
-            kernel_id, app_id = model["id"], model["placement"]["app_id"]
+            kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
             assert model["placement"]["kind"] == "yarn", model
             assert kernel_id in yarn_cluster.app(app_id)["applicationTags"].split(",")
             assert ws_execute(server, kernel_id, "x = 1; print(x)", timeout=120) == "1\n"
@@ -95,12 +95,12 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             restart = time.monotonic() - began
             assert_ended(yarn_cluster, app_id)
             second = server.request("GET", f"/api/kernels/{kernel_id}").json()["placement"]
-            assert second["app_id"] != app_id
+            assert second["details"]["app_id"] != app_id
             assert ws_execute(server, kernel_id, "print('x' in dir())", timeout=120) == "False\n"
             began = time.monotonic()
             assert server.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
             delete = time.monotonic() - began
-            assert yarn_cluster.app(second["app_id"])["state"] in FINAL
+            assert yarn_cluster.app(second["details"]["app_id"])["state"] in FINAL
             assert not leftovers(yarn_cluster)
             timings[name] = {"restart": round(restart, 2), "delete": round(delete, 2)}
         print(f"real YARN restart/delete s: {timings}")
@@ -109,7 +109,7 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
         # A server stop ends a GP-launched kernel too.
         model = start_kernel(server, "gp_yarn")
         server.stop(signal.SIGTERM, timeout=120)
-        assert_ended(yarn_cluster, model["placement"]["app_id"])
+        assert_ended(yarn_cluster, model["placement"]["details"]["app_id"])
         assert not leftovers(yarn_cluster)
     finally:
         server.stop(signal.SIGTERM, timeout=120)

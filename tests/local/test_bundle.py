@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from jupyter_remote_kernels._paths import launcher_path
 from jupyter_remote_kernels.launch import protocol
+from jupyter_remote_kernels.paths import launcher_path
 
 NASTY = {
     "auth_key": "ab" * 32,

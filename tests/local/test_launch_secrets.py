@@ -78,7 +78,7 @@ async def test_yarn_spark_launch_secrets(
         install_spark_kernelspec, kernels_dir, "yarn-spark", yarn_rm.url, spark, POLL
     )
     model = await start(jp_fetch, "yarn-spark")
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
     secrets = await start_restart_stop(jp_fetch, jp_ws_fetch, km, kernel_id)
     assert app_of(yarn_rm, app_id)["state"] == "KILLED"

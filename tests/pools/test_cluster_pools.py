@@ -32,7 +32,11 @@ def start_server(tmp_path, token: str) -> ServerProcess:
 
 def app_ids(server: ServerProcess) -> set[str]:
     models = server.request("GET", "/api/remote-kernels").json()
-    return {m["placement"]["app_id"] for m in models if m["placement"].get("app_id")}
+    return {
+        m["placement"]["details"]["app_id"]
+        for m in models
+        if m["placement"]["details"].get("app_id")
+    }
 
 
 def test_yarn_pooled_spark_kernel_is_ten_times_faster_than_cold(yarn_cluster, tmp_path):
@@ -113,7 +117,7 @@ def test_slurm_pool_jobs_respect_the_partition_and_say_why_they_wait(slurm_clust
         assert r.status_code == 201, r.text
         fresh = r.json()["id"]
         ids.add(fresh)
-        assert fresh not in warm and r.json()["placement"]["partition"] == "shared"
+        assert fresh not in warm and r.json()["placement"]["details"]["partition"] == "shared"
         assert server.request("DELETE", f"/api/kernels/{fresh}").status_code == 204
         assert wait_for(lambda: not left_of(slurm_cluster, fresh), 60), left_of(
             slurm_cluster, fresh

@@ -42,7 +42,7 @@ async def test_slurm_kernel_without_blocking_the_event_loop(
     await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="",
                    request_timeout=200)
     model = json.loads((await jp_fetch("api", "remote-kernels", kernel_id)).body)
-    assert model["placement"]["job_id"] != first["job_id"], model
+    assert model["placement"]["details"]["job_id"] != first["details"]["job_id"], model
     response = await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert response.code == 204
     left = await asyncio.to_thread(nothing_left, slurm_cluster, [kernel_id])

@@ -33,8 +33,8 @@ def test_time_limit_is_reported_with_slurms_reason(slurm_cluster, tmp_path, srv)
     install_slurm_spec(slurm_cluster, tmp_path, "slurm-1min", slurm_time="1")
     r = start_kernel(srv, "slurm-1min")
     assert r.status_code == 201, r.text
-    kernel_id, job_id = r.json()["id"], r.json()["placement"]["job_id"]
-    assert r.json()["placement"]["time_left"] not in (None, "UNLIMITED"), r.json()
+    kernel_id, job_id = r.json()["id"], r.json()["placement"]["details"]["job_id"]
+    assert r.json()["placement"]["details"]["time_left"] not in (None, "UNLIMITED"), r.json()
     said = wait_for(lambda: "hit its time limit" in log_of(srv), 240, 1.0)
     assert said, log_of(srv)[-3000:]
     assert f"Slurm job {job_id} on" in log_of(srv) and "TIMEOUT" in log_of(srv)

@@ -56,10 +56,10 @@ def test_slurm_kernel_lifecycle(slurm_cluster, tmp_path, server):
     assert r.status_code == 201, r.text
     kernel_id, first = r.json()["id"], r.json()["placement"]
     assert first["kind"] == "slurm" and first["phase"] == "ready", first
-    assert first["partition"] == "debug" and first["job_id"], first
+    assert first["details"]["partition"] == "debug" and first["details"]["job_id"], first
     assert first["host"] in slurm_cluster.node_names, first
     [job] = alive_jobs(slurm_cluster, kernel_id)
-    assert job["id"] == first["job_id"] and job["state"] == "RUNNING", job
+    assert job["id"] == first["details"]["job_id"] and job["state"] == "RUNNING", job
 
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
                      "\nprint(socket.gethostname())")  # fmt: skip
@@ -75,8 +75,9 @@ def test_slurm_kernel_lifecycle(slurm_cluster, tmp_path, server):
     r = srv.request("POST", f"/api/kernels/{kernel_id}/restart", timeout=200)
     assert r.status_code == 200, r.text
     second = placement(srv, kernel_id)
-    assert second["phase"] == "ready" and second["job_id"] != first["job_id"], second
-    assert [j["id"] for j in alive_jobs(slurm_cluster, kernel_id)] == [second["job_id"]]
+    assert second["phase"] == "ready", second
+    assert second["details"]["job_id"] != first["details"]["job_id"], second
+    assert [j["id"] for j in alive_jobs(slurm_cluster, kernel_id)] == [second["details"]["job_id"]]
     assert ws_execute(srv, kernel_id, "print('x' in dir())") == "False\n"
 
     r = srv.request("DELETE", f"/api/kernels/{kernel_id}")
@@ -86,7 +87,7 @@ def test_slurm_kernel_lifecycle(slurm_cluster, tmp_path, server):
     assert jobs == [] and procs == [], (jobs, procs)
     ended = {j["id"]: j["state"] for j in slurm_cluster.jobs(all_states=True)
              if j["name"] == kernel_id}  # fmt: skip
-    assert set(ended) == {first["job_id"], second["job_id"]}, ended
+    assert set(ended) == {first["details"]["job_id"], second["details"]["job_id"]}, ended
     assert set(ended.values()) <= {"COMPLETED", "CANCELLED"}, ended
 
 

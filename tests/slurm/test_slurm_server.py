@@ -79,7 +79,7 @@ def test_sigkilled_server_reattaches_to_its_slurm_kernel(slurm_cluster, tmp_path
     try:
         r = start_kernel(first, "slurm-py")
         assert r.status_code == 201, r.text
-        kernel_id, job_id = r.json()["id"], r.json()["placement"]["job_id"]
+        kernel_id, job_id = r.json()["id"], r.json()["placement"]["details"]["job_id"]
         assert ws_execute(first, kernel_id, "x = 'kept'; print(x)") == "kept\n"
     finally:
         first.stop(signal.SIGKILL, timeout=30)
@@ -94,7 +94,7 @@ def test_sigkilled_server_reattaches_to_its_slurm_kernel(slurm_cluster, tmp_path
 
         assert wait_for(reattached, 60), second.request("GET", "/api/remote-kernels").json()
         again = placement(second, kernel_id)
-        assert again["job_id"] == job_id and again["phase"] == "ready", again
+        assert again["details"]["job_id"] == job_id and again["phase"] == "ready", again
         assert ws_execute(second, kernel_id, "print(x)") == "kept\n"
         assert second.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
         assert nothing_left(slurm_cluster, [kernel_id]) == ([], [])

@@ -151,7 +151,7 @@ def test_sigkilled_server_reattaches_to_yarn_kernels(tmp_path, yarn_rm):
             r = server.request("POST", "/api/kernels", {"name": name})
             assert r.status_code == 201, r.text
             model = r.json()
-            apps[model["id"]] = model["placement"]["app_id"]
+            apps[model["id"]] = model["placement"]["details"]["app_id"]
             assert ws_execute(server, model["id"], f"x = {value}; print(x)") == f"{value}\n"
         live, ended, lost = list(apps)
 
@@ -173,7 +173,7 @@ def test_sigkilled_server_reattaches_to_yarn_kernels(tmp_path, yarn_rm):
         server = ServerProcess(tmp_path, token="yarn-reattach").start()
         assert listed_kernels(server, [live]) == [live]
         placement = server.request("GET", f"/api/remote-kernels/{live}").json()["placement"]
-        assert placement["phase"] == "ready" and placement["app_id"] == apps[live]
+        assert placement["phase"] == "ready" and placement["details"]["app_id"] == apps[live]
         assert ws_execute(server, live, "print(x)") == "41\n"
         # The dead kernels are cleaned up: the one YARN still ran is killed.
         assert wait_for(lambda: app_of(yarn_rm, apps[lost])["state"] == "KILLED", 15)
@@ -183,7 +183,8 @@ def test_sigkilled_server_reattaches_to_yarn_kernels(tmp_path, yarn_rm):
         r = server.request("POST", f"/api/kernels/{live}/restart")
         assert r.status_code == 200, r.text
         assert app_of(yarn_rm, apps[live])["state"] == "KILLED"
-        second = server.request("GET", f"/api/kernels/{live}").json()["placement"]["app_id"]
+        second = server.request("GET", f"/api/kernels/{live}").json()["placement"]
+        second = second["details"]["app_id"]
         assert second != apps[live]
         r = server.request("DELETE", f"/api/kernels/{live}")
         assert r.status_code == 204

@@ -12,7 +12,7 @@ import time
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_remote_kernels._paths import launcher_files
+from jupyter_remote_kernels.paths import launcher_files
 
 from ..kernels import KernelSession, wait_until, write_kernelspec
 from ..ssh_helpers import (

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from jupyter_remote_kernels._paths import launcher_files, launcher_path
 from jupyter_remote_kernels.launch import protocol
+from jupyter_remote_kernels.paths import launcher_files, launcher_path
 from jupyter_remote_kernels.ssh.remote import (
     SENT_LAUNCHER,
     launcher_payload,

@@ -59,7 +59,7 @@ async def test_yarn_kernel_through_a_kerberos_rm(
         launch_timeout=60,
     )
     model = await start(jp_fetch, "yarn-krb")
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     assert model["placement"]["phase"] == "ready"
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("print(6 * 7)"))["stdout"] == "42\n"

@@ -67,7 +67,7 @@ async def test_launch_succeeds_after_rm_errors_and_timeouts(
     COUNTS["faults"] += sum(f.hits for f in faults)
     assert all(f.hits for f in faults), [f.hits for f in faults]
     assert elapsed < 20
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     assert model["placement"]["phase"] == "ready"
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("print(6 * 7)"))["stdout"] == "42\n"
@@ -141,7 +141,7 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
     spec["argv"][at:at] = ["/bin/sh", "-c", '"$0" "$@"; exec sleep 300']
     spec_file.write_text(json.dumps(spec))
     model = await start(jp_fetch, yarn_spec)
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("x = 41; print(x)"))["stdout"] == "41\n"
 
@@ -167,7 +167,7 @@ async def test_running_kernel_survives_rm_errors_and_shutdown_during_them_kills_
     assert (await session.execute("x += 1; print(x)"))["stdout"] == "42\n"
     placement = json.loads((await jp_fetch("api", "remote-kernels", kernel_id)).body)
     assert placement["placement"]["phase"] == "ready"
-    assert placement["placement"]["app_id"] == app_id  # not restarted
+    assert placement["placement"]["details"]["app_id"] == app_id  # not restarted
     session.close()
 
     # Shutdown while the RM fails the kill and the state checks a few times.
@@ -236,7 +236,7 @@ async def test_hung_rm_delays_only_yarn_work(
     jp_serverapp.log.setLevel(logging.INFO)
     try:
         kernels = await asyncio.gather(*(start(jp_fetch, "yarn-hang") for _ in range(10)))
-        app_ids = [m["placement"]["app_id"] for m in kernels]
+        app_ids = [m["placement"]["details"]["app_id"] for m in kernels]
         assert len(set(app_ids)) == 10
 
         # Without RM trouble: the same local start, 7 times (the first warms caches).

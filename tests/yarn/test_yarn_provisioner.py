@@ -36,8 +36,9 @@ async def test_lifecycle(yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, tmp_path, 
     print(placement)
     assert placement["kind"] == "yarn"
     assert placement["phase"] == "ready"
-    app_id = placement["app_id"]
-    assert app_id and placement["queue"] == "root.default" and placement["ip"] == "127.0.0.1"
+    app_id = placement["details"]["app_id"]
+    assert app_id and placement["details"]["queue"] == "root.default", placement
+    assert placement["ip"] == "127.0.0.1", placement
     assert app_of(yarn_rm, app_id)["state"] == "RUNNING"
 
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
@@ -59,7 +60,7 @@ async def test_restart_and_interrupt(yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir
         install_yarn_spec, kernels_dir, "yarn-py", yarn_rm.url, submitter_script(tmp_path)
     )
     model = await start(jp_fetch, "yarn-py")
-    kernel_id, first_app = model["id"], model["placement"]["app_id"]
+    kernel_id, first_app = model["id"], model["placement"]["details"]["app_id"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("x = 6 * 7; print(x)"))["stdout"] == "42\n"
     msg_id = await session.send_execute("import time; time.sleep(60)")
@@ -74,7 +75,7 @@ async def test_restart_and_interrupt(yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir
     print("restart took", time.monotonic() - t0)
     assert app_of(yarn_rm, first_app)["state"] == "KILLED"
     model = json.loads((await jp_fetch("api", "kernels", kernel_id, method="GET")).body)
-    second_app = model["placement"]["app_id"]
+    second_app = model["placement"]["details"]["app_id"]
     assert second_app != first_app
     assert model["placement"]["phase"] == "ready"
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
@@ -101,10 +102,10 @@ async def test_queue_full_is_reported_and_killed(yarn_rm_factory, jp_fetch, kern
     while not task.done():
         seen += [m["placement"] for m in await placement_of(jp_fetch)]
         await asyncio.sleep(0.2)
-    queued = [p for p in seen if p["phase"] == "queued"]
+    queued = [p for p in seen if p["phase"] == "pending"]
     assert queued, seen
     assert "AM resource limit" in queued[-1]["detail"]
-    assert queued[-1]["queue"] == "root.small" and queued[-1]["state"] == "ACCEPTED"
+    assert queued[-1]["details"]["queue"] == "root.small" and queued[-1]["state"] == "ACCEPTED"
     with pytest.raises(HTTPClientError) as info:
         await task
     assert info.value.code == 504
@@ -112,7 +113,7 @@ async def test_queue_full_is_reported_and_killed(yarn_rm_factory, jp_fetch, kern
     print(message)
     assert "queue 'root.small'" in message and "queue is full" in message
     assert "Traceback" not in message
-    app_id = queued[-1]["app_id"]
+    app_id = queued[-1]["details"]["app_id"]
     assert app_of(rm, app_id)["state"] == "KILLED"
     assert rm.cluster.live_pids() == []
     assert await placement_of(jp_fetch) == []
@@ -160,7 +161,7 @@ async def test_discovery_by_tag_ignores_names_and_string_order(
     argv[argv.index("--name") + 1] = "renamed-by-user"
     (kernels_dir / "yarn-tag" / "kernel.json").write_text(json.dumps(spec))
     model = await start(jp_fetch, "yarn-tag")
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     assert app_id.endswith("_10000") or app_id.endswith("_9999")
     app = app_of(rm, app_id)
     assert kernel_id in app["applicationTags"].split(",")
@@ -196,10 +197,10 @@ def test_server_stop_kills_a_queued_application(yarn_rm_factory, tmp_path):
         while time.monotonic() < deadline:
             apps = [a for a in rm.cluster.apps.values() if a.state == "ACCEPTED"]
             models = server.request("GET", "/api/remote-kernels").json()
-            if apps and models and models[0]["placement"]["phase"] == "queued":
+            if apps and models and models[0]["placement"]["phase"] == "pending":
                 break
             time.sleep(0.2)
-        assert apps and models[0]["placement"]["phase"] == "queued", models
+        assert apps and models[0]["placement"]["phase"] == "pending", models
         server.stop()
         start_thread.join(10)
     finally:

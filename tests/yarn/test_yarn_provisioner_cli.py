@@ -132,7 +132,7 @@ async def test_spark_template_runs_the_shipped_launcher(
     body = {"name": "yarn-spark", "env": {"KERNEL_EXTRA_SPARK_OPTS": f"--files={user_b}"}}
     response = await jp_fetch("api", "kernels", method="POST", body=json.dumps(body))
     model = json.loads(response.body)
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     app = app_of(yarn_rm, app_id)
     assert app["name"] == kernel_id and kernel_id in app["applicationTags"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)

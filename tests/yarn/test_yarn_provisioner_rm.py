@@ -53,7 +53,7 @@ async def test_eg_spec_ha_failover(
     }
     (kernels_dir / "yarn-eg" / "kernel.json").write_text(json.dumps(spec))
     model = await start(jp_fetch, "yarn-eg")
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     assert (await session.execute("print(1 + 1)"))["stdout"] == "2\n"
 
@@ -95,7 +95,7 @@ async def test_one_rm_request_per_interval_for_50_kernels(
     kernels = []
     for _ in range(5):
         kernels += await asyncio.gather(*(start(jp_fetch, "yarn-py") for _ in range(10)))
-    assert len({m["placement"]["app_id"] for m in kernels}) == 50
+    assert len({m["placement"]["details"]["app_id"] for m in kernels}) == 50
     pollers = pollers_of(jp_serverapp.kernel_manager.services).all()
     assert len(pollers) == 1
     poller = pollers[0]
@@ -117,7 +117,8 @@ async def test_one_rm_request_per_interval_for_50_kernels(
                 for m in kernels[batch : batch + 10]
             )
         )
-    assert all(app_of(yarn_rm, m["placement"]["app_id"])["state"] == "KILLED" for m in kernels)
+    ids = [m["placement"]["details"]["app_id"] for m in kernels]
+    assert all(app_of(yarn_rm, app_id)["state"] == "KILLED" for app_id in ids)
     assert await wait_until(lambda: not yarn_rm.cluster.live_pids(), timeout=30)
 
 
@@ -218,9 +219,9 @@ async def test_https_rm_verified_with_yarn_ca_bundle(
         (kernels_dir / name / "kernel.json").write_text(json.dumps(spec))
     model = await start(jp_fetch, "trusted")
     assert model["placement"]["phase"] == "ready"
-    assert app_of_https(rm, model["placement"]["app_id"], cert)["state"] == "RUNNING"
+    assert app_of_https(rm, model["placement"]["details"]["app_id"], cert)["state"] == "RUNNING"
     await jp_fetch("api", "kernels", model["id"], method="DELETE")
-    assert app_of_https(rm, model["placement"]["app_id"], cert)["state"] == "KILLED"
+    assert app_of_https(rm, model["placement"]["details"]["app_id"], cert)["state"] == "KILLED"
 
     with pytest.raises(HTTPClientError) as failed:
         await start(jp_fetch, "untrusted")

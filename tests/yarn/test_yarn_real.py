@@ -97,12 +97,15 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
     kernel_id, first = model["id"], model["placement"]
     assert first["kind"] == "yarn" and first["phase"] == "ready", first
     # Hadoop 3.5 names a queue by its path
-    assert first["queue"] == "root.default" and first["app_id"].startswith("application_")
-    app = yarn_cluster.app(first["app_id"])
+    app_id = first["details"]["app_id"]
+    assert first["details"]["queue"] == "root.default" and app_id.startswith("application_")
+    assert first["where"] == f"yarn · {app_id} on {first['host']}", first
+    assert first["details"]["tracking_url"].startswith("http"), first
+    app = yarn_cluster.app(first["details"]["app_id"])
     assert kernel_id in app["applicationTags"].split(","), app
 
     assert ws_execute(srv, kernel_id, SPARK_READY, timeout=LAUNCH_TIMEOUT) == "1000\n"
-    assert wait_for(lambda: yarn_cluster.app(first["app_id"])["state"] == "RUNNING", 60)
+    assert wait_for(lambda: yarn_cluster.app(first["details"]["app_id"])["state"] == "RUNNING", 60)
     # (and no warning of PySpark's above: the siblings are not in spark.submit.pyFiles)
     out = ws_execute(srv, kernel_id, "import os\nprint(open('jrk_user_data.txt').read())\n"
                      "print(sorted(f for f in os.listdir('.') if f.endswith('.py')))")
@@ -122,14 +125,15 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
     assert ws_execute(srv, kernel_id, "x = 42; print(x)") == "42\n"
     r = srv.request("POST", f"/api/kernels/{kernel_id}/restart", timeout=LAUNCH_TIMEOUT + 60)
     assert r.status_code == 200, r.text
-    assert_ended(yarn_cluster, first["app_id"])
+    assert_ended(yarn_cluster, first["details"]["app_id"])
     second = placement(srv, kernel_id)
-    assert second["phase"] == "ready" and second["app_id"] != first["app_id"], second
+    assert second["phase"] == "ready", second
+    assert second["details"]["app_id"] != first["details"]["app_id"], second
     assert ws_execute(srv, kernel_id, "print('x' in dir())") == "False\n"
 
     r = srv.request("DELETE", f"/api/kernels/{kernel_id}")
     assert r.status_code == 204, r.text
-    assert_ended(yarn_cluster, second["app_id"])
+    assert_ended(yarn_cluster, second["details"]["app_id"])
     left = leftovers(yarn_cluster)
     COUNTS["leaked"] += len(left)
     assert not left
@@ -155,7 +159,7 @@ def test_four_concurrent_spark_kernels_lazy_and_eager(yarn_cluster, tmp_path, se
         t.join(LAUNCH_TIMEOUT + 120)
     assert not errors, errors
     assert len(models) == 4
-    apps = {m["placement"]["app_id"] for m in models}
+    apps = {m["placement"]["details"]["app_id"] for m in models}
     assert len(apps) == 4
     for model in models:
         if model["name"] == "spark-eager":  # the SparkContext exists before the kernel answers
@@ -186,7 +190,7 @@ def test_mode_none_is_refused_before_yarn_would_time_out(yarn_cluster, tmp_path,
 
 
 def test_queue_full_then_timeout_names_the_queue(yarn_cluster, tmp_path, server):
-    """`small` admits one application: the second kernel shows `queued` with the RM's
+    """`small` admits one application: the second kernel shows `pending` with the RM's
     diagnostics, then times out with an error naming the queue, and its app is killed."""
     install_spark_spec(yarn_cluster, tmp_path, "spark-small", queue="small")
     spec = install_spark_spec(yarn_cluster, tmp_path, "spark-small-short", queue="small",
@@ -204,24 +208,24 @@ def test_queue_full_then_timeout_names_the_queue(yarn_cluster, tmp_path, server)
     def queued():
         for model in srv.request("GET", "/api/remote-kernels").json():
             p = model["placement"]
-            if model["kernel_name"] == spec.name and p["phase"] == "queued":
+            if model["kernel_name"] == spec.name and p["phase"] == "pending":
                 return model
         return None
 
     model = wait_for(queued, 60)
     assert model, srv.request("GET", "/api/remote-kernels").json()
     p = model["placement"]
-    assert p["queue"] == "root.small" and "AM resource limit" in (p["detail"] or ""), p
+    assert p["details"]["queue"] == "root.small" and "AM resource limit" in (p["detail"] or ""), p
     waiting.join(200)
     r = outcome[0]
     assert r.status_code == 504, r.text
     message = r.json()["message"]
     assert "queue 'root.small'" in message and "launch_timeout" in message, message
-    app = assert_ended(yarn_cluster, p["app_id"])
+    app = assert_ended(yarn_cluster, p["details"]["app_id"])
     assert app["state"] == "KILLED", app
     COUNTS["faults"] += 1
     assert srv.request("DELETE", f"/api/kernels/{first['id']}").status_code == 204
-    assert_ended(yarn_cluster, first["placement"]["app_id"])
+    assert_ended(yarn_cluster, first["placement"]["details"]["app_id"])
     assert not leftovers(yarn_cluster)
 
 
@@ -243,7 +247,7 @@ def test_server_sigkill_reattach_then_sigterm(yarn_cluster, tmp_path, server):
     install_spark_spec(yarn_cluster, tmp_path, "spark")
     srv = server()
     model = start_kernel(srv, "spark")
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     assert ws_execute(srv, kernel_id, "x = 41; print(x)", timeout=120) == "41\n"
     srv.stop(signal.SIGKILL)
     COUNTS["faults"] += 1
@@ -268,7 +272,7 @@ def test_nodemanager_stopped_under_a_kernel(yarn_cluster, tmp_path, server):
     install_spark_spec(yarn_cluster, tmp_path, "spark")
     srv = server()
     model = start_kernel(srv, "spark")
-    kernel_id, app_id = model["id"], model["placement"]["app_id"]
+    kernel_id, app_id = model["id"], model["placement"]["details"]["app_id"]
     app = yarn_cluster.app(app_id)
     node = app["amHostHttpAddress"].rpartition(":")[0]
     host = next(h for h in yarn_cluster.hosts if node in (h.address, h.hostname))
@@ -289,9 +293,10 @@ def test_nodemanager_stopped_under_a_kernel(yarn_cluster, tmp_path, server):
         assert wait_for(reported, 60), srv.log_path.read_text()[-3000:]
         restarted = wait_for(
             lambda: (p := placement(srv, kernel_id))["phase"] == "ready"
-            and p["app_id"] not in (None, app_id) and p, LAUNCH_TIMEOUT)  # fmt: skip
+            and p["details"]["app_id"] not in (None, app_id) and p, LAUNCH_TIMEOUT)  # fmt: skip
         assert restarted, placement(srv, kernel_id)
-        am_node = yarn_cluster.app(restarted["app_id"])["amHostHttpAddress"].rpartition(":")[0]
+        am_address = yarn_cluster.app(restarted["details"]["app_id"])["amHostHttpAddress"]
+        am_node = am_address.rpartition(":")[0]
         assert am_node in (other.address, other.hostname), am_node
         assert ws_execute(srv, kernel_id, "print(1 + 1)", timeout=120) == "2\n"
     finally:
