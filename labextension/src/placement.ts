@@ -159,9 +159,10 @@ export interface IRowParts {
    */
   where: string | null;
   /**
-   * The details that are web addresses: links.
+   * The details that are web addresses: links, named by their key, titled
+   * "key: address".
    */
-  links: { key: string; label: string; href: string }[];
+  links: { key: string; label: string; href: string; title: string }[];
   /**
    * The kernelspec's display name.
    */
@@ -198,7 +199,12 @@ export function rowParts(
     where: whereText(placement),
     links: detailList(placement)
       .filter(d => d.href !== null)
-      .map(d => ({ key: d.key, label: d.label, href: d.href! })),
+      .map(d => ({
+        key: d.key,
+        label: d.label,
+        href: d.href!,
+        title: trans.__('%1: %2', d.label, d.href)
+      })),
     name: model.display_name,
     title: tooltip(model, placement, trans),
     detail: phaseText(placement, now, trans)

@@ -1,7 +1,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IRunningSessions } from '@jupyterlab/running';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { kernelIcon } from '@jupyterlab/ui-components';
+import { kernelIcon, launchIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
@@ -192,8 +192,8 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
 }
 
 /**
- * A row's label: where the kernel runs (the backend's words), the details that
- * are web addresses as links, the kernelspec's display name.
+ * A row's label: where the kernel runs (the backend's words), a link icon for
+ * each detail that is a web address, the kernelspec's display name.
  */
 function RemoteKernelLabel(props: { parts: IRowParts }): JSX.Element {
   const { parts } = props;
@@ -203,16 +203,18 @@ function RemoteKernelLabel(props: { parts: IRowParts }): JSX.Element {
         <span className="jp-RemoteKernels-where">{parts.where}</span>
       )}
       {parts.links.map(link => (
+        // An icon, named by the detail's key: the sidebar is narrow.
         <a
           key={link.key}
           className="jp-RemoteKernels-link"
           href={link.href}
-          title={link.href}
+          title={link.title}
+          aria-label={link.label}
           target="_blank"
           rel="noopener noreferrer"
           onClick={event => event.stopPropagation()}
         >
-          {link.label}
+          <launchIcon.react tag="span" />
         </a>
       ))}
       <span className="jp-RemoteKernels-name">{parts.name}</span>

@@ -222,7 +222,8 @@ describe('rowParts', () => {
       {
         key: 'console_url',
         label: 'console url',
-        href: 'https://batch.example/jobs/77'
+        href: 'https://batch.example/jobs/77',
+        title: 'console url: https://batch.example/jobs/77'
       }
     ]);
     expect(parts.detail).toBe('pending: Resources (3 s)');

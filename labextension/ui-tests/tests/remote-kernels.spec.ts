@@ -97,7 +97,8 @@ async function placementShownThenShutDown(
   // clicking the item opens it again.
   expect(await page.notebook.close(true)).toBeTruthy();
   await expect(page.activity.getTabLocator(`${kernel}.ipynb`)).toHaveCount(0);
-  await row.locator('.jp-RunningSessions-itemLabel').click();
+  // On where it runs: a link in the label opens its own page instead.
+  await row.locator('.jp-RemoteKernels-where').click();
   await expect(page.activity.getTabLocator(`${kernel}.ipynb`)).toHaveCount(1);
 
   // Shut it down from the panel: gone from the panel and from the server.
@@ -209,10 +210,11 @@ test.describe('Remote kernels', () => {
         await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
           placement.where
         );
-        const link = row.locator('a.jp-RemoteKernels-link');
+        const link = row.getByRole('link', { name: 'docs url' });
         await expect(link).toHaveCount(1);
-        await expect(link).toHaveText('docs url');
+        await expect(link).toBeVisible();
         await expect(link).toHaveAttribute('href', url);
+        await expect(link).toHaveAttribute('title', `docs url: ${url}`);
         await expect(link).toHaveAttribute('target', '_blank');
         const label = row.locator('.jp-RunningSessions-itemLabel');
         await expect(label).toHaveAttribute(
