@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from traitlets.config import Configurable
 
@@ -39,12 +39,15 @@ class InstallOptions(Configurable):
     """A backend's own ``jupyter remote-kernels install KIND`` options.
 
     Subclass it in the backend's ``install.py``: one trait (``config=True, help=...``) per
-    option, :attr:`cli_aliases` for the command line, and :meth:`fields` for the template's
-    ``@@FIELD@@`` values. ``InstallApp`` assembles the installed backends' options.
+    option, named as the option (trait ``login_host``: ``--login-host``), and :meth:`fields`
+    for the template's ``@@FIELD@@`` values. ``InstallApp`` assembles the installed
+    backends' options.
     """
 
-    #: Command-line option -> trait name of this class (``{"queue": "queue"}``: ``--queue``).
-    cli_aliases: ClassVar[dict[str, str]] = {}
+    @classmethod
+    def cli_aliases(cls) -> dict[str, str]:
+        """Command-line option -> trait name: each of the class's own options."""
+        return {name.replace("_", "-"): name for name in cls.class_own_traits(config=True)}
 
     def fields(self, app: Any) -> dict[str, Any]:
         """The template's ``@@FIELD@@`` values; ``app`` is the ``InstallApp`` (its common

@@ -25,7 +25,7 @@ from typing import Any, Optional
 from jupyter_client.kernelspec import KernelSpec
 from traitlets import TraitError
 
-from .backends import backends
+from .backends import Backend, backends
 from .errors import KernelspecError
 
 __all__ = [
@@ -38,19 +38,24 @@ __all__ = [
 ]
 
 
-def provisioner_names() -> dict[str, str]:
+Known = Optional[dict[str, Backend]]
+
+
+def provisioner_names(known: Known = None) -> dict[str, str]:
     """Placement kind -> provisioner entry point name, from the installed backends."""
-    return {name: b.provisioner_name for name, b in backends().items()}
+    return {name: b.provisioner_name for name, b in (known or backends()).items()}
 
 
-def eg_class_names() -> dict[str, str]:
+def eg_class_names(known: Known = None) -> dict[str, str]:
     """Enterprise Gateway process-proxy class names -> the kind each one means."""
-    return {alias: name for name, b in backends().items() for alias in b.eg_class_names}
+    known = known or backends()
+    return {alias: name for name, b in known.items() for alias in b.eg_class_names}
 
 
-def gp_provisioner_names() -> dict[str, str]:
+def gp_provisioner_names(known: Known = None) -> dict[str, str]:
     """gateway_provisioners' provisioner names -> the kind each one means."""
-    return {alias: name for name, b in backends().items() for alias in b.gp_provisioner_names}
+    known = known or backends()
+    return {alias: name for name, b in known.items() for alias in b.gp_provisioner_names}
 
 
 #: Their ``config`` keys refused here, and why (the error message says it).
@@ -95,14 +100,16 @@ def _check_config(kernel_name: str, where: str, cls: type, config: dict[str, Any
             raise KernelspecError(msg) from exc
 
 
-def eg_config(config: dict[str, Any], kind: Optional[str] = None) -> dict[str, Any]:
+def eg_config(
+    config: dict[str, Any], kind: Optional[str] = None, known: Known = None
+) -> dict[str, Any]:
     """EG's and GP's spellings as ours: the shared keys here, the backend ``kind``'s own by
     its :attr:`~jupyter_remote_kernels.backends.Backend.eg_config`."""
     result = dict(config)
     for key in ("authorized_users", "unauthorized_users"):
         if isinstance(result.get(key), str):
             result[key] = [user.strip() for user in result[key].split(",") if user.strip()]
-    backend = backends().get(kind) if kind else None
+    backend = (known or backends()).get(kind) if kind else None
     if backend is not None and backend.eg_config is not None:
         result = backend.eg_config(result)
     return result
@@ -128,12 +135,16 @@ def gp_installed(provisioner_name: str) -> bool:
 
 
 def _from_process_proxy(
-    kernel_name: str, spec: KernelSpec, process_proxy: dict[str, Any], config: dict[str, Any]
+    kernel_name: str,
+    spec: KernelSpec,
+    process_proxy: dict[str, Any],
+    config: dict[str, Any],
+    known: dict[str, Backend],
 ) -> tuple[str, dict[str, Any]]:
     """The provisioner name and config an Enterprise Gateway ``process_proxy`` means."""
     where = "metadata.process_proxy"
     class_name = process_proxy.get("class_name")
-    names, eg_names = provisioner_names(), eg_class_names()
+    names, eg_names = provisioner_names(known), eg_class_names(known)
     kind = eg_names.get(class_name, class_name)
     if kind not in names:
         msg = (
@@ -143,8 +154,8 @@ def _from_process_proxy(
         )
         raise KernelspecError(msg)
     _refuse_keys(kernel_name, where, config)
-    config = eg_config(config, kind)
-    plain = backends()[kind].no_launcher_provisioner
+    config = eg_config(config, kind, known)
+    plain = known[kind].no_launcher_provisioner
     if plain and not _uses_launcher(spec.argv):
         # Enterprise Gateway's plain local specs (ipykernel_launcher -f {connection_file})
         # run unchanged under jupyter_client's own local provisioner.
@@ -201,20 +212,23 @@ def translate_kernelspec(
         raise KernelspecError(msg)
 
     config, pool = _pool_settings(kernel_name, where, config)
+    known = backends()
     if process_proxy is not None:
-        provisioner_name, config = _from_process_proxy(kernel_name, spec, process_proxy, config)
+        provisioner_name, config = _from_process_proxy(
+            kernel_name, spec, process_proxy, config, known
+        )
     else:
         provisioner_name = native.get("provisioner_name")
         if not isinstance(provisioner_name, str) or not provisioner_name:
             msg = f"Kernelspec '{kernel_name}': {where}.provisioner_name is missing."
             raise KernelspecError(msg)
-        gp_names = gp_provisioner_names()
+        gp_names = gp_provisioner_names(known)
         if provisioner_name in gp_names:
             if defer_to_gateway_provisioners and gp_installed(provisioner_name):
                 return spec
             kind = gp_names[provisioner_name]
-            config = eg_config(config, kind)
-            provisioner_name = provisioner_names()[kind]
+            config = eg_config(config, kind, known)
+            provisioner_name = provisioner_names(known)[kind]
         _refuse_keys(kernel_name, where, config)
 
     cls = provisioner_class(kernel_name, provisioner_name)
@@ -249,12 +263,14 @@ class RemoteKernelSpec(KernelSpec):
         if not isinstance(native, dict):
             return
         name = native.get("provisioner_name")
-        gp_names = gp_provisioner_names()
+        known = backends()
+        gp_names = gp_provisioner_names(known)
         if name in gp_names and not gp_installed(name):
             config = native.get("config")
+            kind = gp_names[name]
             metadata = copy.deepcopy(self.metadata)
             metadata["kernel_provisioner"] = {
-                "provisioner_name": provisioner_names()[gp_names[name]],
-                "config": eg_config(config, gp_names[name]) if isinstance(config, dict) else config,
+                "provisioner_name": provisioner_names(known)[kind],
+                "config": eg_config(config, kind, known) if isinstance(config, dict) else config,
             }
             self.metadata = metadata

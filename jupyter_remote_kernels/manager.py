@@ -124,8 +124,9 @@ class RemoteMappingKernelManager(
         config=True,
         help="Jupyter user name (from the server's identity provider) -> the user that "
         "user's kernels run as, given to provisioners as KERNEL_USERNAME (the login on the "
-        "kernel's host, the user a cluster runs its job as). Users not listed run as the server's own OS user. A start "
-        "request claiming another KERNEL_USERNAME is refused with HTTP 403.",
+        "kernel's host, the user a cluster runs its job as). Users not listed run as the "
+        "server's own OS user. A start request claiming another KERNEL_USERNAME is refused "
+        "with HTTP 403.",
     )
 
     defer_to_gateway_provisioners = Bool(

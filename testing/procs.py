@@ -25,11 +25,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 __all__ = ["StateFiles", "StateOwner", "all_pids", "cli_down", "cli_up", "cmdline", "descendants",
-           "environ", "free_port", "kill_and_wait", "marked_pids", "running", "start_time",
-           "tail"]
+           "environ", "free_port", "kill_and_wait", "marked_pids", "remove_recorded", "running",
+           "start_time", "tail"]
 
 
 # -- /proc -----------------------------------------------------------------------------------
@@ -280,6 +280,25 @@ class StateOwner:
         atexit.unregister(self._atexit_stop)
         return True
 
+    def _record_started(self, t0: float, **fields) -> None:
+        """End of start(): record the startup time, the bed's hosts and ``fields``."""
+        self.startup_seconds = time.monotonic() - t0
+        bed, hosts = getattr(self, "bed", None), getattr(self, "hosts", [])
+        if bed is not None:
+            fields.update(ssh_config=str(bed.ssh_config_path),
+                          hosts=[[h.name, h.hostname, h.address] for h in hosts])
+        self._state.update(startup_seconds=round(self.startup_seconds, 1), **fields)
+        self.record()
+
+    def _stop_bed(self, errors: list[str], bed: Optional[Any]) -> list[str]:
+        """Stop ``bed`` (if any) in stop(); returns ``errors`` with its failure added."""
+        if bed is not None:
+            try:
+                bed.stop()
+            except Exception as exc:
+                errors.append(f"bed: {exc}")
+        return errors
+
     def _finish_stop(self, errors: list[str], error: type[Exception], what: str) -> None:
         """End of stop(): remove the workdir if the instance made it; then raise `error`
         when something survived (the state file stays for the next cleanup_stale()), else
@@ -290,6 +309,25 @@ class StateOwner:
             msg = f"{what} teardown incomplete: " + "; ".join(errors)
             raise error(msg)
         self.state_files.remove(self._state)
+
+
+def remove_recorded(state: dict, files: StateFiles, env_mark: str, daemons_key: str,
+                    extra: Callable[[dict], set[int]] = lambda state: set(),
+                    remove_workdir: bool = True) -> list[str]:
+    """Kill what a cluster's ``state`` records: its daemons (``state[daemons_key]``: [pid,
+    start time, name], by PID + start time), the processes marked ``env_mark=<id>-...`` and
+    ``extra(state)`` (e.g. a YARN cluster's containers, asked again for those forked while
+    we killed); remove its workdir if it made it. Returns errors. Used by stop() and by the
+    next instance's cleanup after an owner that died without stop()."""
+    pids = {pid for pid, start, _ in state.get(daemons_key, []) if start and running(pid, start)}
+    if state.get("id"):
+        pids |= marked_pids(env_mark, f"{state['id']}-")
+    left = kill_and_wait(pids | extra(state))
+    left += kill_and_wait(extra(state))
+    errors = [f"processes {sorted(set(left))} survived SIGKILL"] if left else []
+    if remove_workdir and state.get("own_workdir"):
+        files.remove_workdir(Path(state.get("workdir", "/nonexistent")))
+    return errors
 
 
 # -- python -m testing.<harness> up | down ---------------------------------------------------

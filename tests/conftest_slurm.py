@@ -12,30 +12,28 @@ use the cluster skip naming what to install, and FAIL under ``JRK_REQUIRE_REAL=1
 
 from __future__ import annotations
 
-import pytest
-
 from testing.slurmcluster import SlurmClusterError, SlurmTestCluster, missing
 
+from .real_cluster import real_cluster_fixture
 from .requirements import require
 
 __all__ = ["slurm_cluster"]
 
 
-@pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory):
+def _check() -> None:
+    gaps = missing()
+    require(not gaps, "the real Slurm test cluster's parts", "; ".join(gaps))
+
+
+slurm_cluster = real_cluster_fixture(
+    "slurm_cluster",
+    SlurmTestCluster,
+    SlurmClusterError,
+    _check,
+    "Slurm test cluster",
     """A started real Slurm cluster shared by the session: munged + slurmctld here, one
     slurmd (1 CPU) per bed host, partitions ``debug`` (default) and ``short``. Stopped at the
     end of the session with every daemon and job process gone. Tests call
     ``slurm_cluster.clear()`` when done with their jobs; a test that stops a node
-    (``stop_node``) must ``start_node`` it again."""
-    gaps = missing()
-    require(not gaps, "the real Slurm test cluster's parts", "; ".join(gaps))
-    cluster = SlurmTestCluster(workdir=tmp_path_factory.mktemp("slurmcluster"))
-    try:
-        cluster.start()
-    except SlurmClusterError as exc:
-        pytest.fail(f"the real Slurm test cluster did not start: {exc}", pytrace=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    (``stop_node``) must ``start_node`` it again.""",
+)

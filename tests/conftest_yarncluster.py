@@ -14,29 +14,20 @@ never skip.
 
 from __future__ import annotations
 
-import pytest
-
 from testing.yarncluster import YarnClusterError, YarnTestCluster, require
+
+from .real_cluster import real_cluster_fixture
 
 __all__ = ["yarn_cluster"]
 
-
-@pytest.fixture(scope="session")
-def yarn_cluster(tmp_path_factory):
+yarn_cluster = real_cluster_fixture(
+    "yarn_cluster",
+    YarnTestCluster,
+    YarnClusterError,
+    lambda: require(fetch=True),
+    "YARN test cluster",
     """A started real YARN cluster shared by the session (ResourceManager + one
     NodeManager per bed host, queues ``default`` and ``small``); stopped at the end of the
     session with every JVM and container process gone. Tests that stop a NodeManager
-    (``stop_nodemanager``) must ``start_nodemanager`` it again."""
-    try:
-        require(fetch=True)
-    except YarnClusterError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    cluster = YarnTestCluster(workdir=tmp_path_factory.mktemp("yarncluster"))
-    try:
-        cluster.start()
-    except YarnClusterError as exc:
-        pytest.fail(f"the real YARN test cluster did not start: {exc}", pytrace=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    (``stop_nodemanager``) must ``start_nodemanager`` it again.""",
+)

@@ -72,7 +72,7 @@ class InstallApp(JupyterApp):
         option_classes = [b.install_options for b in chosen if b.install_options is not None]
         aliases = dict(self.common_aliases)
         for cls in option_classes:
-            for option, trait in cls.cli_aliases.items():
+            for option, trait in cls.cli_aliases().items():
                 aliases.setdefault(option, f"{cls.__name__}.{trait}")
         self.aliases = aliases
         self.classes = [*self.classes, *option_classes]

@@ -25,6 +25,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_core.application import JupyterApp
 from traitlets import Bool
 
+from ..backends import backends
 from ..errors import KernelspecError
 from ..kernelspecs import (
     eg_class_names,
@@ -77,7 +78,8 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     changes = []
     metadata = new.setdefault("metadata", {})
     proxy = metadata.get("process_proxy")
-    eg_names, gp_names = eg_class_names(), gp_provisioner_names()
+    known = backends()
+    eg_names, gp_names = eg_class_names(known), gp_provisioner_names(known)
     if isinstance(proxy, dict) and proxy.get("class_name") in eg_names:
         proxy["class_name"] = eg_names[proxy["class_name"]]
         changes.append(f"class_name -> {proxy['class_name']}")
@@ -89,10 +91,10 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if isinstance(native, dict) and native.get("provisioner_name") in gp_names:
         old_name = native["provisioner_name"]
         kind = gp_names[old_name]
-        native["provisioner_name"] = provisioner_names()[kind]
+        native["provisioner_name"] = provisioner_names(known)[kind]
         changes.append(f"provisioner_name {old_name} -> {native['provisioner_name']}")
         old_config = native.get("config") or {}
-        native["config"] = eg_config(old_config, kind)
+        native["config"] = eg_config(old_config, kind, known)
         changes.extend(
             f"config.{key} -> {new}" for key, new in zip(old_config, native["config"]) if key != new
         )

@@ -81,11 +81,11 @@ class WarmPool:
         }
 
     def waiting(self) -> str:
-        """What a pool launch waits for, when a scheduler holds it (a queued YARN
-        application, a pending Slurm job with Slurm's reason)."""
+        """What a pool launch waits for, when a scheduler holds it (phase ``pending``, with
+        the scheduler's reason)."""
         for km in self.launching.values():
             placement = getattr(km, "placement", None)
-            if placement is not None and placement.phase in ("queued", "pending"):
+            if placement is not None and placement.phase == "pending":
                 reason = f" ({placement.detail})" if placement.detail else ""
                 return f"a pool kernel is {placement.phase}{reason}"
         return ""

@@ -31,45 +31,34 @@ class SlurmInstallOptions(InstallOptions):
     gres = Unicode("", config=True, help="slurm: generic resources, e.g. gpu:1.")
     slurm_conf = Unicode("", config=True, help="slurm: slurm.conf for the Slurm commands.")
     login_host = Unicode("", config=True, help="slurm: submit on this login node over SSH.")
-    cli_aliases = {
-        "partition": "partition",
-        "time": "time",
-        "gres": "gres",
-        "slurm-conf": "slurm_conf",
-        "login-host": "login_host",
-    }
 
     def fields(self, app: Any) -> dict[str, Any]:
-        return install_fields(self, app)
-
-
-def install_fields(app: Any, common: Any) -> dict[str, Any]:
-    """The ``@@FIELD@@`` values of the Slurm template, from the install command's options."""
-    partition = app.partition.strip()
-    if not partition or not _NAME.match(partition):
-        msg = "install slurm needs --partition, the Slurm partition the kernels run in"
-        raise BackendError(msg)
-    if app.time:
-        try:
-            parse_time(app.time)
-        except ValueError as exc:
-            msg = f"--time: {exc}"
-            raise BackendError(msg) from None
-    if app.gres and not _GRES.match(app.gres):
-        msg = f"--gres takes Slurm's syntax (gpu:1, gpu:a100:2), not {app.gres!r}"
-        raise BackendError(msg)
-    if app.login_host:
-        try:
-            parse_host(app.login_host)
-        except ValueError as exc:
-            msg = f"--login-host: {exc}"
-            raise BackendError(msg) from None
-    return {
-        "LOGIN_HOST": app.login_host.strip(),
-        "PARTITION": partition,
-        "TIME": app.time.strip(),
-        "GRES": app.gres.strip(),
-        "SLURM_CONF": app.slurm_conf.strip(),
-        "PYTHON": common.python,
-        "DISPLAY_NAME": common.display_name or f"Python 3 (Slurm, {partition})",
-    }
+        """The ``@@FIELD@@`` values of the Slurm template; ``app``: the common options."""
+        partition = self.partition.strip()
+        if not partition or not _NAME.match(partition):
+            msg = "install slurm needs --partition, the Slurm partition the kernels run in"
+            raise BackendError(msg)
+        if self.time:
+            try:
+                parse_time(self.time)
+            except ValueError as exc:
+                msg = f"--time: {exc}"
+                raise BackendError(msg) from None
+        if self.gres and not _GRES.match(self.gres):
+            msg = f"--gres takes Slurm's syntax (gpu:1, gpu:a100:2), not {self.gres!r}"
+            raise BackendError(msg)
+        if self.login_host:
+            try:
+                parse_host(self.login_host)
+            except ValueError as exc:
+                msg = f"--login-host: {exc}"
+                raise BackendError(msg) from None
+        return {
+            "LOGIN_HOST": self.login_host.strip(),
+            "PARTITION": partition,
+            "TIME": self.time.strip(),
+            "GRES": self.gres.strip(),
+            "SLURM_CONF": self.slurm_conf.strip(),
+            "PYTHON": app.python,
+            "DISPLAY_NAME": app.display_name or f"Python 3 (Slurm, {partition})",
+        }

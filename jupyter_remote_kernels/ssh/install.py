@@ -25,8 +25,7 @@ class SSHInstallOptions(InstallOptions):
     """``install ssh`` options: the hosts and the user on them."""
 
     hosts = Unicode("", config=True, help="ssh: comma-separated remote hosts ([user@]host[:port]).")
-    remote_user = Unicode("", config=True, help="ssh: user name on the hosts (default: yours).")
-    cli_aliases = {"hosts": "hosts", "user-name": "remote_user"}
+    user_name = Unicode("", config=True, help="ssh: user name on the hosts (default: yours).")
 
     def fields(self, app: Any) -> dict[str, Any]:
         """The ``@@FIELD@@`` values of the ssh template."""
@@ -39,7 +38,7 @@ class SSHInstallOptions(InstallOptions):
                 parse_host(host)
             except ValueError as exc:
                 raise BackendError(str(exc)) from None
-        return {"REMOTE_HOSTS": hosts, "REMOTE_USER": self.remote_user, "PYTHON": app.python}
+        return {"REMOTE_HOSTS": hosts, "REMOTE_USER": self.user_name, "PYTHON": app.python}
 
 
 def eg_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -27,21 +27,45 @@ __all__ = ["YarnInstallOptions", "eg_config"]
 class YarnInstallOptions(InstallOptions):
     """``install yarn`` options: the ResourceManager, the queue, spark-submit."""
 
-    yarn_endpoint = Unicode("", config=True, help="yarn: ResourceManager address http://rm:8088.")
-    alt_endpoints = List(Unicode(), [], config=True, help="yarn: further (HA) RM addresses.")
+    endpoint = Unicode("", config=True, help="yarn: ResourceManager address http://rm:8088.")
+    alt_endpoint = List(Unicode(), [], config=True, help="yarn: further (HA) RM addresses.")
     queue = Unicode("default", config=True, help="yarn: the YARN queue of the kernels.")
     spark_home = Unicode("", config=True, help="yarn: SPARK_HOME for spark-submit.")
     spark_opts = Unicode("", config=True, help="yarn: further spark-submit options.")
-    cli_aliases = {
-        "endpoint": "yarn_endpoint",
-        "alt-endpoint": "alt_endpoints",
-        "queue": "queue",
-        "spark-home": "spark_home",
-        "spark-opts": "spark_opts",
-    }
 
     def fields(self, app: Any) -> dict[str, Any]:
-        return install_fields(self, app)
+        """The ``@@FIELD@@`` values of the YARN template; ``app``: the common options."""
+        if not self.endpoint:
+            msg = "install yarn needs --endpoint, the ResourceManager's web address (http://rm:8088)"
+            raise BackendError(msg)
+        try:
+            endpoint = check_endpoint(self.endpoint)
+            alt = [check_endpoint(url) for url in self.alt_endpoint]
+        except ValueError as exc:
+            raise BackendError(str(exc)) from None
+        if not self.queue.strip() or "," in self.queue:
+            msg = f"--queue must name one YARN queue, not {self.queue!r}"
+            raise BackendError(msg)
+        spark_home = self.spark_home or os.environ.get("SPARK_HOME", "")
+        if not spark_home:
+            msg = (
+                "install yarn needs --spark-home DIR (or $SPARK_HOME): kernels run in YARN "
+                "cluster mode through spark-submit (`pip install pyspark` brings one: its "
+                "package folder is a SPARK_HOME)"
+            )
+            raise BackendError(msg)
+        if not os.access(os.path.join(spark_home, "bin", "spark-submit"), os.X_OK):
+            msg = f"--spark-home {spark_home!r}: no executable bin/spark-submit there"
+            raise BackendError(msg)
+        return {
+            "ENDPOINT": endpoint,
+            "ALT_ENDPOINTS": alt,
+            "QUEUE": self.queue.strip(),
+            "REMOTE_PYTHON": app.python,
+            "SPARK_HOME": spark_home,
+            "SPARK_OPTS": self.spark_opts,
+            "DISPLAY_NAME": app.display_name or "Python 3 (YARN cluster, Spark)",
+        }
 
 
 def eg_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -53,41 +77,3 @@ def eg_config(config: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
-
-
-def install_fields(app: Any, common: Any) -> dict[str, Any]:
-    """The ``@@FIELD@@`` values of the YARN template, from the install command's options."""
-    if not app.yarn_endpoint:
-        msg = "install yarn needs --endpoint, the ResourceManager's web address (http://rm:8088)"
-        raise BackendError(msg)
-    try:
-        endpoint = check_endpoint(app.yarn_endpoint)
-        alt = [check_endpoint(url) for url in app.alt_endpoints]
-    except ValueError as exc:
-        raise BackendError(str(exc)) from None
-    if not app.queue.strip() or "," in app.queue:
-        msg = f"--queue must name one YARN queue, not {app.queue!r}"
-        raise BackendError(msg)
-    fields: dict[str, Any] = {
-        "ENDPOINT": endpoint,
-        "ALT_ENDPOINTS": alt,
-        "QUEUE": app.queue.strip(),
-        "REMOTE_PYTHON": common.python,
-    }
-    spark_home = app.spark_home or os.environ.get("SPARK_HOME", "")
-    if not spark_home:
-        msg = (
-            "install yarn needs --spark-home DIR (or $SPARK_HOME): kernels run in YARN "
-            "cluster mode through spark-submit (`pip install pyspark` brings one: its "
-            "package folder is a SPARK_HOME)"
-        )
-        raise BackendError(msg)
-    if not os.access(os.path.join(spark_home, "bin", "spark-submit"), os.X_OK):
-        msg = f"--spark-home {spark_home!r}: no executable bin/spark-submit there"
-        raise BackendError(msg)
-    fields.update(
-        SPARK_HOME=spark_home,
-        SPARK_OPTS=app.spark_opts,
-        DISPLAY_NAME=common.display_name or "Python 3 (YARN cluster, Spark)",
-    )
-    return fields

@@ -145,12 +145,7 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin, StateOwner):
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - t0
-        self._state.update(slurm_conf=str(self.slurm_conf), ctld=repr(self),
-                           ssh_config=str(self.bed.ssh_config_path),
-                           nodes=[[h.name, h.hostname, h.address] for h in self.hosts],
-                           startup_seconds=round(self.startup_seconds, 1))
-        self.record()
+        self._record_started(t0, slurm_conf=str(self.slurm_conf), ctld=repr(self))
         return self
 
     # -- stop ------------------------------------------------------------------------------
@@ -162,9 +157,5 @@ class SlurmTestCluster(ConfigMixin, DaemonsMixin, CommandsMixin, StateOwner):
             return
         errors = self._stop_daemons()
         errors += remove_resources(self._state, remove_workdir=False)
-        if self._bed is not None:
-            try:
-                self._bed.stop()
-            except Exception as exc:
-                errors.append(f"bed: {exc}")
+        errors = self._stop_bed(errors, self._bed)
         self._finish_stop(errors, SlurmClusterError, "Slurm test cluster")

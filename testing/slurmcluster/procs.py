@@ -5,8 +5,6 @@ process). The /proc helpers and the state file loop are :mod:`testing.procs`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from testing import procs
 from testing.procs import (
     StateFiles,
@@ -35,15 +33,8 @@ def marked_pids(prefix: str) -> set[int]:
 def remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
     """Kill what `state` records (daemons by PID + start time, marked processes);
     returns errors."""
-    pids = {pid for pid, start, _ in state.get("daemons", [])
-            if start and running(pid, start)}
-    if state.get("id"):
-        pids |= marked_pids(f"{state['id']}-")
-    left = kill_and_wait(pids)
-    errors = [f"processes {left} survived SIGKILL"] if left else []
-    if remove_workdir and state.get("own_workdir"):
-        STATE_FILES.remove_workdir(Path(state.get("workdir", "/nonexistent")))
-    return errors
+    return procs.remove_recorded(state, STATE_FILES, ENV_MARK, "daemons",
+                                 remove_workdir=remove_workdir)
 
 
 def recorded_clusters() -> list[dict]:

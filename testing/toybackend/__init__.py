@@ -46,7 +46,6 @@ class ToyInstallOptions(InstallOptions):
     """``jupyter remote-kernels install toy`` options."""
 
     sandbox = Unicode("sandbox-1", config=True, help="toy: the sandbox kernels run in.")
-    cli_aliases = {"sandbox": "sandbox"}
 
     def fields(self, app: Any) -> dict[str, Any]:
         if not self.sandbox.strip():

@@ -183,13 +183,8 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwn
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - t0
-        self._state.update(rm_url=self.rm_url, rm_address=self.rm_address,
-                           hadoop_conf_dir=str(self.hadoop_conf_dir),
-                           ssh_config=str(self.bed.ssh_config_path),
-                           hosts=[[h.name, h.hostname, h.address] for h in self.hosts],
-                           startup_seconds=round(self.startup_seconds, 1))
-        self.record()
+        self._record_started(t0, rm_url=self.rm_url, rm_address=self.rm_address,
+                             hadoop_conf_dir=str(self.hadoop_conf_dir))
         return self
 
     # -- stop ------------------------------------------------------------------------------
@@ -207,9 +202,5 @@ class YarnTestCluster(ConfigMixin, DaemonsMixin, RestMixin, SparkMixin, StateOwn
         if left:
             errors.append(f"JVMs {left} survived SIGKILL")
         errors += remove_resources(self._state, remove_workdir=False)
-        if self._own_bed and self._bed is not None:
-            try:
-                self._bed.stop()
-            except Exception as exc:
-                errors.append(f"bed: {exc}")
-        self._finish_stop(errors, YarnClusterError, "YARN test cluster")
+        bed = self._bed if self._own_bed else None
+        self._finish_stop(self._stop_bed(errors, bed), YarnClusterError, "YARN test cluster")

@@ -4,7 +4,6 @@ behind (the /proc helpers and the state file loop are :mod:`testing.procs`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 from testing import procs
@@ -45,22 +44,14 @@ def marked_pids(prefix: str) -> set[int]:
     return procs.marked_pids(ENV_MARK, prefix)
 
 
+def _containers(state: dict) -> set[int]:
+    return container_pids(state["cluster_timestamp"]) if state.get("cluster_timestamp") else set()
+
+
 def remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
     """Kill what `state` records (JVMs, marked processes, containers); returns errors."""
-    errors = []
-    pids = {pid for pid, start, _ in state.get("jvms", []) if start and running(pid, start)}
-    if state.get("id"):
-        pids |= marked_pids(f"{state['id']}-")
-    if state.get("cluster_timestamp"):
-        pids |= container_pids(state["cluster_timestamp"])
-    left = kill_and_wait(pids)
-    if state.get("cluster_timestamp"):  # containers forked while we killed
-        left += kill_and_wait(container_pids(state["cluster_timestamp"]))
-    if left:
-        errors.append(f"processes {sorted(set(left))} survived SIGKILL")
-    if remove_workdir and state.get("own_workdir"):
-        STATE_FILES.remove_workdir(Path(state.get("workdir", "/nonexistent")))
-    return errors
+    return procs.remove_recorded(state, STATE_FILES, ENV_MARK, "jvms", _containers,
+                                 remove_workdir=remove_workdir)
 
 
 def recorded_clusters() -> list[dict]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from pathlib import Path
 
 from testing.toybackend import install_entry_points, python_path, write_kernelspec
 
@@ -77,3 +79,16 @@ def test_install_kind_help_lists_that_kinds_own_options():
         assert "--display-name" in text and "--python" in text, (kind, text)
         for other, option in own.items():
             assert (option in text) == (other == kind), (kind, option, text)
+
+
+def test_nothing_of_the_core_or_the_lab_extension_names_the_toy_backend():
+    """Adding the toy backend touched no core module and no lab extension source."""
+    repo = Path(__file__).resolve().parents[2]
+    word = re.compile(r"\btoy\b", re.IGNORECASE)
+    sources = [
+        *(repo / "jupyter_remote_kernels").rglob("*.py"),
+        *(p for p in (repo / "labextension" / "src").rglob("*") if p.is_file()),
+    ]
+    assert len(sources) > 50, sources
+    named = [str(p.relative_to(repo)) for p in sources if word.search(p.read_text())]
+    assert not named, named
