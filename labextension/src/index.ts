@@ -13,7 +13,6 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { fetchPools, fetchRemoteKernels } from './api';
-import { TRANSLATION_DOMAIN } from './format';
 import { giveSectionRoom } from './layout';
 import {
   DEFAULT_INTERVALS,
@@ -23,13 +22,17 @@ import {
 } from './poller';
 import { RemoteKernelsManager } from './running';
 import { RemoteKernelStatus } from './status';
+import { TRANSLATION_DOMAIN } from './texts';
 
 export * from './api';
-export * from './format';
 export { giveSectionRoom, roomFor } from './layout';
+export * from './phase';
+export * from './placement';
+export * from './pool';
 export * from './poller';
 export { RemoteKernelsManager } from './running';
 export { RemoteKernelStatus } from './status';
+export * from './texts';
 
 /**
  * The placement poller the status bar item and the Running panel share; its

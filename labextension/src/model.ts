@@ -6,55 +6,75 @@
  */
 
 /**
- * Launch phase of a kernel, as reported by the server extension.
+ * The launch phases, a fixed set every backend uses (the server's `PHASES`,
+ * in the order a launch goes through them; not every launch uses all).
  */
-export type KernelPhase =
-  | 'starting'
-  | 'submitting'
-  | 'queued'
-  | 'pending'
-  | 'waiting-for-launcher'
-  | 'ready'
-  | 'pooled'
-  | 'failed'
-  | 'shutting-down'
-  | 'dead';
+export const PHASES = [
+  'starting',
+  'submitting',
+  'pending',
+  'waiting-for-launcher',
+  'ready',
+  'pooled',
+  'failed',
+  'shutting-down',
+  'dead'
+] as const;
 
 /**
- * Where and how a kernel runs.
+ * Launch phase of a kernel, as reported by the server extension.
+ */
+export type KernelPhase = (typeof PHASES)[number];
+
+/**
+ * A backend-owned fact of a placement: text, a number, or null (not known
+ * yet). Text starting with http:// or https:// is shown as a link.
+ */
+export type DetailValue = string | number | null;
+
+/**
+ * Where and how a kernel runs, as the server describes it
+ * (`placement.schema.json` is its JSON Schema, generated from the server's
+ * model).
+ *
+ * The extension knows no backend: it shows `where`, the phase and the
+ * `details` as they come.
  */
 export interface IPlacement {
-  provisioner: string;
-  kind: 'local' | 'ssh' | 'yarn' | 'slurm' | 'plain';
   /**
-   * Host name; for Slurm, the node the job runs on.
+   * The kernel provisioner's entry point name.
+   */
+  provisioner: string;
+  /**
+   * The backend's name: shown as it is, never interpreted.
+   */
+  kind: string;
+  /**
+   * Host name (the node a cluster job runs on), if known.
    */
   host: string | null;
   ip: string | null;
   pid: number | null;
-  app_id: string | null;
-  queue: string | null;
-  tracking_url: string | null;
   /**
-   * Slurm job id, partition, and time left as Slurm writes it ("1:52:00",
-   * "59:30", "2-03:00:00", "UNLIMITED", "INVALID").
-   */
-  job_id: string | null;
-  partition: string | null;
-  time_left: string | null;
-  /**
-   * The resource manager's own state of the job (YARN: ACCEPTED, RUNNING...;
-   * Slurm: PENDING, RUNNING...).
+   * The resource manager's own word for the job's state, if it has one.
    */
   state: string | null;
   phase: KernelPhase;
   phase_since: string;
   /**
-   * What the phase waits for; in the `pending` phase, Slurm's reason
-   * ("Resources", "Priority"...).
+   * What the phase waits for; in the `pending` phase, the scheduler's reason.
    */
   detail: string;
   error: string | null;
+  /**
+   * Where the kernel runs, in a few words the backend wrote: shown as it is.
+   */
+  where: string;
+  /**
+   * The backend's own facts (ids, queues, links...), in display order: snake
+   * case keys, shown as "key with spaces: value".
+   */
+  details: { [key: string]: DetailValue };
 }
 
 /**

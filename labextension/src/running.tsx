@@ -1,19 +1,15 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IRunningSessions } from '@jupyterlab/running';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { kernelIcon } from '@jupyterlab/ui-components';
+import { kernelIcon, launchIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import {
-  IPoolParts,
-  IRowParts,
-  poolRows,
-  rowParts,
-  sectionTexts
-} from './format';
 import { IPool, IRemoteKernel, userKernels } from './model';
+import { IRowParts, rowParts } from './placement';
+import { IPoolParts, poolRows } from './pool';
 import { IPlacementPoller } from './poller';
+import { sectionTexts } from './texts';
 
 /**
  * The "Remote kernels" section of the Running panel: every user's kernel the
@@ -34,13 +30,12 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
     this._trans = trans;
     const texts = sectionTexts(trans);
     this.name = texts.name;
-    this.shutdownAllLabel = texts.shutdownAllLabel;
     this.shutdownAllConfirmationText = texts.shutdownAllConfirmationText;
     poller.changed.connect(this._onChanged, this);
   }
 
   readonly name: string;
-  readonly shutdownAllLabel: string;
+  // No `shutdownAllLabel`: the button says JupyterLab's "Shut Down All".
   readonly shutdownAllConfirmationText: string;
 
   /**
@@ -117,9 +112,7 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
       className: `jp-RemoteKernels-item jp-mod-phase-${model.placement?.phase ?? 'unknown'}`,
       context: model.kernel_id,
       icon: () => kernelIcon,
-      label: () => (
-        <RemoteKernelLabel parts={parts} kind={model.placement?.kind ?? null} />
-      ),
+      label: () => <RemoteKernelLabel parts={parts} />,
       labelTitle: () => parts.title,
       detail: () => parts.detail,
       open: () => {
@@ -199,43 +192,31 @@ export class RemoteKernelsManager implements IRunningSessions.IManager {
 }
 
 /**
- * A row's label: host, YARN application (a link to its tracking page), Slurm
- * job, kind badge, kernelspec name.
+ * A row's label: where the kernel runs (the backend's words), a link icon for
+ * each detail that is a web address, the kernelspec's display name.
  */
-function RemoteKernelLabel(props: {
-  parts: IRowParts;
-  kind: string | null;
-}): JSX.Element {
-  const { parts, kind } = props;
+function RemoteKernelLabel(props: { parts: IRowParts }): JSX.Element {
+  const { parts } = props;
   return (
     <span className="jp-RemoteKernels-label">
-      {parts.host && (
-        <span className="jp-RemoteKernels-host">{parts.host}</span>
+      {parts.where && (
+        <span className="jp-RemoteKernels-where">{parts.where}</span>
       )}
-      {parts.app &&
-        (parts.app.url ? (
-          <a
-            className="jp-RemoteKernels-app"
-            href={parts.app.url}
-            target="_blank"
-            rel="noopener noreferrer"
-            onClick={event => event.stopPropagation()}
-          >
-            {parts.app.id}
-          </a>
-        ) : (
-          <span className="jp-RemoteKernels-app">{parts.app.id}</span>
-        ))}
-      {parts.job && <span className="jp-RemoteKernels-job">{parts.job}</span>}
-      {parts.kind && (
-        <span
-          className="jp-RemoteKernels-kind"
-          data-kind={kind ?? ''}
-          title={parts.kind.title}
+      {parts.links.map(link => (
+        // An icon, named by the detail's key: the sidebar is narrow.
+        <a
+          key={link.key}
+          className="jp-RemoteKernels-link"
+          href={link.href}
+          title={link.title}
+          aria-label={link.label}
+          target="_blank"
+          rel="noopener noreferrer"
+          onClick={event => event.stopPropagation()}
         >
-          {parts.kind.label}
-        </span>
-      )}
+          <launchIcon.react tag="span" />
+        </a>
+      ))}
       <span className="jp-RemoteKernels-name">{parts.name}</span>
     </span>
   );

@@ -5,13 +5,13 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { statusLabel, tooltip } from './format';
 import { IRemoteKernel, statusKernel } from './model';
+import { statusLabel, tooltip } from './placement';
 import { IPlacementPoller } from './poller';
 
 /**
- * A status-bar item showing where the current notebook's kernel runs,
- * e.g. "python · node-3" or "spark · application_…_0042 (queued)".
+ * A status-bar item showing where the current notebook's kernel runs: its
+ * display name and the backend's `where`, with the phase until it is ready.
  *
  * It shows what the shared placement poller fetched; its session's kernel
  * signals ask the poller for a fetch.

@@ -19,7 +19,10 @@ temporary folder removed when the server exits:
   (partition ``debug``, as ``jupyter remote-kernels install slurm`` writes it) on a real
   Slurm test cluster (testing/slurmcluster/: munged, slurmctld, one 1-CPU slurmd in each
   of two network-namespace hosts) started and stopped with the server too (its state
-  files let a later run remove what a crashed run left).
+  files let a later run remove what a crashed run left), and ``toy`` (the toy backend of
+  testing/toybackend/, registered through its entry points in a folder put on this
+  server's path, as an installed package would be: a backend the lab extension does not
+  know, shown as the server describes it).
 
 ``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts, the Slurm
 cluster's nodes and SLURM_CONF...).
@@ -183,7 +186,7 @@ write_spec(
 
 c.KernelSpecManager.allowed_kernelspecs = {p.name for p in _kernels.iterdir()}
 info: dict = {"kernels": sorted(p.name for p in _kernels.iterdir()), "ssh": None,
-              "slurm": None}
+              "slurm": None, "toy": None}
 
 
 def _provisioner(name: str):
@@ -261,6 +264,34 @@ def _start_slurm() -> None:
         "nodes": cluster.node_names,
     }
 
+
+def _start_toy() -> None:
+    """Register the toy backend for this server (and its kernels) and write its kernelspec."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from testing import toybackend
+
+    site = toybackend.install_entry_points(_tmp / "toy-site")
+    # importlib.metadata reads sys.path when asked: the server finds the entry points
+    # from here on; PYTHONPATH gives them to what it starts.
+    sys.path.insert(0, str(site))
+    os.environ["PYTHONPATH"] = toybackend.python_path(site, os.environ.get("PYTHONPATH", ""))
+    folder = toybackend.write_kernelspec(_kernels, sandbox="sandbox-ui")
+    spec = json.loads((folder / "kernel.json").read_text())
+    info["kernels"].append(folder.name)
+    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
+    info["toy"] = {
+        "kernel": folder.name,
+        "display_name": spec["display_name"],
+        "sandbox": "sandbox-ui",
+    }
+
+
+try:
+    _start_toy()
+except Exception as exc:  # the other tests still run; the toy test fails with this
+    info["toy_error"] = f"the toy backend could not be registered: {exc!r}"
+    print(f"jrk-ui-tests: {info['toy_error']}", file=sys.stderr)
 
 try:
     _start_ssh()

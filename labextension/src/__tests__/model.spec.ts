@@ -1,4 +1,5 @@
 import type { IPlacement, IRemoteKernel, KernelPhase } from '../model';
+import { onHost } from './fixtures';
 import {
   isPoolKernel,
   SETTLED_PHASES,
@@ -11,14 +12,7 @@ function kernel(
   phase: KernelPhase,
   pool: IRemoteKernel['pool'] = undefined
 ): IRemoteKernel {
-  const placement = {
-    provisioner: 'jrk-local-provisioner',
-    kind: 'local',
-    host: 'here',
-    phase,
-    phase_since: '2026-12-01T10:00:00Z',
-    detail: ''
-  } as IPlacement;
+  const placement: IPlacement = { ...onHost, phase };
   return {
     kernel_id: id,
     kernel_name: 'python',

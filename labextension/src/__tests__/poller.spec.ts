@@ -1,29 +1,13 @@
 import type { IPool, IRemoteKernel, KernelPhase } from '../model';
 import { PlacementPoller } from '../poller';
+import { onHost } from './fixtures';
 
 function kernel(id: string, phase: KernelPhase = 'ready'): IRemoteKernel {
   return {
     kernel_id: id,
     kernel_name: 'python',
     display_name: 'Python',
-    placement: {
-      provisioner: 'jrk-ssh-provisioner',
-      kind: 'ssh',
-      host: 'node-1',
-      ip: null,
-      pid: 1,
-      app_id: null,
-      queue: null,
-      tracking_url: null,
-      job_id: null,
-      partition: null,
-      time_left: null,
-      state: null,
-      phase,
-      phase_since: '2026-12-01T10:00:00Z',
-      detail: '',
-      error: null
-    }
+    placement: { ...onHost, phase }
   };
 }
 

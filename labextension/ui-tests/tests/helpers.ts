@@ -23,6 +23,12 @@ export interface ISetup {
   } | null;
   slurm_skipped?: string;
   slurm_error?: string;
+  /**
+   * The toy backend (testing/toybackend/), registered through its entry
+   * points for this server only: its kernelspec and the sandbox it names.
+   */
+  toy: { kernel: string; display_name: string; sandbox: string } | null;
+  toy_error?: string;
 }
 
 export interface IRemoteKernel {
@@ -30,14 +36,23 @@ export interface IRemoteKernel {
   kernel_name: string;
   display_name: string;
   placement: {
+    provisioner: string;
     kind: string;
     host: string | null;
+    ip: string | null;
+    pid: number | null;
+    state: string | null;
     phase: string;
     detail: string;
-    job_id?: string | null;
-    partition?: string | null;
-    time_left?: string | null;
-    state?: string | null;
+    error: string | null;
+    /**
+     * Where it runs, in the backend's words.
+     */
+    where: string;
+    /**
+     * The backend's own facts, in its order.
+     */
+    details: { [key: string]: string | number | null };
   } | null;
   /**
    * Set for a warm pool's kernel (not handed out yet).
@@ -129,6 +144,42 @@ export async function openNotebookOn(
   await page.filebrowser.refresh();
   expect(await page.notebook.openByPath(`${tmpPath}/${name}`)).toBeTruthy();
   return name;
+}
+
+/**
+ * The status bar's text for a kernel: its display name and where it runs, as
+ * the backend put it, once ready.
+ */
+export function statusText(model: IRemoteKernel): string {
+  return `${model.display_name} · ${model.placement?.where}`;
+}
+
+/**
+ * `text` as a regular expression matching it literally.
+ */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A Running panel row's tooltip line for one of the backend's details.
+ */
+export function detailLine(key: string, value: string | number): string {
+  return `${key.replace(/_+/g, ' ')}: ${value}`;
+}
+
+/**
+ * A kernel of `/api/remote-kernels` by id.
+ */
+export async function remoteKernel(
+  request: APIRequestContext,
+  kernelId: string
+): Promise<IRemoteKernel> {
+  const model = (await remoteKernels(request)).find(
+    m => m.kernel_id === kernelId
+  );
+  expect(model, `kernel ${kernelId} in /api/remote-kernels`).toBeTruthy();
+  return model!;
 }
 
 export function statusItem(page: IJupyterLabPageFixture): Locator {

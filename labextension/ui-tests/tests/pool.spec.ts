@@ -11,6 +11,7 @@ import {
   poolLines,
   remoteKernels,
   statusItem,
+  statusText,
   warmPools
 } from './helpers';
 
@@ -102,7 +103,7 @@ test.describe('Warm pools', () => {
     );
 
     // A notebook on the kernelspec gets one of them: from then on it is the
-    // user's kernel, one row with its host, in the status bar too.
+    // user's kernel, one row with where it runs, in the status bar too.
     await page.sidebar.openTab('filebrowser'); // galata opens files there
     await openNotebookOn(page, tmpPath, POOL);
     const item = statusItem(page);
@@ -120,15 +121,15 @@ test.describe('Warm pools', () => {
     );
     expect(model.placement?.phase).toBe('ready');
     expect(isPoolKernel(model)).toBe(false);
-    const host = model.placement?.host as string;
-    await expect(item).toHaveText(`${POOL} · ${host}`);
+    const where = model.placement!.where;
+    await expect(item).toHaveText(statusText(model));
 
     await openRemoteSection(page);
     const rows = panelItems(page).filter({ hasText: POOL_NAME });
     await expect(rows).toHaveCount(1);
     await expect(rows).toHaveAttribute('data-context', kernelId);
     await expect(rows).toHaveClass(/jp-mod-phase-ready/);
-    await expect(rows.locator('.jp-RemoteKernels-host')).toHaveText(host);
+    await expect(rows.locator('.jp-RemoteKernels-where')).toHaveText(where);
 
     // The pool refills; its new kernels stay out of the panel and the status
     // bar still shows the notebook's kernel.
@@ -148,7 +149,7 @@ test.describe('Warm pools', () => {
         page.locator(`#jp-running-sessions [data-context="${id}"]`)
       ).toHaveCount(0);
     }
-    await expect(item).toHaveText(`${POOL} · ${host}`);
+    await expect(item).toHaveText(statusText(model));
     await keepScreenshot(
       page.locator('#jp-running-sessions'),
       testInfo,

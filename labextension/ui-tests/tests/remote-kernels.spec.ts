@@ -1,7 +1,10 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { TestInfo } from '@playwright/test';
+import type { Locator, TestInfo } from '@playwright/test';
 
 import {
+  detailLine,
+  escapeRegExp,
+  IRemoteKernel,
   keepScreenshot,
   openNotebookOn,
   panelItems,
@@ -9,7 +12,8 @@ import {
   remoteSection,
   requireReal,
   setup,
-  statusItem
+  statusItem,
+  statusText
 } from './helpers';
 
 /**
@@ -20,43 +24,64 @@ const MIN_SECTION_PX = 4 * 24;
 
 /**
  * Open a notebook on `kernel`; check the status bar and the Running panel show
- * the host the server reports; shut the kernel down from the panel.
+ * where the server says it runs (the backend's `where`, its details), by the
+ * kernelspec's display name; shut the kernel down from the panel.
  */
 async function placementShownThenShutDown(
   page: IJupyterLabPageFixture,
   tmpPath: string,
   testInfo: TestInfo,
   kernel: string,
-  expectedHosts: string[] | null
-): Promise<void> {
+  expectedHosts: string[] | null,
+  alsoCheck?: (model: IRemoteKernel, row: Locator) => Promise<void>
+): Promise<IRemoteKernel> {
   await openNotebookOn(page, tmpPath, kernel);
-  // The status bar: "<kernel name> · <host>" once ready.
+  // The status bar: "<display name> · <where>" once ready.
   const item = statusItem(page);
   await expect(item).toHaveAttribute('data-phase', 'ready', { timeout: 60000 });
   const [model] = (await remoteKernels(page.request)).filter(
     m => m.kernel_name === kernel
   );
-  expect(model.placement?.phase).toBe('ready');
-  const host = model.placement?.host as string;
+  const placement = model.placement!;
+  expect(placement.phase).toBe('ready');
+  expect(placement.where).toBeTruthy();
+  const host = placement.host as string;
   expect(host).toBeTruthy();
   if (expectedHosts) {
     expect(expectedHosts).toContain(host);
   }
-  await expect(item).toHaveText(`${kernel} · ${host}`);
-  await expect(item).toHaveAttribute('title', new RegExp(`Host: ${host}`));
+  // The display name the user picked the kernel by, not the kernelspec's
+  // folder name.
+  expect(model.display_name).not.toBe(kernel);
+  await expect(item).toHaveText(statusText(model));
+  await expect(item).toHaveAttribute(
+    'title',
+    new RegExp(escapeRegExp(`Host: ${host}`))
+  );
+  for (const [key, value] of Object.entries(placement.details)) {
+    if (value !== null && value !== '') {
+      await expect(item).toHaveAttribute(
+        'title',
+        new RegExp(escapeRegExp(detailLine(key, value)))
+      );
+    }
+  }
   await keepScreenshot(
     page.locator('#jp-main-statusbar'),
     testInfo,
     'status-bar'
   );
 
-  // The Running panel section: name, kind, host, phase.
+  // The Running panel section: where, name, phase.
   const section = await remoteSection(page);
+  await sectionTitleWhole(page);
   const row = panelItems(page).filter({ hasText: model.display_name });
   await expect(row).toHaveCount(1);
-  await expect(row.locator('.jp-RemoteKernels-host')).toHaveText(host);
-  await expect(row.locator('.jp-RemoteKernels-kind')).toHaveText(
-    model.placement?.kind as string
+  await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
+    placement.where
+  );
+  await expect(row.locator('.jp-RemoteKernels-name')).toHaveText(
+    model.display_name
   );
   await expect(row).toHaveClass(/jp-mod-phase-ready/);
   await expect(row).toContainText('ready');
@@ -64,12 +89,16 @@ async function placementShownThenShutDown(
   const lab = testInfo.outputPath('lab.png');
   await page.screenshot({ path: lab, timeout: 15000 });
   await testInfo.attach('lab', { path: lab, contentType: 'image/png' });
+  if (alsoCheck) {
+    await alsoCheck(model, row);
+  }
 
   // Open-notebook action: with the notebook closed (its kernel keeps running),
   // clicking the item opens it again.
   expect(await page.notebook.close(true)).toBeTruthy();
   await expect(page.activity.getTabLocator(`${kernel}.ipynb`)).toHaveCount(0);
-  await row.locator('.jp-RunningSessions-itemLabel').click();
+  // On where it runs: a link in the label opens its own page instead.
+  await row.locator('.jp-RemoteKernels-where').click();
   await expect(page.activity.getTabLocator(`${kernel}.ipynb`)).toHaveCount(1);
 
   // Shut it down from the panel: gone from the panel and from the server.
@@ -81,6 +110,28 @@ async function placementShownThenShutDown(
       timeout: 30000
     })
     .toBe(0);
+  return model;
+}
+
+/**
+ * The Remote kernels section's title shows its whole name beside its
+ * "Shut Down All" button, as JupyterLab's other sections do.
+ */
+async function sectionTitleWhole(page: IJupyterLabPageFixture): Promise<void> {
+  const header = page.locator('#jp-running-sessions .jp-AccordionPanel-title', {
+    hasText: 'Remote kernels'
+  });
+  await expect(header.locator('.jp-RunningSessions-shutdownAll')).toHaveText(
+    'Shut Down All'
+  );
+  const label = header.locator('.lm-AccordionPanel-titleLabel');
+  await expect(label).toHaveText('Remote kernels');
+  // Not cut with an ellipsis: the label's text fits its box.
+  await expect
+    .poll(() =>
+      label.evaluate(node => node.scrollWidth <= node.clientWidth + 1)
+    )
+    .toBe(true);
 }
 
 test.describe('Remote kernels', () => {
@@ -91,7 +142,7 @@ test.describe('Remote kernels', () => {
     }
   });
 
-  test('a local launcher kernel shows its host in the status bar and the Running panel', async ({
+  test('a local launcher kernel shows where it runs in the status bar and the Running panel', async ({
     page,
     tmpPath
   }, testInfo) => {
@@ -104,7 +155,7 @@ test.describe('Remote kernels', () => {
     );
   });
 
-  test('an ssh kernel shows its host in the status bar and the Running panel', async ({
+  test('an ssh kernel shows where it runs in the status bar and the Running panel', async ({
     page,
     request,
     tmpPath
@@ -126,6 +177,62 @@ test.describe('Remote kernels', () => {
       'remote-ssh',
       hosts
     );
+  });
+
+  test('a backend the extension does not know (the toy backend) shows its where and details', async ({
+    page,
+    request,
+    tmpPath
+  }, testInfo) => {
+    const info = await setup(request);
+    // The toy backend is part of the repository (testing/toybackend/): never
+    // skipped; a setup that failed is a failure.
+    expect(info.toy_error).toBeUndefined();
+    expect(info.toy).toBeTruthy();
+    const toy = info.toy!;
+    const model = await placementShownThenShutDown(
+      page,
+      tmpPath,
+      testInfo,
+      toy.kernel,
+      null,
+      async (model, row) => {
+        const placement = model.placement!;
+        expect(placement.kind).toBe('toy');
+        expect(model.display_name).toBe(toy.display_name);
+        // Its own facts, in its order, as the server sent them.
+        expect(Object.keys(placement.details)).toEqual(['sandbox', 'docs_url']);
+        expect(placement.details.sandbox).toBe(toy.sandbox);
+        const url = placement.details.docs_url as string;
+        expect(url).toMatch(/^https?:\/\//);
+        // Shown by the lab extension that knows no toy: where, each detail in
+        // the tooltip, the web address as a link (not followed: no network).
+        await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
+          placement.where
+        );
+        const link = row.getByRole('link', { name: 'docs url' });
+        await expect(link).toHaveCount(1);
+        await expect(link).toBeVisible();
+        await expect(link).toHaveAttribute('href', url);
+        await expect(link).toHaveAttribute('title', `docs url: ${url}`);
+        await expect(link).toHaveAttribute('target', '_blank');
+        const label = row.locator('.jp-RunningSessions-itemLabel');
+        await expect(label).toHaveAttribute(
+          'title',
+          new RegExp(escapeRegExp(detailLine('sandbox', toy.sandbox)))
+        );
+        await expect(label).toHaveAttribute(
+          'title',
+          new RegExp(escapeRegExp(detailLine('docs_url', url)))
+        );
+        await expect(label).toHaveAttribute(
+          'title',
+          new RegExp(escapeRegExp(`Where: ${placement.where}`))
+        );
+        await keepScreenshot(row, testInfo, 'running-panel-toy-row');
+      }
+    );
+    expect(model.placement!.where).toContain(toy.sandbox);
   });
 
   test('the Remote kernels section has room for its kernels', async ({
@@ -181,7 +288,7 @@ test.describe('Remote kernels', () => {
     await openNotebookOn(page, tmpPath, 'remote-slow');
     const item = statusItem(page);
     await expect(item).toHaveAttribute('data-phase', 'waiting-for-launcher');
-    await expect(item).toContainText('remote-slow');
+    await expect(item).toContainText('Python (slow launch) · ');
     await expect(item).toContainText('(waiting-for-launcher)');
     const section = await remoteSection(page);
     const row = panelItems(page).filter({ hasText: 'Python (slow launch)' });

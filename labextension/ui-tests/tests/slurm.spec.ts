@@ -3,6 +3,8 @@ import type { APIRequestContext } from '@playwright/test';
 import { execFileSync } from 'child_process';
 
 import {
+  detailLine,
+  escapeRegExp,
   IRemoteKernel,
   keepScreenshot,
   openNotebookOn,
@@ -10,8 +12,10 @@ import {
   remoteKernels,
   remoteSection,
   requireReal,
+  remoteKernel,
   setup,
-  statusItem
+  statusItem,
+  statusText
 } from './helpers';
 
 const KERNEL = 'remote-slurm';
@@ -72,14 +76,17 @@ async function placementOf(
   request: APIRequestContext,
   kernelId: string
 ): Promise<NonNullable<IRemoteKernel['placement']>> {
-  const model = (await remoteKernels(request)).find(
-    m => m.kernel_id === kernelId
-  );
-  expect(
-    model?.placement,
-    `kernel ${kernelId} in /api/remote-kernels`
-  ).toBeTruthy();
-  return model!.placement!;
+  const model = await remoteKernel(request, kernelId);
+  expect(model.placement, `placement of kernel ${kernelId}`).toBeTruthy();
+  return model.placement!;
+}
+
+/**
+ * The Slurm job of a placement: one of the backend's details.
+ */
+function jobOf(placement: NonNullable<IRemoteKernel['placement']>): string {
+  const job = placement.details.job_id;
+  return job === null || job === undefined ? '' : String(job);
 }
 
 test.describe('Slurm kernels', () => {
@@ -97,7 +104,7 @@ test.describe('Slurm kernels', () => {
     }
   });
 
-  test('a kernel waiting for a node shows pending (Resources), then its node once one frees', async ({
+  test('a kernel waiting for a node shows pending: Resources, then where it runs once a node frees', async ({
     page,
     request,
     tmpPath
@@ -130,9 +137,16 @@ test.describe('Slurm kernels', () => {
       expect(placement.phase).toBe('ready');
       expect(slurm.nodes).toContain(placement.host);
       busyNodes.push(placement.host!);
-      busyJobs.push(placement.job_id!);
+      busyJobs.push(jobOf(placement));
     }
     expect(new Set(busyNodes).size).toBe(2);
+    // The job ids the server gives (its details) are Slurm's own.
+    expect(
+      squeue(slurm.slurm_conf)
+        .filter(j => j.state === 'RUNNING')
+        .map(j => j.id)
+        .sort()
+    ).toEqual([...busyJobs].sort());
 
     // A third, started by the lab for a notebook, has to wait: Slurm's reason
     // is Resources (it first says None, or Priority, until its scheduler ran).
@@ -145,42 +159,55 @@ test.describe('Slurm kernels', () => {
             m => !busy.includes(m.kernel_id)
           );
           third = waiting?.kernel_id ?? '';
-          return waiting?.placement?.job_id ?? null;
+          return waiting?.placement?.details.job_id ?? null;
         },
         { message: 'the third kernel has a Slurm job', timeout: 60000 }
       )
       .toBeTruthy();
-    const jobId = (await placementOf(request, third)).job_id!;
+    const jobId = jobOf(await placementOf(request, third));
+    // Slurm's reason, in the generic pending phase.
+    await expect
+      .poll(
+        async () => {
+          const { phase, detail } = await placementOf(request, third);
+          return `${phase}: ${detail}`;
+        },
+        { message: 'phase and detail of the third kernel', timeout: 30000 }
+      )
+      .toBe('pending: Resources');
+    const waiting = await remoteKernel(request, third);
+    const pending = waiting.placement!;
+    expect(pending.details).toMatchObject({
+      job_id: jobId,
+      partition: slurm.partition
+    });
 
+    // The status bar: the backend's where, the phase and Slurm's reason.
     const item = statusItem(page);
     await expect(item).toHaveText(
-      `${KERNEL} · job ${jobId} pending (Resources)`,
-      {
-        timeout: 30000
-      }
+      `${statusText(waiting)} (pending: Resources)`,
+      { timeout: 30000 }
     );
     await expect(item).toHaveAttribute('data-phase', 'pending');
-    await expect(item).toHaveAttribute('title', /Slurm job: /);
-    await expect(item).toHaveAttribute('title', /Partition: debug/);
+    for (const key of ['job_id', 'partition']) {
+      await expect(item).toHaveAttribute(
+        'title',
+        new RegExp(escapeRegExp(detailLine(key, pending.details[key]!)))
+      );
+    }
 
     await remoteSection(page);
     const rows = panelItems(page);
     await expect(rows).toHaveCount(3);
-    const rowOfJob = (id: string) =>
-      rows.filter({
-        has: page.locator('.jp-RemoteKernels-job', {
-          hasText: new RegExp(`^job ${id}$`)
-        })
-      });
-    const row = rowOfJob(jobId);
+    const rowOf = (kernelId: string) =>
+      rows.and(page.locator(`[data-context="${kernelId}"]`));
+    const row = rowOf(third);
     await expect(row).toHaveCount(1);
     await expect(row).toHaveClass(/jp-mod-phase-pending/);
-    await expect(row).toContainText('pending (Resources)');
-    await expect(row.locator('.jp-RemoteKernels-job')).toHaveText(
-      `job ${jobId}`
+    await expect(row).toContainText('pending: Resources');
+    await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
+      pending.where
     );
-    await expect(row.locator('.jp-RemoteKernels-kind')).toHaveText('slurm');
-    await expect(row.locator('.jp-RemoteKernels-host')).toHaveCount(0);
     // What Slurm itself says of that job.
     const pendingJob = squeue(slurm.slurm_conf).find(j => j.id === jobId);
     expect(pendingJob).toMatchObject({
@@ -197,9 +224,11 @@ test.describe('Slurm kernels', () => {
     // Shut down a running kernel from the panel: its node frees and the third
     // kernel starts there, shown in both places without a reload.
     const freed = busyNodes[0];
-    const busyRow = rowOfJob(busyJobs[0]);
+    const busyRow = rowOf(busy[0]);
     await expect(busyRow).toHaveCount(1);
-    await expect(busyRow.locator('.jp-RemoteKernels-host')).toHaveText(freed);
+    await expect(busyRow.locator('.jp-RemoteKernels-where')).toHaveText(
+      (await placementOf(request, busy[0])).where
+    );
     await expect(busyRow).toHaveClass(/jp-mod-phase-ready/);
     await busyRow.hover();
     await busyRow.locator('.jp-RunningSessions-itemShutdown').click();
@@ -208,12 +237,27 @@ test.describe('Slurm kernels', () => {
     await expect(item).toHaveAttribute('data-phase', 'ready', {
       timeout: 120000
     });
-    // The debug partition has no time limit (UNLIMITED): no "left" part.
-    await expect(item).toHaveText(`${KERNEL} · job ${jobId} on ${freed}`);
-    await expect(item).toHaveAttribute('title', new RegExp(`Node: ${freed}`));
-    await expect(item).toHaveAttribute('title', /Time left: UNLIMITED/);
+    const started = await remoteKernel(request, third);
+    const ready = started.placement!;
+    expect(ready.host).toBe(freed);
+    expect(jobOf(ready)).toBe(jobId);
+    await expect(item).toHaveText(statusText(started));
+    await expect(item).toHaveAttribute(
+      'title',
+      new RegExp(escapeRegExp(`Host: ${freed}`))
+    );
+    for (const [key, value] of Object.entries(ready.details)) {
+      if (value !== null && value !== '') {
+        await expect(item).toHaveAttribute(
+          'title',
+          new RegExp(escapeRegExp(detailLine(key, value)))
+        );
+      }
+    }
     await expect(row).toHaveClass(/jp-mod-phase-ready/, { timeout: 30000 });
-    await expect(row.locator('.jp-RemoteKernels-host')).toHaveText(freed);
+    await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
+      ready.where
+    );
     expect(squeue(slurm.slurm_conf).find(j => j.id === jobId)).toMatchObject({
       state: 'RUNNING',
       node: freed
