@@ -115,12 +115,13 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
         return await asyncio.to_thread(route_ip, host or "127.0.0.1", "127.0.0.1")
 
     def location(self) -> str:
-        """``slurm · job 4242 on rkn2 (1:52 left)``, ``slurm · job 4242 pending``."""
+        """``slurm · job 4242 on rkn2 (1:52 left)``, ``slurm · job 4242`` (no node yet: the
+        phase, ``pending``, and Slurm's reason are the placement's own fields)."""
         if not self.job_id:
             return super().location()
         where = f"{self.kind} · job {self.job_id}"
         if self.placement.phase == "pending":
-            return f"{where} pending"
+            return where
         if self.placement.host:
             where += f" on {self.placement.host}"
         left = self.placement.details.get("time_left")
