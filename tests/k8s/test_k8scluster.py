@@ -206,14 +206,17 @@ def host_view(cluster_id: str, workdir: str, bridge: str) -> dict:
 
 
 def host_wide() -> dict:
-    """Host-wide things a cluster changes: sysctls, iptables chains, network namespaces."""
+    """Host-wide things a cluster may change: sysctls, Kubernetes' and CNI's iptables chains,
+    pod network namespaces."""
     chains = {}
     for tool in ("iptables", "ip6tables"):
         for table in ("filter", "nat", "mangle"):
             out = subprocess.run([f"/usr/sbin/{tool}-save", "-t", table], capture_output=True,
                                  text=True, check=False).stdout
-            chains[f"{tool}/{table}"] = sorted(re.findall(r"^:(\S+)", out, re.M))
-    netns = sorted(os.listdir("/run/netns")) if Path("/run/netns").is_dir() else []
+            chains[f"{tool}/{table}"] = sorted(re.findall(r"^:((?:KUBE|CNI)-\S+)", out, re.M))
+    # Pod sandboxes' namespaces (the SSH beds of other runs come and go as jrk-sshbed-*).
+    netns = sorted(n for n in os.listdir("/run/netns") if n.startswith("cni-")) \
+        if Path("/run/netns").is_dir() else []
     return {"sysctls": {k: Path("/proc/sys", k).read_text().strip() for k in SYSCTLS},
             "iptables": chains, "netns": netns}
 
