@@ -178,7 +178,7 @@ def test_unschedulable_pod_stays_pending_with_the_schedulers_reason(k8s_cluster)
 
 def test_memory_limited_pod_is_oomkilled(k8s_cluster):
     body = pod_body(unique("oom"), [
-        "python3", "-c", "x = bytearray(512 * 1024 * 1024); print('not killed')"],
+        "python3", "-c", "x = b'x' * (512 * 1024 * 1024); print('not killed')"],
         {"requests": {"memory": "48Mi"}, "limits": {"memory": "48Mi"}})
 
     async def check(v1, name):
