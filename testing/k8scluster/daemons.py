@@ -1,5 +1,5 @@
 """Starting the cluster's daemons and waiting until each serves (:class:`DaemonsMixin`):
-etcd (plain HTTP on 127.0.0.1), containerd (+ importing the images), kube-apiserver (on the
+etcd (plain HTTP on 127.0.0.1), containerd (on a clone of the seeded root), kube-apiserver (on the
 bridge address), kube-controller-manager and kube-scheduler (127.0.0.1), the kubelet. Each
 runs niced under its own name with its log in ``<workdir>/logs/`` and the environment mark
 ``JRK_K8SCLUSTER=<id>-<name>`` (inherited by containerd's shims), recorded in the state

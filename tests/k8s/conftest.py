@@ -17,7 +17,7 @@ __all__ = ["k8s_cluster"]
 
 #: Run before any test that starts the shared cluster: it checks that the host is restored
 #: exactly (sysctls included) when the last cluster stops.
-FIRST = ("test_cli_up_and_down_leave_nothing",)
+FIRST = ("test_cli_up_and_down_leave_nothing", "test_a_killed_owners_cluster_is_reaped")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -221,12 +221,10 @@ def host_wide() -> dict:
             "iptables": chains, "netns": netns}
 
 
-def test_cli_up_and_down_leave_nothing(tmp_path):
-    """`python -m testing.k8scluster up`, a running pod, `down`: nothing of the cluster is
-    left and the host-wide settings are back (this test runs before the shared cluster
-    starts: see conftest)."""
-    assert not recorded_clusters(), "another Kubernetes test cluster is running"
-    before = host_wide()
+def up_pod_then(stop: list[str], *, kill_owner: bool = False) -> tuple[dict, dict, str]:
+    """`python -m testing.k8scluster up`, a running pod; then (the owner SIGKILLed first when
+    *kill_owner*) run *stop*. Returns what the host showed of the cluster while up, what it
+    shows after, and up's output."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     up = subprocess.Popen([sys.executable, "-m", "testing.k8scluster", "up"], cwd=REPO, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -245,32 +243,60 @@ def test_cli_up_and_down_leave_nothing(tmp_path):
         state = next(s for s in recorded_clusters() if s["owner_pid"] == up.pid)
         ids = (state["id"], state["workdir"], state["bridge"])
 
-        async def check(v1, name):
-            await wait_pod(v1, name, lambda p: p.status.phase == "Running")
-            during = host_view(*ids)
-            await asyncio.to_thread(
-                subprocess.run, [sys.executable, "-m", "testing.k8scluster", "down"], cwd=REPO,
-                env=env, check=True, timeout=120)
-            return during
-
-        async def up_and_down():
+        async def pod_then_stop():
             async with await core_api(kubeconfig) as api:
                 v1 = client.CoreV1Api(api)
                 body = pod_body(unique("left"), ["sleep", "600"])
                 await v1.create_namespaced_pod("default", body)
-                return await check(v1, body["metadata"]["name"])
+                await wait_pod(v1, body["metadata"]["name"],
+                               lambda p: p.status.phase == "Running")
+            during = host_view(*ids)
+            if kill_owner:
+                up.kill()
+                up.wait(30)
+            await asyncio.to_thread(subprocess.run, [sys.executable, *stop], cwd=REPO, env=env,
+                                    check=True, timeout=120)
+            return during
 
-        during = run(up_and_down(), timeout=300)
-        assert up.wait(60) == 0
+        during = run(pod_then_stop(), timeout=300)
+        rc = up.wait(60)
+        lines += up.stdout.readlines()
+        assert rc == (-signal.SIGKILL if kill_owner else 0), "".join(lines)
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGTERM)
             up.wait(60)
-    # While up, the look finds everything (so the look below can fail):
+    return during, host_view(*ids), "".join(lines)
+
+
+NOTHING = {"processes": [], "mounts": [], "cgroups": [], "cgroup_processes": [],
+           "bridge": False, "workdir": False}
+
+
+def test_cli_up_and_down_leave_nothing():
+    """`python -m testing.k8scluster up`, a running pod, `down`: nothing of the cluster is
+    left and the host-wide settings are back (this test runs before the shared cluster
+    starts: see conftest)."""
+    assert not recorded_clusters(), "another Kubernetes test cluster is running"
+    before = host_wide()
+    during, after, out = up_pod_then(["-m", "testing.k8scluster", "down"])
+    # While up, the look finds everything (so the look after can fail):
     assert during["processes"] and during["mounts"] and during["cgroups"], during
     assert during["cgroup_processes"] and during["bridge"] and during["workdir"], during
-    after = host_view(*ids)
-    assert after == {"processes": [], "mounts": [], "cgroups": [], "cgroup_processes": [],
-                     "bridge": False, "workdir": False}, (after, "".join(lines))
+    assert after == NOTHING, (after, out)
     assert host_wide() == before
     assert not recorded_clusters()
+
+
+def test_a_killed_owners_cluster_is_reaped():
+    """The owner of a running cluster (its `up`) is SIGKILLed: the daemons, shims and pod
+    live on; the next harness call (cleanup_stale, here through `down`) removes them all and
+    restores the host."""
+    assert not recorded_clusters(), "another Kubernetes test cluster is running"
+    before = host_wide()
+    during, after, out = up_pod_then([
+        "-c", "from testing.k8scluster import cleanup_stale; print(cleanup_stale())"],
+        kill_owner=True)
+    assert during["processes"] and during["cgroup_processes"] and during["mounts"], during
+    assert after == NOTHING, (after, out)
+    assert host_wide() == before
