@@ -99,7 +99,7 @@ def binaries_ready() -> bool:
             and all(os.access(bin_dir() / name, os.X_OK) for name in BINARIES))
 
 
-def build_binaries(*, jobs: int = 1, timeout: float = 3600.0, force: bool = False) -> float:
+def build_binaries(*, jobs: int = 1, timeout: float = 7200.0, force: bool = False) -> float:
     """Build the four binaries into ``bin_dir()`` unless they are there; return seconds spent."""
     if binaries_ready() and not force:
         return 0.0
