@@ -132,12 +132,14 @@ class K8sTestCluster(ConfigMixin, DaemonsMixin, StateOwner):
                 else host.save_sysctls()
             iptables = others[0]["iptables_before"] if others and \
                 "iptables_before" in others[0] else host.iptables_chains()
+            made = others[0].get("made_paths", []) if others else host.absent_paths()
             STATE_FILES.mark_workdir(self.workdir, self.id)
             self._state = STATE_FILES.new(
                 self.id, label=self.label, workdir=str(self.workdir),
                 own_workdir=self._own_workdir, daemons=[], subnet_k=k, bridge=self.bridge,
                 cgroup=self.cgroup, cni_network=self.cni_network, sysctls=sysctls,
-                iptables_before=iptables, shim_sockets_before=host.shim_sockets(),
+                iptables_before=iptables, made_paths=made,
+                shim_sockets_before=host.shim_sockets(),
                 made_run_containerd=not host.SHIM_SOCKETS.parent.exists())
             host.make_bridge(self.bridge, self.address)
             host.make_cgroups(self.cgroup)

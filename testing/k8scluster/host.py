@@ -12,6 +12,7 @@ import os
 import random
 import re
 import shlex
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +21,9 @@ from .deps import K8sClusterError, program
 
 __all__ = [
     "CGROUP_ROOT",
+    "HOST_PATHS",
     "SYSCTLS",
+    "absent_paths",
     "bridge_netns",
     "delete_bridge",
     "iptables_chains",
@@ -30,6 +33,7 @@ __all__ = [
     "pick_subnet",
     "remove_cgroups",
     "remove_iptables_chains",
+    "remove_made_paths",
     "restore_sysctls",
     "run_cmd",
     "save_sysctls",
@@ -121,12 +125,14 @@ def delete_bridge(name: str) -> list[str]:
 
 # -- cgroups -----------------------------------------------------------------------------------
 def hierarchies() -> list[Path]:
-    """The cgroup v1 hierarchies (one folder per mounted controller set)."""
+    """The cgroup hierarchies: one folder per mounted v1 controller set, and the v2 one that
+    a hybrid layout mounts beside them (runc makes the containers' folders there too)."""
     out = []
     with contextlib.suppress(OSError):
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             fields = line.split()
-            if " - cgroup " in line and fields[4].startswith(str(CGROUP_ROOT)):
+            if (" - cgroup " in line or " - cgroup2 " in line) \
+                    and fields[4].startswith(str(CGROUP_ROOT)):
                 out.append(Path(fields[4]))
     return out
 
@@ -290,3 +296,33 @@ def remove_shim_sockets(before: list[str], made_run_dir: bool) -> None:
         for d in (SHIM_SOCKETS, SHIM_SOCKETS.parent):
             with contextlib.suppress(OSError):
                 d.rmdir()
+
+
+#: Host folders the kubelet or containerd's CNI code makes whatever their configured roots
+#: (the kubelet's device-plugin socket folder is fixed; libcni caches results there).
+HOST_PATHS = ("/var/lib/kubelet", "/var/lib/cni", "/run/containerd", "/var/log/pods",
+              "/var/lib/containerd", "/etc/cni", "/opt/cni")
+
+
+def absent_paths() -> list[str]:
+    return [p for p in HOST_PATHS if not os.path.lexists(p)]
+
+
+def remove_made_paths(made: list[str]) -> list[str]:
+    """Remove the folders of *made* (absent before the first cluster started) when they hold
+    only folders and sockets; returns what could not be removed."""
+    errors = []
+    for top in made:
+        if not os.path.isdir(top) or os.path.islink(top):
+            continue
+        for root, dirs, files in os.walk(top, topdown=False):
+            for name in files:
+                path = os.path.join(root, name)
+                with contextlib.suppress(OSError):
+                    if stat.S_ISSOCK(os.lstat(path).st_mode):
+                        os.unlink(path)
+            with contextlib.suppress(OSError):
+                os.rmdir(root)
+        if os.path.exists(top):
+            errors.append(f"{top} (made by the cluster) is not empty")
+    return errors

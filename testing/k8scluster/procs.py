@@ -64,6 +64,8 @@ def remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
     # while others run copies theirs): the last one to stop restores them.
     if state.get("sysctls") and not others:
         errors += host.restore_sysctls(state["sysctls"])
+    if state.get("made_paths") and not others:
+        errors += host.remove_made_paths(state["made_paths"])
     if state.get("cni_network"):
         with contextlib.suppress(OSError):
             for f in Path("/var/lib/cni/results").glob(f"{state['cni_network']}-*"):

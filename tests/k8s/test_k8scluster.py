@@ -207,7 +207,7 @@ def host_view(cluster_id: str, workdir: str, bridge: str) -> dict:
 
 def host_wide() -> dict:
     """Host-wide things a cluster may change: sysctls, Kubernetes' and CNI's iptables chains,
-    pod network namespaces."""
+    pod network namespaces, folders in /var, /run, /etc, /opt."""
     chains = {}
     for tool in ("iptables", "ip6tables"):
         for table in ("filter", "nat", "mangle"):
@@ -217,8 +217,11 @@ def host_wide() -> dict:
     # Pod sandboxes' namespaces (the SSH beds of other runs come and go as jrk-sshbed-*).
     netns = sorted(n for n in os.listdir("/run/netns") if n.startswith("cni-")) \
         if Path("/run/netns").is_dir() else []
+    paths = {p: os.path.lexists(p) for p in (
+        "/var/lib/kubelet", "/var/lib/cni", "/run/containerd", "/var/log/pods",
+        "/var/lib/containerd", "/etc/cni", "/opt/cni")}
     return {"sysctls": {k: Path("/proc/sys", k).read_text().strip() for k in SYSCTLS},
-            "iptables": chains, "netns": netns}
+            "iptables": chains, "netns": netns, "paths": paths}
 
 
 def up_pod_then(stop: list[str], *, kill_owner: bool = False) -> tuple[dict, dict, str]:
