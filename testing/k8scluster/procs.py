@@ -64,12 +64,20 @@ def remove_resources(state: dict, remove_workdir: bool = True) -> list[str]:
     # while others run copies theirs): the last one to stop restores them.
     if state.get("sysctls") and not others:
         errors += host.restore_sysctls(state["sysctls"])
+    # libcni's cached results of pods not torn down: <network>-<sandbox id>-<ifname>, for
+    # the cluster's bridge network and containerd's own loopback network.
+    ids = set()
+    for where in ("root", "state"):
+        sandboxes = workdir / "containerd" / where / "io.containerd.grpc.v1.cri" / "sandboxes"
+        with contextlib.suppress(OSError):
+            ids |= {d.name for d in sandboxes.iterdir()}
+    with contextlib.suppress(OSError):
+        for f in Path("/var/lib/cni/results").iterdir():
+            if (state.get("cni_network") and f.name.startswith(state["cni_network"] + "-")) \
+                    or any(f.name.startswith(f"cni-loopback-{i}-") for i in ids):
+                f.unlink()
     if state.get("made_paths") and not others:
         errors += host.remove_made_paths(state["made_paths"])
-    if state.get("cni_network"):
-        with contextlib.suppress(OSError):
-            for f in Path("/var/lib/cni/results").glob(f"{state['cni_network']}-*"):
-                f.unlink()
     if remove_workdir and state.get("own_workdir") and not host.mounts_under(workdir) \
             and not STATE_FILES.remove_workdir(workdir):
         errors.append(f"cannot remove {workdir}")
