@@ -80,3 +80,34 @@ async def test_kernel_that_died_is_restarted_and_a_new_notebook_tab_talks_to_it(
     session.close()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+
+
+async def test_a_restart_during_a_cell_leaves_the_kernel_idle_not_busy(
+    jp_fetch, jp_ws_fetch, kernels_dir
+):
+    """The old process's "busy" (its "idle" never came) is not the restarted kernel's state.
+
+    Jupyter Server does not nudge a busy kernel's new websockets: a stale "busy" showed the
+    kernel busy for good, and a new tab's first cell lost its output and "idle" whenever
+    its iopub subscription came after them (the legacy-launcher test under load).
+    """
+    kernel_id = (await start(jp_fetch))["id"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    msg_id = await session.send_execute("import time; time.sleep(60)")
+    await session.wait_started(msg_id)
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
+
+    async def state():
+        response = await jp_fetch("api", "kernels", kernel_id, method="GET")
+        return json.loads(response.body)["execution_state"]
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while await state() != "idle" and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    assert await state() == "idle"
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("print('after')", timeout=30))["stdout"] == "after\n"
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert await wait_until(lambda: not pids_mentioning(kernel_id), 10)
