@@ -1,5 +1,5 @@
 """The benchmark's report: the versions run, ``results.json`` and the ``results.md`` table
-(with the ratios against ``ours-local``)."""
+(with every configuration against ``plain``)."""
 
 from __future__ import annotations
 
@@ -78,8 +78,15 @@ def _cell(value) -> str:
     return "-" if value is None else str(value)
 
 
+#: The start-time targets against a plain local ipykernel in the same run (issue 22): our
+#: local kernels within +0.05 s, SSH kernels (on hosts whose login shell takes >= 0.2 s)
+#: within +0.15 s.
+START_TARGETS_S = {"ours-local": 0.05, "ours-ssh": 0.15}
+
+
 def ratios(results: dict) -> list[str]:
-    local = results.get("ours-local", {})
+    """Every configuration against ``plain`` (a stock server's local ipykernel) in the run."""
+    base = results.get("plain", {})
     keys = (
         "start_s",
         "concurrent10_s",
@@ -90,18 +97,19 @@ def ratios(results: dict) -> list[str]:
     )
     lines = []
     for name, res in results.items():
-        if (
-            name == "ours-local"
-            or not all(k in res for k in keys)
-            or not all(k in local for k in keys)
-        ):
+        if name == "plain" or not all(k in res for k in keys) or not all(k in base for k in keys):
             continue
 
         def ratio(key: str, floor: float = 1e-9, res=res) -> float:
-            return res[key] / max(local[key], floor)
+            return res[key] / max(base[key], floor)
 
+        extra = res["start_s"] - base["start_s"]
+        target = START_TARGETS_S.get(name)
+        verdict = "-" if target is None else ("ok" if extra <= target else "OVER") + (
+            f" (≤ +{target:.2f} s)"
+        )
         lines.append(
-            f"| {name} | {res['start_s'] - local['start_s']:+.2f} s | "
+            f"| {name} | {extra:+.2f} s | {verdict} | "
             f"{ratio('concurrent10_s'):.2f}x | {ratio('lag_max_ms_20', 1):.2f}x | "
             f"{ratio('status_max_ms_20', 1):.2f}x | {ratio('execute_ms'):.2f}x | "
             f"{ratio('interrupt_ms'):.2f}x | "
@@ -111,12 +119,13 @@ def ratios(results: dict) -> list[str]:
         return []
     return [
         "",
-        "Against ours-local in the same run (targets for ours-ssh from issue 4: start "
-        "≤ +0.15 s, the others ≤ 1.2x, 0 processes left):",
+        "Against plain (a stock Jupyter Server's local ipykernel) in the same run; start "
+        "targets: ours-local ≤ +0.05 s, ours-ssh ≤ +0.15 s (hosts whose ~/.bashrc takes "
+        "≥ 0.2 s), the others ≤ 1.2x, 0 processes left:",
         "",
-        "| config | start - local | 10 starts | loop lag (20) | /api/status (20) | execute "
-        "| interrupt | left delete/restart/stop |",
-        "|---" * 8 + "|",
+        "| config | start - plain | start target | 10 starts | loop lag (20) | /api/status (20) "
+        "| execute | interrupt | left delete/restart/stop |",
+        "|---" * 9 + "|",
         *lines,
     ]
 
@@ -150,7 +159,7 @@ def write(meta: dict, results: dict, out: Path, pools: dict | None = None) -> No
 
 
 def config_table(meta: dict, results: dict) -> list[str]:
-    """The configurations' table, its ratios against ours-local and its notes."""
+    """The configurations' table, every one against plain, and its notes."""
     lines = [
         "| config | " + " | ".join(t for _, t in COLUMNS) + " |",
         "|---" * (len(COLUMNS) + 1) + "|",

@@ -8,7 +8,9 @@ loopback:
 
 * ``plain``: a stock Jupyter Server (no extension of ours) with ipykernel_launcher;
 * ``ours-local``: this extension, the shipped local kernelspec (launcher on this machine);
-* ``ours-ssh``: this extension, an ssh kernelspec over the bed's two hosts;
+* ``ours-ssh``: this extension, an ssh kernelspec over the bed's two hosts, both
+  ``slow_shell`` hosts (their ~/.bashrc takes 0.3 s, as `pyenv init`, conda's or Lmod's
+  init do on real hosts: every SSH session pays it);
 * ``ours-slurm``: this extension, the shipped slurm template on a real Slurm cluster
   (testing/slurmcluster: slurmctld here, one slurmd in each of its own two namespace
   hosts; partition ``shared``, whose CPUs take many jobs at once), started for the run;
@@ -24,7 +26,8 @@ loopback:
   the refill of a pool of 10 after 10 concurrent starts. ``--only pools`` selects all five;
   they are not in the default selection (``pool-yarn`` needs Java, Maven and pyspark).
 
-Every server also loads :mod:`benchmarks.lagprobe` (event-loop lag probe). Every wait is
+The table compares every configuration against ``plain`` (start time difference, ratios of
+the rest). Every server also loads :mod:`benchmarks.lagprobe` (event-loop lag probe). Every wait is
 bounded; writes ``results.md`` and ``results.json`` into ``--out``, with the versions run
 (Python, jupyter_server, jupyter_client, ipykernel, this package's git revision, GP's).
 
@@ -205,8 +208,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        bed = stack.enter_context(SSHTestBed(2, Path(tmp) / "bed"))
-        meta["hosts"] = f"{len(bed.hosts)} sshd hosts ({bed.mode})"
+        # Hosts as real ones: a login shell that does work (pyenv/conda/module init).
+        bed = stack.enter_context(
+            SSHTestBed(0, Path(tmp) / "bed", extra_hosts=("slow_shell",) * 2)
+        )
+        meta["hosts"] = f"{len(bed.hosts)} sshd hosts ({bed.mode}, slow login shell)"
         options.slurm_cluster = None
         if {"ours-slurm", "pool-slurm"} & {*names, *pool_parts}:
             options.slurm_cluster = stack.enter_context(

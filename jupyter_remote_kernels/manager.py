@@ -204,11 +204,19 @@ class RemoteMappingKernelManager(
         launch has new ports: the watch would stay on the dead ones, the kernel's
         execution_state stuck at "starting", and every new websocket would wait for it in
         vain. A kernel_info request then makes the new kernel report its state.
+
+        The state starts over at "starting": the old process's last one is not the new
+        one's. A kernel stopped while busy (a restart during a cell, or right after a
+        reply, before its "idle") left "busy", which status messages answering untracked
+        requests never change: the kernel would show busy for good, and Jupyter Server
+        does not nudge a busy kernel's new websockets, whose iopub then misses what the
+        kernel publishes before it is subscribed (a cell's output and "idle").
         """
         watched = self._watched_ports.get(km.kernel_id)
         if watched is None or watched == list(km.ports):
             return
         self.stop_watching_activity(km.kernel_id)
+        km.execution_state = "starting"
         self.start_watching_activity(km.kernel_id)
         shell = km.connect_shell()
         km.session.send(shell, "kernel_info_request")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 from blockbuster import BlockBuster
 
@@ -33,6 +35,21 @@ def kernels_dir(jp_kernel_dir):
     """The test's kernelspec folder, holding the shipped default spec as ``remote-python``."""
     write_kernelspec(jp_kernel_dir, "remote-python", shipped_local_spec())
     return jp_kernel_dir
+
+
+@pytest.fixture
+def own_tmpdir(tmp_path, monkeypatch):
+    """A temporary folder of the test's own, the TMPDIR of everything it starts.
+
+    The server, its launchers and kernels (and the YARN emulator's containers) write their
+    temporary files here, so a test looks for leftovers in a folder it made, never in the
+    whole system temporary folder (see ``tests.kernels.files_containing``).
+    """
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # computed again from TMPDIR
+    return folder
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         stderr is passed on to the server's.
         """
         self.placement.host = os.uname().nodename
+        cmd = self.without_site(cmd)
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -75,6 +76,22 @@ class LocalLauncherProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self._process.stdin.write(protocol.encode_bundle(bundle))
             await self._process.stdin.drain()
         self._process.stdin.close()
+
+    def without_site(self, cmd: list[str]) -> list[str]:
+        """``cmd`` with ``-S`` after the Python when it runs this package's launcher.
+
+        The launcher needs only the standard library: without ``site`` its Python skips the
+        ``.pth`` files of site-packages (whatever they import: editable installs, certifi
+        bundles...), most of a Python start. A start of ours then costs little more than a
+        plain kernel's, whose Python is the only one. The kernel it starts runs with ``site``.
+        """
+        if (
+            len(cmd) > 1
+            and cmd[1] == self.launcher_location()
+            and os.path.basename(cmd[0]).startswith("python")
+        ):
+            return [cmd[0], "-S", *cmd[1:]]
+        return cmd
 
     def launcher_output_tail(self) -> str:
         return self._output.tail()

@@ -4,10 +4,11 @@ An SSH exec runs the user's login shell first (its rc files: on the test hosts `
 takes ~0.2 s of CPU) and then starts Python: most of an ssh kernel's extra start time, and
 CPU that concurrent starts fight for. The agent is started once per host (and Python) over
 one session of a pooled connection, with the same stage 0 as a launch. Each launch then
-opens a *stream* on it: the agent forks a child that execs exactly the command line a
-one-off SSH session would run (stage 0, then :func:`~.remote.bootstrap_code` from stdin; the
-same argv, so ``ps`` on the host tells launchers apart), with the stream as its
-stdin/stdout. That costs a Python start, but no SSH session and no login shell. So detach,
+opens a *stream* on it: the agent forks a child that execs the command line a one-off SSH
+session would run (stage 0, then :func:`~.remote.bootstrap_code` from stdin; the same argv
+but for ``-S``, so ``ps`` on the host tells launchers apart), with the stream as its
+stdin/stdout. That costs a Python start without ``site`` (the agent hands its ``sys.path``
+over), but no SSH session and no login shell. So detach,
 abort, exit reports and "an abandoned launch leaves nothing" work as before: when the
 agent's channel closes (server stopped, connection lost), every attached bootstrap sees EOF
 on its stdin and stops its launcher.

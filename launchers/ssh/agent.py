@@ -3,7 +3,9 @@
 The server sends this file over one SSH session followed by ``main(STAGE0)`` (stage 0 of
 a launch); see ``jupyter_remote_kernels/ssh/agent.py``. Each launch is a *stream*: the agent
 forks a child that execs ``python -c STAGE0 ARGV...`` exactly as a one-off SSH session
-would, with the stream as its stdin and stdout.
+would, with the stream as its stdin and stdout, but started with ``-S``: the agent's
+``sys.path`` (site-packages and what their ``.pth`` files add) is handed over in
+``JRK_AGENT_SYS_PATH`` instead of every launch running ``site`` again.
 
 Frames, both directions, are ``KIND ID N\\n`` + N bytes. Server to agent: ``S`` start
 (JSON argv), ``D`` stdin data, ``C`` close stdin. Agent to server: ``R`` ready, ``O``
@@ -64,7 +66,12 @@ class Agent:
                         os.close(fd)
                     except OSError:
                         pass
-                os.execv(sys.executable, [sys.executable, "-c", self.stage0, *argv])  # noqa: S606
+                # -S: no site (its .pth files are most of a Python start); the bootstrap
+                # takes this agent's sys.path instead (see adopt_agent_path there).
+                env = dict(os.environ, JRK_AGENT_SYS_PATH=json.dumps(sys.path[1:]))
+                os.execve(  # noqa: S606
+                    sys.executable, [sys.executable, "-S", "-c", self.stage0, *argv], env
+                )
             finally:
                 os._exit(127)
         os.close(stdin_r)

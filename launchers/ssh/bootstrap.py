@@ -213,7 +213,17 @@ def follow(launch, reader):
             launch.finish({"aborted": True, "exit": code})
 
 
+def adopt_agent_path():
+    """Started by the host's launch agent with ``-S`` (no ``site``, a faster start): take
+    the agent's ``sys.path``, which ``site`` made for this same Python. The variable is
+    removed, so the launcher and the kernel never see it."""
+    paths = os.environ.pop("JRK_AGENT_SYS_PATH", None)
+    if paths is not None and sys.flags.no_site:
+        sys.path[1:] = [p for p in json.loads(paths) if isinstance(p, str)]
+
+
 def main():
+    adopt_agent_path()
     reader = StdinReader(0)
     header = json.loads(reader.line().decode())
     files = [(name, reader.exact(size).decode()) for name, size in header["files"]]

@@ -32,8 +32,11 @@ from .users import home_view_script
 if TYPE_CHECKING:
     from .bed import SSHTestBed
 
-HOST_KINDS = ("normal", "refuse_key", "no_python", "down")
+HOST_KINDS = ("normal", "refuse_key", "no_python", "down", "slow_shell")
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+#: How long a "slow_shell" host's ~/.bashrc takes, as `pyenv init`, conda's or Lmod's module
+#: init do on real hosts: every SSH session (a command's too) pays it before its command.
+SLOW_SHELL_SECONDS = 0.3
 
 
 class TestHost:
@@ -61,6 +64,11 @@ class TestHost:
         self.config_path = self.dir / "sshd_config"
         self.log_path = self.dir / "sshd.log"
         self.authorized_keys_path = self.dir / "authorized_keys"
+        #: The host's temporary folder (its sessions' TMPDIR): what its launches leave
+        #: behind is in the bed's work folder, not in this machine's shared /tmp.
+        self.tmp_dir = self.dir / "tmp"
+        #: Its own ~/.bashrc (netns mode): the bed's, and for "slow_shell" a slow part.
+        self.bashrc_path = self.dir / "bashrc"
         self.host_key_pub = ""
         self.master_pid: Optional[int] = None
         self._master: Optional[subprocess.Popen] = None
@@ -87,6 +95,21 @@ class TestHost:
 
     def _prepare(self) -> None:
         self.dir.mkdir(parents=True)
+        self.tmp_dir.mkdir()
+        self.tmp_dir.chmod(0o1777)  # as /tmp: other users' sessions write there too
+        if self.kind == "slow_shell" and self.bed.mode != "netns":
+            raise SSHTestBedError(
+                "a slow_shell host needs netns mode (its own ~/.bashrc is bind-mounted): run "
+                "as root with a working `ip netns`")
+        slow = ""
+        if self.kind == "slow_shell":
+            # Work as a login shell's init does: a few processes and a wait (pyenv init
+            # forks several; conda or Lmod read files), together SLOW_SHELL_SECONDS.
+            slow = (
+                "# slow_shell host: an init as pyenv init, conda or module init would run\n"
+                f'_jrk_t=$(command -v python3 >/dev/null && uname -r); sleep {SLOW_SHELL_SECONDS}\n'
+            )
+        self.bashrc_path.write_text(f'. "{self.bed.bashrc_path}"\n{slow}')
         run_cmd(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", self.name,
               "-f", str(self.key_path)])
         self.host_key_pub = Path(f"{self.key_path}.pub").read_text().strip()
@@ -120,7 +143,7 @@ class TestHost:
             "X11Forwarding no",
             "MaxStartups 100:30:200",
             "MaxSessions 100",
-            f"SetEnv {ENV_MARK}={self.mark}",
+            f"SetEnv {ENV_MARK}={self.mark} TMPDIR={self.tmp_dir}",
             "Subsystem sftp internal-sftp",
         ]
         if self.kind == "no_python":
@@ -187,7 +210,8 @@ class TestHost:
             run_cmd(["ip", "link", "set", self.veth, "up"])
             # A host of its own: its own /etc/hosts and its own ~/.bashrc (the one bash runs
             # for every SSH command), not this machine's: rc files here may run `pyenv
-            # rehash`, which waits up to a minute on a lock an interrupted session left.
+            # rehash`, which waits up to a minute on a lock an interrupted session left. A
+            # "slow_shell" host's ~/.bashrc takes as long as such an init (SLOW_SHELL_SECONDS).
             script = (
                 'hostname "$0" && mount --bind "$1" /etc/hosts && '
                 '{ [ ! -f "$3" ] || mount --bind "$2" "$3"; } && shift 3 && exec "$@"'
@@ -197,7 +221,7 @@ class TestHost:
                 # The bed's other users must reach its Python (pyenv in /root): see users.py
                 script = f"{home_view_script(home, self.dir / 'home-view')} && {script}"
             argv = ["ip", "netns", "exec", self.netns, "unshare", "--uts", "sh", "-c", script,
-                    self.hostname, str(self.bed.etc_hosts_path), str(self.bed.bashrc_path),
+                    self.hostname, str(self.bed.etc_hosts_path), str(self.bashrc_path),
                     str(Path(pwd.getpwnam(self.bed.user).pw_dir) / ".bashrc"), *sshd]
         else:
             argv = sshd

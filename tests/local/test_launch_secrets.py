@@ -4,14 +4,14 @@ Each launch (and each restart: a new launch with a new launch secret) is checked
 its real secret values, read from the kernel manager: the argv of every process on this
 machine (the SSH bed's hosts and the YARN emulator's containers share its PID space) while
 the kernel runs, and every file under the places the launch writes to (the temporary
-folder, the SSH hosts' and the YARN emulator's work folders, the runtime folder) after
-the kernel is shut down. ``tests/local/test_security.py`` does the same for local launches.
+folder the test gives the server and the SSH hosts, the YARN emulator's work folder, the
+runtime folder) after the kernel is shut down. ``tests/local/test_security.py`` does the
+same for local launches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from pathlib import Path
 
 from testing.yarn_emulator.spark_submit import install_fake_spark, install_spark_kernelspec
@@ -57,7 +57,7 @@ async def start_restart_stop(jp_fetch, jp_ws_fetch, km, kernel_id) -> dict[str, 
 
 
 async def test_ssh_launch_secrets(
-    jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, jp_runtime_dir, ssh_bed
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, jp_runtime_dir, ssh_bed, own_tmpdir
 ):
     write_kernelspec(jp_kernel_dir, "ssh-secrets", ssh_spec(ssh_bed))
     model = await post_kernel(jp_fetch, "ssh-secrets")
@@ -65,12 +65,13 @@ async def test_ssh_launch_secrets(
     kernel_id = model["id"]
     km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
     secrets = await start_restart_stop(jp_fetch, jp_ws_fetch, km, kernel_id)
-    roots = [ssh_bed.workdir, Path(tempfile.gettempdir()), Path(jp_runtime_dir)]
+    # The hosts' temporary folders are in the bed's work folder (testing.sshbed).
+    roots = [ssh_bed.workdir, own_tmpdir, Path(jp_runtime_dir)]
     assert await asyncio.to_thread(files_containing, secrets, roots) == []
 
 
 async def test_yarn_spark_launch_secrets(
-    yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, jp_serverapp, jp_runtime_dir, tmp_path
+    yarn_rm, jp_fetch, jp_ws_fetch, kernels_dir, jp_serverapp, jp_runtime_dir, tmp_path, own_tmpdir
 ):
     """The yarn_spark template: run.sh, spark-submit, the RM, the AM container."""
     spark = install_fake_spark(tmp_path, yarn_rm.url, REPO)
@@ -82,5 +83,6 @@ async def test_yarn_spark_launch_secrets(
     km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
     secrets = await start_restart_stop(jp_fetch, jp_ws_fetch, km, kernel_id)
     assert app_of(yarn_rm, app_id)["state"] == "KILLED"
-    roots = [tmp_path, Path(tempfile.gettempdir()), Path(jp_runtime_dir)]
+    # tmp_path holds own_tmpdir and the emulator's work folder (containers, their logs)
+    roots = [tmp_path, Path(jp_runtime_dir)]
     assert await asyncio.to_thread(files_containing, secrets, roots) == []

@@ -6,8 +6,18 @@ import asyncio
 import json
 import os
 import signal
+from pathlib import Path
 
-from ..kernels import KernelSession, pids_mentioning, wait_until
+from ..kernels import (
+    KernelSession,
+    launcher_argv,
+    local_spec,
+    pids_mentioning,
+    wait_until,
+    write_kernelspec,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def start(jp_fetch, name="remote-python", path="/api/kernels", **body):
@@ -80,3 +90,46 @@ async def test_kernel_that_died_is_restarted_and_a_new_notebook_tab_talks_to_it(
     session.close()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert await wait_until(lambda: not pids_mentioning(kernel_id), timeout=5)
+
+
+async def test_a_kernel_killed_during_a_cell_is_idle_after_its_restart_not_busy(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir
+):
+    """The old process's "busy" (its "idle" never came) is not the restarted kernel's state.
+
+    A kernel killed in the middle of a cell (the OOM killer; a legacy launcher's kernel is
+    SIGTERMed on every restart) left "busy". Only the new kernel's "starting" status reset
+    it, and the server misses that one whenever its iopub subscription comes late (under
+    load; a legacy launcher calls back before its kernel listens): the kernel then showed
+    busy for good, and Jupyter Server does not nudge a busy kernel's new websockets, so a
+    new tab's first cell lost its output and "idle" (the legacy-launcher test under load).
+    The kernel class here is one whose "starting" the server never sees.
+    """
+    argv = launcher_argv("--kernel-class-name", "tests.late_iopub.NoStartingStatusKernel")
+    spec = dict(local_spec(argv), env={"PYTHONPATH": str(REPO)})
+    write_kernelspec(jp_kernel_dir, "late-iopub", spec)
+    model = await start(jp_fetch, "late-iopub")
+    kernel_id, kernel_pid = model["id"], model["placement"]["pid"]
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    msg_id = await session.send_execute("import time; time.sleep(60)")
+    await session.wait_started(msg_id)
+    session.close()
+    os.kill(kernel_pid, signal.SIGKILL)
+
+    async def model_now() -> dict:
+        return json.loads((await jp_fetch("api", "kernels", kernel_id, method="GET")).body)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while (await model_now())["placement"]["pid"] == kernel_pid and loop.time() < deadline:
+        await asyncio.sleep(0.3)
+    while (await model_now())["execution_state"] != "idle" and loop.time() < deadline:
+        await asyncio.sleep(0.3)
+    now = await model_now()
+    assert now["placement"]["pid"] != kernel_pid, "not restarted"
+    assert now["execution_state"] == "idle"
+    session = await KernelSession.open(jp_ws_fetch, kernel_id)
+    assert (await session.execute("print('after')", timeout=30))["stdout"] == "after\n"
+    session.close()
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert await wait_until(lambda: not pids_mentioning(kernel_id), 10)

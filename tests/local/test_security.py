@@ -6,7 +6,6 @@ import json
 import logging
 import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -128,7 +127,7 @@ def jp_server_config():
 
 
 async def test_secrets_in_no_argv_log_or_leftover_file(
-    jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, jp_runtime_dir, caplog, capfd
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, jp_serverapp, jp_runtime_dir, caplog, capfd, own_tmpdir
 ):
     """Both launches' secrets (start, then restart) in no argv, log line or leftover file."""
     caplog.set_level(logging.DEBUG)
@@ -164,5 +163,5 @@ async def test_secrets_in_no_argv_log_or_leftover_file(
     assert "[launcher DEBUG]" in logs  # the launcher logged at DEBUG, and...
     assert "Kernel args" in logs  # ...so did the server
     assert [name for name, value in secrets.items() if value.decode() in logs] == []
-    roots = [Path(jp_runtime_dir), Path(tempfile.gettempdir())]
+    roots = [Path(jp_runtime_dir), own_tmpdir]
     assert files_containing(secrets, roots) == []

@@ -26,14 +26,32 @@ def slurm(slurm_cluster):
     slurm_cluster.clear()
 
 
-def wait_for(predicate, timeout: float, what: str):
+def wait_for(predicate, timeout: float, what: str, details=None):
+    """``predicate()`` once true; else fail, with ``details()`` (what the cluster says)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
-    pytest.fail(f"{what} not within {timeout}s", pytrace=False)
+    said = f"\n{details()}" if details is not None else ""
+    pytest.fail(f"{what} not within {timeout}s{said}", pytrace=False)
+
+
+def job_story(cluster, job_id: str) -> str:
+    """The job's state and reason, the nodes' states and the daemons' last log lines."""
+    job = cluster.job(job_id) or {}
+    logs = [(cluster.ctld_log, "slurmctld")]
+    logs += [(cluster.node_log(h), h.name) for h in cluster.hosts]
+    tails = "\n".join(
+        f"--- {name}:\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+        for path, name in logs
+        if path.exists()
+    )
+    return (
+        f"job {job_id}: {job.get('JobState')} ({job.get('Reason')}) on {job.get('NodeList')}; "
+        f"nodes {cluster.node_states()}; node processes {cluster.all_node_processes()}\n{tails}"
+    )
 
 
 def machine_pids_mentioning(needle: str) -> list[tuple[int, str]]:
@@ -139,7 +157,7 @@ def test_stop_leaves_no_daemon_or_job_process(tmp_path):
         job_id = cluster.sbatch(SLEEP, "-J", "left-running")
         cluster.wait_job(job_id, ("RUNNING",), 30)
         wait_for(lambda: any(c == "sleep 300" for _, c in cluster.all_node_processes()), 30,
-                 "the job's sleep")
+                 "the job's sleep", lambda: job_story(cluster, job_id))
         pids = _cluster_pids(cluster)
         assert set(pids.values()) >= {"munged", "slurmctld", "slurmd", "sleep 300"}
         namespaces = [h.netns for h in cluster.hosts]
