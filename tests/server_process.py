@@ -53,7 +53,7 @@ class ServerProcess:
         self.log_path = self.base / f"server-{self.port}.log"
         return self.log_path.open("ab")
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 60) -> ServerProcess:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -78,7 +78,9 @@ class ServerProcess:
                 return self
             except requests.ConnectionError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the Jupyter server did not start") from None
+                    self.stop()  # one that is merely slow must not outlive the test
+                    msg = f"the Jupyter server did not start within {timeout:g} s"
+                    raise RuntimeError(msg) from None
                 time.sleep(0.2)
 
     def request(self, method: str, path: str, body=None, timeout: float = 60):
