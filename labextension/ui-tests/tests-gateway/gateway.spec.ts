@@ -8,13 +8,16 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { APIRequestContext, TestInfo } from '@playwright/test';
 
 import {
+  detailLine,
+  escapeRegExp,
   keepScreenshot,
   openNotebookOn,
   panelItems,
   remoteKernels,
   remoteSection,
   requireReal,
-  statusItem
+  statusItem,
+  statusText
 } from '../tests/helpers';
 
 interface IGatewaySetup {
@@ -48,38 +51,83 @@ async function placementThroughTheGateway(
   await openNotebookOn(page, tmpPath, kernel);
   const item = statusItem(page);
   await expect(item).toHaveAttribute('data-phase', 'ready', { timeout: 90000 });
-  // The user's server answers /api/remote-kernels by asking the gateway.
+  // The user's server answers /api/remote-kernels by asking the gateway: the
+  // placement the gateway's backend wrote, shown as it comes.
   const models = (await remoteKernels(page.request)).filter(
     m => m.kernel_name === kernel
   );
   expect(models).toHaveLength(1);
   const [model] = models;
-  const host = model.placement?.host as string;
+  const placement = model.placement!;
+  expect(placement).toBeTruthy();
+  expect(placement.phase).toBe('ready');
+  expect(placement.where).toBeTruthy();
+  const host = placement.host as string;
   expect(host).toBeTruthy();
   if (expectedHosts) {
     expect(expectedHosts).toContain(host);
   }
+  // The display name the user picked the kernel by (the gateway's kernelspec),
+  // not the kernelspec's folder name.
+  expect(model.display_name).not.toBe(kernel);
   // The same placement in Jupyter's own kernel model (the gateway client
   // keeps the gateway's model whole).
   const kernel_ = await page.request.get(`api/kernels/${model.kernel_id}`);
-  expect((await kernel_.json()).placement?.host).toBe(host);
+  expect(kernel_.ok()).toBeTruthy();
+  const kept = (await kernel_.json()).placement;
+  expect(kept?.host).toBe(host);
+  expect(kept?.where).toBe(placement.where);
 
-  await expect(item).toHaveText(`${kernel} · ${host}`);
-  await expect(item).toHaveAttribute('title', new RegExp(`Host: ${host}`));
+  // The status bar: "<display name> · <where>", every fact in its tooltip.
+  await expect(item).toHaveText(statusText(model));
+  await expect(item).toHaveAttribute(
+    'title',
+    new RegExp(escapeRegExp(`Host: ${host}`))
+  );
+  await expect(item).toHaveAttribute(
+    'title',
+    new RegExp(escapeRegExp(`Where: ${placement.where}`))
+  );
+  for (const [key, value] of Object.entries(placement.details)) {
+    if (value !== null && value !== '') {
+      await expect(item).toHaveAttribute(
+        'title',
+        new RegExp(escapeRegExp(detailLine(key, value)))
+      );
+    }
+  }
   await keepScreenshot(
     page.locator('#jp-main-statusbar'),
     testInfo,
     'status-bar'
   );
 
+  // The Running panel row: where first, then the display name; host and
+  // details in its tooltip.
   const section = await remoteSection(page);
   const row = panelItems(page).filter({ hasText: model.display_name });
   await expect(row).toHaveCount(1);
-  await expect(row.locator('.jp-RemoteKernels-host')).toHaveText(host);
-  await expect(row.locator('.jp-RemoteKernels-kind')).toHaveText(
-    model.placement?.kind as string
+  await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
+    placement.where
   );
+  await expect(row.locator('.jp-RemoteKernels-name')).toHaveText(
+    model.display_name
+  );
+  const label = row.locator('.jp-RunningSessions-itemLabel');
+  await expect(label).toHaveAttribute(
+    'title',
+    new RegExp(escapeRegExp(`Host: ${host}`))
+  );
+  for (const [key, value] of Object.entries(placement.details)) {
+    if (value !== null && value !== '') {
+      await expect(label).toHaveAttribute(
+        'title',
+        new RegExp(escapeRegExp(detailLine(key, value)))
+      );
+    }
+  }
   await expect(row).toHaveClass(/jp-mod-phase-ready/);
+  await expect(row).toContainText('ready');
   await keepScreenshot(section, testInfo, 'running-panel');
 
   // The kernel runs as the user the hub named, where the panel says.
@@ -136,7 +184,7 @@ test.describe('Remote kernels through a gateway', () => {
     }
   });
 
-  test('a local kernel on the gateway shows its host in the status bar and the Running panel', async ({
+  test('a local kernel on the gateway shows where it runs in the status bar and the Running panel', async ({
     page,
     tmpPath
   }, testInfo) => {
@@ -149,7 +197,7 @@ test.describe('Remote kernels through a gateway', () => {
     );
   });
 
-  test('an ssh kernel on the gateway shows its host in the status bar and the Running panel', async ({
+  test('an ssh kernel on the gateway shows where it runs in the status bar and the Running panel', async ({
     page,
     request,
     tmpPath
