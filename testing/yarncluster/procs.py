@@ -4,6 +4,7 @@ behind (the /proc helpers and the state file loop are :mod:`testing.procs`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from testing import procs
