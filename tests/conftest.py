@@ -43,7 +43,7 @@ def own_tmpdir(tmp_path, monkeypatch):
 
     The server, its launchers and kernels (and the YARN emulator's containers) write their
     temporary files here, so a test looks for leftovers in a folder it made, never in the
-    whole system temporary folder (see ``tests.kernels.files_containing``).
+    whole system temporary folder (see ``tests.secret_search.files_containing``).
     """
     folder = tmp_path / "tmp"
     folder.mkdir()

@@ -18,13 +18,11 @@ from testing.yarn_emulator.spark_submit import install_fake_spark, install_spark
 
 from ..kernels import (
     KernelSession,
-    files_containing,
-    launch_secrets,
     pids_mentioning,
-    secrets_in_argv,
     wait_until,
     write_kernelspec,
 )
+from ..secret_search import files_containing, launch_secrets, secrets_in_argv
 from ..ssh_helpers import post_kernel, ssh_spec
 from ..yarn_helpers import POLL, app_of, start
 

@@ -13,15 +13,13 @@ import pytest
 from ..kernels import (
     LAUNCHER,
     KernelSession,
-    files_containing,
-    launch_secrets,
     launcher_argv,
     local_spec,
     pids_mentioning,
-    secrets_in_argv,
     wait_until,
     write_kernelspec,
 )
+from ..secret_search import files_containing, launch_secrets, secrets_in_argv
 
 MITM = str(Path(__file__).resolve().parents[1] / "mitm_launch.py")
 

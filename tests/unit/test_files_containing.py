@@ -1,4 +1,4 @@
-"""``tests.kernels.files_containing`` (the leftover-secret search) on folders that hold what
+"""``tests.secret_search.files_containing`` (the leftover-secret search) on folders that hold what
 a real machine's temporary folder may: a FIFO, device nodes (a chroot's ``dev/``), symbolic
 links to devices. It must neither hang nor read without end, and it refuses shared folders.
 
@@ -24,7 +24,7 @@ CHILD = """
 import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-from tests.kernels import files_containing
+from tests.secret_search import files_containing
 try:
     print(sorted(files_containing({"key": sys.argv[1].encode()}, [Path(p) for p in sys.argv[2:]])))
 except ValueError as exc:
