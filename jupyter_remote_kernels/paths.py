@@ -35,6 +35,7 @@ _LAUNCHER_FILES = {
     "python": (
         "launch_ipykernel.py",
         "jrk_launcher_comm.py",
+        "jrk_launcher_kernel.py",
         "jrk_launcher_prepare.py",
         "jrk_launcher_spark.py",
     )

@@ -7,7 +7,7 @@ container; never through argv.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import zmq
 
@@ -49,12 +49,21 @@ def curve_fields(km: Any) -> dict[str, str]:
 
 
 def make_bundle(
-    km: Any, kernel_id: str, auth_key: str, ip: str, pool: bool = False
+    km: Any,
+    kernel_id: str,
+    auth_key: str,
+    ip: str,
+    *,
+    pool: bool = False,
+    kernel_argv: Optional[list[str]] = None,
 ) -> dict[str, Any]:
     """The bundle for one launch of the kernel ``km`` manages, binding ``ip``.
 
     ``pool`` marks a warm pool's launch: only then does the launcher give the kernel the
     hook that the communication port's ``prepare`` needs (see :mod:`.protocol`).
+    ``kernel_argv`` is the command of a kernel other than ipykernel (the provisioner's
+    ``kernel_argv``): it travels here rather than in the launcher's argv, which every user
+    of the host sees and which some deliveries (a YARN launch script) mangle.
     """
     bundle = {
         "protocol": "jrk-launch/1",
@@ -67,4 +76,6 @@ def make_bundle(
     }
     if pool:
         bundle["pool"] = True
+    if kernel_argv:
+        bundle["kernel_argv"] = list(kernel_argv)
     return bundle

@@ -144,6 +144,19 @@ class KernelPools:
                         name,
                     )
                 continue
+            config = (metadata.get("kernel_provisioner") or {}).get("config") or {}
+            if size and config.get("kernel_argv"):
+                if name not in self._warned:
+                    self._warned.add(name)
+                    self.log.warning(
+                        "Kernelspec %s: no warm pool for it: its kernel is its own command "
+                        "(kernel_argv %s), not ipykernel, and a pool kernel takes its user's "
+                        "working directory and environment through an IPython start-up "
+                        "hook; its kernels start fresh",
+                        name,
+                        config["kernel_argv"][0],
+                    )
+                continue
             if size and cls is not None:
                 found[name] = (size, spec, launch_names(cls, spec))
         return found

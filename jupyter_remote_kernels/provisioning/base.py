@@ -244,7 +244,12 @@ class LauncherProvisionerBase(  # type:ignore[misc]
         waiter = self._listener.expect(str(self.kernel_id), self._auth_key)
         ip = "0.0.0.0" if self.bind_all_interfaces else self.kernel_bind_ip()  # noqa: S104
         bundle = make_bundle(
-            self.parent, str(self.kernel_id), self._auth_key, ip, pool=self.pool_kernel
+            self.parent,
+            str(self.kernel_id),
+            self._auth_key,
+            ip,
+            pool=self.pool_kernel,
+            kernel_argv=self.kernel_argv,
         )
         try:
             info = await asyncio.wait_for(

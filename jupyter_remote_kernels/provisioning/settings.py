@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from traitlets import Bool, Float, Unicode, validate
+from traitlets import Bool, Float, List, Unicode, validate
 from traitlets.config import Configurable
 
 from ..errors import LaunchError
@@ -42,6 +42,15 @@ class LauncherSettings(Configurable):
         config=True,
         help="Kernel class the Python launcher runs; fills {kernel_class_name} in argv.",
     )
+    kernel_argv = List(
+        Unicode(),
+        [],
+        config=True,
+        help="The kernel's own command, as a kernelspec's argv (e.g. IRkernel's ['R', "
+        "'--slave', '-e', 'IRkernel::main()', '--args', '{connection_file}']): the launcher "
+        "starts it instead of ipykernel, with {connection_file} filled in. It travels in the "
+        "launch bundle, never in the launcher's argv. Empty: ipykernel (kernel_class_name).",
+    )
     comm_timeout = Float(
         5.0,
         config=True,
@@ -71,6 +80,17 @@ class LauncherSettings(Configurable):
             msg = f"port_range must be LOWER..UPPER with at least 6 ports, or 0..0; got {value!r}"
             raise ValueError(msg)
         return value
+
+    @validate("kernel_argv")
+    def _validate_kernel_argv(self, proposal: dict) -> list:
+        argv = list(proposal["value"])
+        if argv and (not argv[0].strip() or not any("{connection_file}" in a for a in argv)):
+            msg = (
+                "kernel_argv must be a command whose arguments name {connection_file} (the "
+                f"kernel reads its ports and key there), e.g. a kernelspec's argv; got {argv!r}"
+            )
+            raise ValueError(msg)
+        return argv
 
     @validate("launch_timeout", "comm_timeout", "legacy_shutdown_grace")
     def _validate_positive(self, proposal: dict) -> float:

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Kernel launcher of jupyter_remote_kernels, for Python kernels.
+"""Kernel launcher of jupyter_remote_kernels: ipykernel, or any kernel named by its command.
 
-It runs beside the kernel on the target host (this machine, an SSH host or a YARN
-container) and uses only the standard library plus the kernel's own packages.
+It runs beside the kernel on the target host (this machine, an SSH host, a Slurm job or a
+YARN container) and uses only the standard library; Python is needed there, the kernel
+may be anything.
 
 1. It reads the launch bundle (the per-kernel authentication key, the kernel's message
    signing key and, for containers, the request's ``KERNEL_*`` values) from standard input,
@@ -11,7 +12,8 @@ container) and uses only the standard library plus the kernel's own packages.
    NAME="VALUE"``, unescaped) unchanged. Secrets never appear on the command line.
 2. It picks five kernel ports (inside ``--port-range`` when one is given), binds a sixth
    *communication port* it keeps, writes a private connection file and starts the kernel
-   as a child process in its own process group.
+   as a child process in its own process group: ipykernel, or the command the bundle's
+   ``kernel_argv`` names (R's IRkernel, bash_kernel, any Jupyter kernel).
 3. Once the kernel listens on its ports, it calls back to ``--response-address`` with the
    ports, its pid and host, authenticated with HMAC-SHA256 over a challenge the server
    sent (so a recorded callback cannot be replayed). If the kernel dies first, the callback
@@ -27,7 +29,9 @@ Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) a
 
 This file is the entry point (its name is the one Enterprise Gateway's kernelspecs use); the
 kernel process, the communication port and the protocol are in the sibling module
-``jrk_launcher_comm.py``, a pool kernel's hook in ``jrk_launcher_prepare.py``, the Spark
+``jrk_launcher_comm.py``, the kernel's command (ipykernel, or any kernel's own argv from the
+bundle's ``kernel_argv``) in ``jrk_launcher_kernel.py``, a pool kernel's hook in
+``jrk_launcher_prepare.py``, the Spark
 start-up lines in ``jrk_launcher_spark.py``; every delivery carries them along (see
 ``jupyter_remote_kernels.paths.launcher_files``).
 """
@@ -70,6 +74,7 @@ try:
         set_log_level,
         wait_listening,
     )
+    from jrk_launcher_kernel import BundleError, kernel_command
     from jrk_launcher_prepare import PrepareHook
     from jrk_launcher_spark import spark_code
 except ImportError as exc:
@@ -248,29 +253,39 @@ def write_connection_file(workdir, kernel_id, ports, ip, bundle):
 
 
 def start_kernel(options, extra, bundle, connection_file, exec_lines, hook):  # noqa: PLR0917
-    """Start ipykernel on ``connection_file`` with the start-up lines and the request's env.
+    """Start the kernel (ipykernel, or the bundle's ``kernel_argv``) with the request's env.
 
-    A pool launch's ``hook`` adds its exec_lines entry (first: an eager Spark start comes
-    after it), its environment variable and the kernel's ends of its pipes.
+    A pool launch's ``hook`` adds its exec_lines entry, its environment variable and the
+    kernel's ends of its pipes. Raises BundleError (or OSError, said so) when the kernel's
+    command cannot run here.
     """
-    if hook is not None:
-        exec_lines = [hook.exec_line(), *exec_lines]
-    argv = [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        connection_file,
-        "--IPKernelApp.kernel_class=" + options.kernel_class_name,
-        *(["--IPKernelApp.exec_lines=" + json.dumps(exec_lines)] if exec_lines else []),
-        *extra,
-    ]
+    argv = kernel_command(options, extra, bundle, connection_file, exec_lines, hook)
     env = dict(os.environ)
     env.update(bundle.get("env") or {})  # KERNEL_* values of the request, as sent
     env["KERNEL_ID"] = options.kernel_id
     if hook is not None:
         env.update(hook.env)
-    return Kernel(argv, env, pass_fds=hook.kernel_fds if hook is not None else ())
+    try:
+        return Kernel(argv, env, pass_fds=hook.kernel_fds if hook is not None else ())
+    except OSError as exc:
+        raise OSError("cannot run the kernel's command %r on %s: %s; install the kernel there "
+                      "or fix kernel_argv in the kernelspec"
+                      % (argv[0], socket.gethostname(), exc.strerror or exc)) from exc
+
+
+def refuse(options, auth_key, deadline, error, held):
+    """Report a kernel that cannot start through the callback, after freeing what the
+    launch ``held`` (port holders, comm socket, pool hook, work folder); exit status 2."""
+    holders, comm_sock, hook, workdir = held
+    release(holders)
+    comm_sock.close()
+    if hook is not None:
+        hook.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+    log("ERROR", error)
+    info = {"kernel_id": options.kernel_id, "launcher_version": LAUNCHER_VERSION, "error": error}
+    call_back(options, auth_key, info, deadline)
+    return 2
 
 
 def not_ready_reason(kernel, timeout, listening=False):
@@ -335,7 +350,10 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix="jrk-kernel-")  # mode 0700
     connection_file = write_connection_file(workdir, options.kernel_id, ports, ip, bundle)
     hook = PrepareHook() if bundle.get("pool") is True else None
-    kernel = start_kernel(options, extra, bundle, connection_file, exec_lines, hook)
+    try:
+        kernel = start_kernel(options, extra, bundle, connection_file, exec_lines, hook)
+    except (BundleError, OSError) as exc:
+        return refuse(options, auth_key, deadline, str(exc), (holders, comm_sock, hook, workdir))
     comm = None
 
     install_signal_handlers()

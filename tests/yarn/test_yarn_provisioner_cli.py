@@ -146,7 +146,8 @@ async def test_spark_template_runs_the_shipped_launcher(
         "import user_mod; print(user_mod.NAME)"
     )
     localized = (
-        "['jrk_launcher_comm.py', 'jrk_launcher_prepare.py', 'jrk_launcher_spark.py', "
+        "['jrk_launcher_comm.py', 'jrk_launcher_kernel.py', 'jrk_launcher_prepare.py', "
+        "'jrk_launcher_spark.py', "
         "'launch_ipykernel.py', 'user_b.txt', 'user_mod.py']"
     )
     assert reply["stdout"].splitlines() == [localized, "user_mod"], reply

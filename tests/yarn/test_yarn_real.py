@@ -105,7 +105,8 @@ def test_spark_kernel_lifecycle_on_the_real_cluster(yarn_cluster, tmp_path, serv
                      "print(sorted(f for f in os.listdir('.') if f.endswith('.py')))")
     assert out.splitlines()[0] == "user data"
     assert out.splitlines()[-1] == (
-        "['jrk_launcher_comm.py', 'jrk_launcher_prepare.py', 'jrk_launcher_spark.py', "
+        "['jrk_launcher_comm.py', 'jrk_launcher_kernel.py', 'jrk_launcher_prepare.py', "
+        "'jrk_launcher_spark.py', "
         "'launch_ipykernel.py']"
     )
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
