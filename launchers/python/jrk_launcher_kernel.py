@@ -13,8 +13,8 @@ see ``jupyter_remote_kernels.paths.launcher_files``).
   jupyter_client does for a local kernelspec). The launcher treats that kernel as it does
   ipykernel: own process group, the request's ``KERNEL_*`` values in its environment, the
   communication port's signals to its group, stopped and cleaned up when it exits. The
-  IPython-only parts (Spark start-up lines, the warm pool's hook) cannot apply and are
-  refused with a clear error.
+  warm pool's hook (IPython code) cannot apply and is refused with a clear error; the Spark
+  start-up lines run in the launcher itself (:func:`hold_spark`).
 
 Interrupts: a kernelspec's ``interrupt_mode`` decides, as for any kernel. ``signal`` (the
 default; IRkernel, bash_kernel, ipykernel) makes jupyter_client call the provisioner's
@@ -33,7 +33,7 @@ import json
 import os
 import sys
 
-__all__ = ["BundleError", "check_kernel_argv", "kernel_command"]
+__all__ = ["BundleError", "check_kernel_argv", "hold_spark", "kernel_command"]
 
 _PYTHON_NAMES = {
     "python",
@@ -84,12 +84,25 @@ def kernel_command(options, extra, bundle, connection_file, exec_lines, hook):  
             "start-up hook; set no pool for this kernelspec" % os.path.basename(argv[0])
         )
     if exec_lines:
-        raise BundleError(
-            "--spark-context-initialization-mode %s needs ipykernel; a kernel with its own "
-            "command (kernel_argv) makes its own Spark session: use none"
-            % options.spark_context_initialization_mode
-        )
+        raise BundleError("Spark start-up lines are IPython code; see hold_spark")
     command = [arg.replace("{connection_file}", connection_file) for arg in argv]
     if command[0] in _PYTHON_NAMES:
         command[0] = sys.executable
     return [*command, *extra]
+
+
+def hold_spark(exec_lines):
+    """Run the Spark start-up code in the launcher itself, for a kernel of its own command.
+
+    In YARN cluster mode the launcher is Spark's driver program: the application master
+    registers with YARN (and lives past ``spark.yarn.am.waitTime``) only once the driver
+    creates a SparkContext. An R, Scala or shell kernel cannot run the Python start-up
+    lines, so the launcher creates the session (``eager`` now, ``lazy`` in a background
+    thread) and holds it while the kernel runs; it ends with the launcher, and the
+    application with it. The kernel itself gets no session from it (SparkR would need the
+    cluster's Spark to ship R support; pip's pyspark does not).
+    """
+    namespace = {"__name__": "jrk_launcher_spark_session"}
+    for code in exec_lines:
+        exec(compile(code, "<spark start-up>", "exec"), namespace)  # noqa: S102
+    return namespace

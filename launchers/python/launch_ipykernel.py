@@ -28,12 +28,9 @@ may be anything.
 Enterprise Gateway's option spellings (``--RemoteProcessProxy.kernel-id`` ...) are accepted.
 
 This file is the entry point (its name is the one Enterprise Gateway's kernelspecs use); the
-kernel process, the communication port and the protocol are in the sibling module
-``jrk_launcher_comm.py``, the kernel's command (ipykernel, or any kernel's own argv from the
-bundle's ``kernel_argv``) in ``jrk_launcher_kernel.py``, a pool kernel's hook in
-``jrk_launcher_prepare.py``, the Spark
-start-up lines in ``jrk_launcher_spark.py``; every delivery carries them along (see
-``jupyter_remote_kernels.paths.launcher_files``).
+kernel process, the communication port and the protocol are in ``jrk_launcher_comm.py``, the
+kernel's command in ``jrk_launcher_kernel.py``, a pool kernel's hook in ``jrk_launcher_prepare.py``,
+the Spark lines in ``jrk_launcher_spark.py``; every delivery carries them (``launcher_files``).
 """
 
 import argparse
@@ -74,7 +71,7 @@ try:
         set_log_level,
         wait_listening,
     )
-    from jrk_launcher_kernel import BundleError, kernel_command
+    from jrk_launcher_kernel import BundleError, hold_spark, kernel_command
     from jrk_launcher_prepare import PrepareHook
     from jrk_launcher_spark import spark_code
 except ImportError as exc:
@@ -259,6 +256,9 @@ def start_kernel(options, extra, bundle, connection_file, exec_lines, hook):  # 
     kernel's ends of its pipes. Raises BundleError (or OSError, said so) when the kernel's
     command cannot run here.
     """
+    if bundle.get("kernel_argv") and exec_lines:
+        hold_spark(exec_lines)  # the launcher is the Spark driver; the kernel is not Python
+        exec_lines = []
     argv = kernel_command(options, extra, bundle, connection_file, exec_lines, hook)
     env = dict(os.environ)
     env.update(bundle.get("env") or {})  # KERNEL_* values of the request, as sent
