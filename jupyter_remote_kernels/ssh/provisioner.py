@@ -266,7 +266,6 @@ class SSHProvisioner(SSHSettings, LauncherProvisionerBase):  # type:ignore[misc]
             "files": files,
             "env": self._remote_env(env),
             "cwd": env.get("KERNEL_WORKING_DIR") or self.remote_working_dir,
-            # ipykernel's module; a kernel of its own command (kernel_argv) needs none.
             "modules": [] if self.kernel_argv else [self.kernel_class_name.split(".", 1)[0]],
         }
         launch = RemoteLaunch(self.connections.pool, target)
