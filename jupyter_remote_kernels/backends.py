@@ -9,6 +9,7 @@ module.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -25,6 +26,7 @@ __all__ = [
     "BackendError",
     "InstallOptions",
     "backends",
+    "kernel_probe",
     "print_checks",
 ]
 
@@ -106,3 +108,21 @@ def print_checks(results: Iterable[tuple[str, bool, str]]) -> bool:
         failed = failed or not ok
         print(f"  {'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
     return failed
+
+
+_PYTHONS = ("python", "python3")
+
+
+def kernel_probe(kernel_argv: list[str], python: str) -> tuple[str, str]:
+    """``check NAME`` for a kernel of its own command (``process_proxy.config.kernel_argv``):
+    a shell command that exits 0 where the kernel's command exists, and what it checks.
+
+    ``python -m MODULE ...`` (``python`` being the launcher's Python, as the launcher runs it)
+    is checked by importing MODULE; any other command by ``command -v``.
+    """
+    head = kernel_argv[0]
+    if head in _PYTHONS and len(kernel_argv) > 2 and kernel_argv[1] == "-m":
+        module = kernel_argv[2]
+        code = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+        return f"exec {shlex.quote(python)} -c {shlex.quote(code)}", f"{python} -m {module}"
+    return f"command -v {shlex.quote(head)}", head

@@ -7,19 +7,21 @@ checks the result the way the server will before anything is installed.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Dict, Float, List, Unicode
 
 from .._version import __version__
-from ..backends import Backend, BackendError, backends
+from ..backends import Backend, BackendError, backends, kernel_probe, print_checks
 from ..errors import KernelspecError
 from ..kernelspecs import translate_kernelspec
+from .kernel_command import KernelCommand, kernel_command
 from .migrate import MigrateApp
 from .templates import CLIError, fill_template
 
@@ -45,6 +47,20 @@ class InstallApp(JupyterApp):
     python = Unicode(
         "python3", config=True, help="Python on the kernel's host (name or full path)."
     )
+    kernel_argv = Unicode(
+        "",
+        config=True,
+        help="The kernel's own command as a JSON list with {connection_file}, for a kernel "
+        "other than ipykernel, e.g. '[\"R\", \"--slave\", \"-e\", \"IRkernel::main()\", "
+        "\"--args\", \"{connection_file}\"]' (process_proxy.config.kernel_argv).",
+    )
+    language = Unicode("", config=True, help="The kernel's language (with --kernel-argv).")
+    from_kernelspec = Unicode(
+        "",
+        config=True,
+        help="Take the kernel's command, language, display name, interrupt mode, env and "
+        "logos from this installed kernelspec (e.g. ir for IRkernel).",
+    )
 
     #: The options every kind has; each backend adds its own (its ``InstallOptions``).
     common_aliases = {
@@ -55,6 +71,9 @@ class InstallApp(JupyterApp):
         "launch-timeout": "InstallApp.launch_timeout",
         "port-range": "InstallApp.port_range",
         "env": "InstallApp.env",
+        "kernel-argv": "InstallApp.kernel_argv",
+        "language": "InstallApp.language",
+        "from-kernelspec": "InstallApp.from_kernelspec",
     }
     aliases = dict(common_aliases)
     flags = {
@@ -80,10 +99,11 @@ class InstallApp(JupyterApp):
             self.description = f"Install a {kind} kernelspec: jupyter remote-kernels install {kind}"
         super().initialize(argv)
 
-    def fields(self, backend: Backend) -> dict[str, Any]:
+    def fields(self, backend: Backend, kernel: Optional[KernelCommand] = None) -> dict[str, Any]:
         """Install-time values for the template; the backend adds its own."""
+        shown = kernel.default_display_name(backend.name) if kernel else ""
         fields = {
-            "DISPLAY_NAME": self.display_name or f"Python 3 (remote, {backend.name})",
+            "DISPLAY_NAME": self.display_name or shown or f"Python 3 (remote, {backend.name})",
             **self.extra_fields,
         }
         if backend.install_options is not None:
@@ -110,10 +130,14 @@ class InstallApp(JupyterApp):
             msg = f"unknown kernel kind {kind!r}; choose one of: {', '.join(sorted(known))}"
             raise CLIError(msg)
         backend = known[kind]
-        name = self.kernel_name or backend.default_kernel_name or f"remote-python-{kind}"
+        kernel = kernel_command(self.kernel_argv, self.language, self.from_kernelspec)
+        default = kernel.default_name(kind) if kernel else backend.default_kernel_name
+        name = self.kernel_name or default or f"remote-python-{kind}"
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / name
-            spec = fill_template(backend.template, self.fields(backend), folder)
+            spec = fill_template(backend.template, self.fields(backend, kernel), folder)
+            if kernel is not None:
+                kernel.apply(spec, folder)
             if self.display_name:
                 spec["display_name"] = self.display_name
             config = spec["metadata"]["process_proxy"].setdefault("config", {})
@@ -191,10 +215,22 @@ class CheckApp(JupyterApp):
         stanza = spec.metadata.get("kernel_provisioner") or {}
         provisioner = stanza.get("provisioner_name")
         backend = next((b for b in backends().values() if b.provisioner_name == provisioner), None)
+        config = stanza.get("config", {})
+        if backend is not None and backend.name == "local" and config.get("kernel_argv"):
+            self.exit(check_local_kernel(name, config["kernel_argv"], list(spec.argv)))
         if backend is None or backend.check is None:
             print(f"{name}: placed by {provisioner or 'jupyter_client'}; nothing to check")
             return
-        self.exit(backend.check(name, stanza.get("config", {}), list(spec.argv)))
+        self.exit(backend.check(name, config, list(spec.argv)))
+
+
+def check_local_kernel(name: str, kernel_argv: list[str], argv: list[str]) -> int:
+    """``check NAME`` of a local kernelspec with a kernel of its own command: is it here?"""
+    probe, what = kernel_probe(kernel_argv, argv[0] if argv else sys.executable)
+    done = subprocess.run(["sh", "-c", probe], capture_output=True, text=True, check=False)
+    fix = "found" if done.returncode == 0 else "not found: install it or fix kernel_argv"
+    print(f"{name} (this machine):")
+    return 1 if print_checks([("kernel", done.returncode == 0, f"{what} {fix}")]) else 0
 
 
 class RemoteKernelsCLI(JupyterApp):

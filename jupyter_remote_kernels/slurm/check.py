@@ -1,7 +1,8 @@
 """``jupyter remote-kernels check NAME`` for a Slurm kernelspec: controller, partition, Python.
 
 It runs the Slurm commands as the server would (same ``slurm_conf`` and ``slurm_bin_dir``)
-and, last, a short job on a compute node that imports ipykernel with the kernelspec's Python.
+and, last, a short job on a compute node that imports ipykernel with the kernelspec's Python
+(or, for a kernel of its own command, ``kernel_argv``, finds that command).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import getpass
 from typing import Any
 
-from ..backends import print_checks
+from ..backends import kernel_probe, print_checks
 from .commands import SlurmCommands
 from .errors import SlurmError
 from .provisioner import SlurmProvisioner
@@ -98,11 +99,29 @@ async def _checks(prov: SlurmProvisioner, argv: list[str]) -> list[tuple[str, bo
     results.append(("partition", partition_ok, detail))
     results.append(("account", *await _association(commands, prov.slurm_account)))
     python = argv[0] if argv else "python3"
-    if partition_ok:
-        results.append(("python", *await _probe_python(commands, prov, python)))
-    else:
+    if not partition_ok:
         results.append(("python", False, "not checked: the test job needs a usable partition"))
+    elif prov.kernel_argv:  # a kernel of its own command: it, not ipykernel, must be there
+        results.append(("kernel", *await _probe_kernel(commands, prov, python)))
+    else:
+        results.append(("python", *await _probe_python(commands, prov, python)))
     return results
+
+
+async def _probe_kernel(
+    commands: SlurmCommands, prov: SlurmProvisioner, python: str
+) -> tuple[bool, str]:
+    probe, what = kernel_probe(prov.kernel_argv, python)
+    args = ["--quiet", "--nodes=1", "--ntasks=1", "--time=1"]
+    if prov.slurm_partition:
+        args.append(f"--partition={prov.slurm_partition}")
+    result = await commands.run("srun", [*args, "sh", "-c", probe], timeout=120)
+    if result.code != 0:
+        return False, (
+            f"a test job found no {what} on a compute node ({result.message()}): install the "
+            "kernel on the nodes or fix kernel_argv in the kernelspec"
+        )
+    return True, f"{what} on a compute node: {result.out.strip() or 'found'}"
 
 
 async def _checks_closed(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bool, str]]:

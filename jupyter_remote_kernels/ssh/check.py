@@ -1,7 +1,8 @@
 """``jupyter remote-kernels check NAME``: can each host of an ssh kernelspec run kernels?
 
 Per host it checks, in order, and stops at the first failure (with the fix):
-SSH (reach, host key, login), the remote Python, ipykernel, and the callback path (the host
+SSH (reach, host key, login), the remote Python, ipykernel (or the kernel's own command of
+``kernel_argv``), and the callback path (the host
 connects back to this machine's address on the route to it, as a launcher would).
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 import shlex
 import socket
 import threading
-from typing import Any
+from typing import Any, Optional
 
-from ..backends import print_checks
+from ..backends import kernel_probe, print_checks
 from ..netutil import route_ip
 from .pool import SSHHostError, SSHPool, SSHTarget
 from .provisioner import SSHProvisioner
@@ -21,7 +22,13 @@ __all__ = ["check_host", "run_check"]
 
 
 def check_host(
-    pool: SSHPool, target: SSHTarget, python: str, module: str, callback_ip: str = ""
+    pool: SSHPool,
+    target: SSHTarget,
+    python: str,
+    module: str,
+    callback_ip: str = "",
+    *,
+    kernel_argv: Optional[list[str]] = None,
 ) -> list:
     """[(check, ok, detail or fix)] for one host; later checks are skipped after a failure."""
 
@@ -46,11 +53,22 @@ def check_host(
         )
         return [*results, ("python", False, fix)]
     results.append(("python", True, f"{python} {out.strip()}"))
-    status, out, err = _run(target, f"exec {py} -c 'import {module}; print({module}.__version__)'")
-    if status != 0:
-        fix = f"{module} is missing on {target.host}: run `{python} -m pip install {module}` there"
-        return [*results, ("ipykernel", False, fix)]
-    results.append(("ipykernel", True, f"{module} {out.strip()}"))
+    if kernel_argv:  # a kernel of its own command: it must exist on the host
+        probe, what = kernel_probe(kernel_argv, python)
+        status, out, err = _run(target, probe)
+        if status != 0:
+            fix = f"{what} is not found on {target.host}: install the kernel there or fix " \
+                "kernel_argv in the kernelspec"
+            return [*results, ("kernel", False, fix)]
+        results.append(("kernel", True, f"{what} {out.strip()}".strip()))
+    else:
+        status, out, err = _run(
+            target, f"exec {py} -c 'import {module}; print({module}.__version__)'"
+        )
+        if status != 0:
+            fix = f"{module} is missing on {target.host}: run `{python} -m pip install {module}`"
+            return [*results, ("ipykernel", False, fix)]
+        results.append(("ipykernel", True, f"{module} {out.strip()}"))
     ip = callback_ip or route_ip(target.host)
     listener = socket.create_server((ip, 0))
     listener.settimeout(15)
@@ -93,7 +111,9 @@ def run_check(name: str, config: dict[str, Any], argv: list[str]) -> int:
         for host in prov.remote_hosts:
             target = prov.target_for(host)
             print(f"{target.label}:")
-            results = check_host(pool, target, python, module, prov.callback_ip)
+            results = check_host(
+                pool, target, python, module, prov.callback_ip, kernel_argv=prov.kernel_argv
+            )
             failed = print_checks(results) or failed
     finally:
         pool.close()
