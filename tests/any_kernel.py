@@ -117,9 +117,12 @@ async def lifecycle(
     processes: Callable[[str], list[tuple[int, str]]],
     timeout: float = 120,
     body: dict[str, Any] | None = None,
+    gone_within: float = 15,
+    while_running: Callable[[dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
     """Run the whole lifecycle; ``processes(kernel_id)`` lists the processes of the kernel
-    (and its launcher) where it runs, read from that machine's process table.
+    (and its launcher) where it runs, read from that machine's process table (and a
+    cluster's jobs or applications), empty within ``gone_within`` s of the delete.
 
     Returns the kernel's model at its start (its placement).
     """
@@ -145,6 +148,8 @@ async def lifecycle(
     session = await KernelSession.open(jp_ws_fetch, kernel_id)
     result = await run(session, lang.one_plus_one)
     assert (result["status"], result["text"]) == ("ok", lang.two), result
+    if while_running is not None:  # the caller's own checks of the running kernel
+        await while_running(model)
     assert (await run(session, lang.set_x))["status"] == "ok"
 
     msg_id = await session.send_execute(lang.sleep)
@@ -168,5 +173,5 @@ async def lifecycle(
         "api", "kernels", kernel_id, method="DELETE", request_timeout=timeout
     )
     assert response.code == 204
-    assert await wait_until(lambda: not procs(), 15), procs()
+    assert await wait_until(lambda: not procs(), gone_within, interval=0.5), procs()
     return model
