@@ -9,7 +9,8 @@ Migration points argv at ``{launcher}``, drops ``--public-key`` (either spelling
 keys into ours and EG's comma-separated ``remote_hosts`` into a list. The original file is
 kept beside it as ``kernel.json.eg-backup``; ``--dry-run`` prints the diff instead. A spec
 whose launcher is started from a script (YARN ``run.sh``) is reported for a manual edit,
-not guessed at.
+not guessed at, except EG's R specs (``launch_IRkernel.R`` in argv or run.sh), which become
+the generic form, IRkernel through this package's launcher (:mod:`.migrate_r`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..kernelspecs import (
     provisioner_names,
     translate_kernelspec,
 )
+from .migrate_r import eg_r_launch, migrate_r_spec
 
 __all__ = ["MigrateApp", "migrate_spec"]
 
@@ -152,8 +154,14 @@ class MigrateApp(JupyterApp):
                         "kernelspec, left as is"
                     )
                 continue
+            run_sh = None
             try:
-                new, changes = migrate_spec(spec)
+                how = eg_r_launch(spec, path.parent)
+                if how is not None:  # EG's R launcher: to IRkernel through ours
+                    r_migration = migrate_r_spec(spec, how)
+                    new, changes, run_sh = r_migration.spec, r_migration.changes, r_migration.run_sh
+                else:
+                    new, changes = migrate_spec(spec)
                 check = KernelSpec(
                     **{k: v for k, v in new.items() if k != "resource_dir"},
                     resource_dir=str(path.parent),
@@ -170,6 +178,13 @@ class MigrateApp(JupyterApp):
             if changes:
                 shutil.copy2(path, path.with_name("kernel.json.eg-backup"))
                 path.write_text(json.dumps(new, indent=2) + "\n")
+            if run_sh is not None:
+                script = path.parent / "bin" / "run.sh"
+                script.parent.mkdir(exist_ok=True)
+                if script.exists():
+                    shutil.copy2(script, script.with_name("run.sh.eg-backup"))
+                script.write_bytes(run_sh)
+                script.chmod(0o755)
             print(f"{name}: {'; '.join(changes) or 'already migrated'}")
         if failed:
             self.exit(1)

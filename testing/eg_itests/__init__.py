@@ -19,7 +19,7 @@ import tarfile
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["EG_VERSION", "EgItestsError", "cache_dir", "extract", "fetch", "sdist"]
+__all__ = ["EG_VERSION", "EgItestsError", "cache_dir", "extract", "extract_files", "fetch", "sdist"]
 
 #: The released version whose itests run (pinned: a new release is a deliberate update).
 EG_VERSION = "3.3.0"
@@ -85,6 +85,23 @@ def extract(target: Path) -> Path:
         missing = [n for n in NEEDED if not any(m.name.startswith(top + n) for m in members)]
         if missing:
             msg = f"{archive.name} holds none of {missing}: PyPI's sdist changed"
+            raise EgItestsError(msg)
+        tar.extractall(target, members=members, filter="data")
+    return target / top.rstrip("/")
+
+
+def extract_files(target: Path, *paths: str) -> Path:
+    """Unpack the sdist's files under ``paths`` (e.g. ``etc/kernelspecs/spark_R_yarn_cluster``,
+    ``etc/kernel-launchers/R``) into ``target``; returns the unpacked top folder."""
+    top = f"jupyter_enterprise_gateway-{EG_VERSION}/"
+    with tarfile.open(sdist()) as tar:
+        members = [
+            m for m in tar.getmembers()
+            if (m.isfile() or m.isdir()) and any(m.name.startswith(top + p) for p in paths)
+        ]
+        missing = [p for p in paths if not any(m.name.startswith(top + p) for m in members)]
+        if missing:
+            msg = f"{sdist().name} holds none of {missing}: PyPI's sdist changed"
             raise EgItestsError(msg)
         tar.extractall(target, members=members, filter="data")
     return target / top.rstrip("/")

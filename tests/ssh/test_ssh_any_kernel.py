@@ -16,6 +16,8 @@ import sys
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from testing.eg_itests import extract_files
+
 from ..any_kernel import BASH, R, lifecycle, require_kernels
 from ..kernels import write_kernelspec
 from ..ssh_helpers import ssh_spec
@@ -113,3 +115,29 @@ async def test_a_missing_kernel_command_is_said_so(
     assert "cannot run the kernel's command 'no-such-kernel'" in text, text
     assert "No such file or directory" in text, text
     assert not host_processes(host)("")
+
+
+async def test_egs_spark_r_yarn_client_migrated_runs_irkernel_on_an_ssh_host(
+    jp_fetch, jp_ws_fetch, jp_kernel_dir, ssh_bed, tmp_path, no_blocking
+):
+    """EG's real ``spark_R_yarn_client`` (a distributed spec whose run.sh submits EG's
+    ``launch_IRkernel.R``), migrated, runs IRkernel on an SSH host through our launcher."""
+    require_kernels()
+    root = extract_files(tmp_path / "eg", "etc/kernelspecs/spark_R_yarn_client")
+    folder = shutil.copytree(root / "etc/kernelspecs/spark_R_yarn_client",
+                             tmp_path / "share/jupyter/kernels/spark_R_yarn_client")
+    done = run_cli("migrate", "spark_r_yarn_client", prefix=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "no SparkR session" in done.stdout, done.stdout
+    spec = json.loads((folder / "kernel.json").read_text())
+    assert spec["argv"][:2] == ["python3", "{launcher}"], spec
+    host = ssh_bed.hosts[0]
+    # What an admin adds for the hosts (EG took them from EG_REMOTE_HOSTS).
+    spec["metadata"]["process_proxy"]["config"].update(
+        remote_hosts=[host.address], remote_user=ssh_bed.user,
+        ssh_key_file=str(ssh_bed.client_key_path), allow_agent=False,
+        known_hosts_file=str(ssh_bed.known_hosts_path),
+    )
+    write_kernelspec(jp_kernel_dir, "spark_r_yarn_client", spec)
+    model = await lifecycle(jp_fetch, jp_ws_fetch, "spark_r_yarn_client", R, host_processes(host))
+    assert model["placement"]["host"] == host.address
