@@ -99,7 +99,9 @@ def write(meta: dict, results: dict, out: Path) -> None:
     plain = results.get("r-plain", {}).get("start_s")
     lines = [
         "# R kernel (IRkernel) start -> ready", "",
-        f"{meta['date']}, {meta['machine']}; {meta['versions']}; {meta['hosts']}", "",
+        f"{meta['date']}, {meta['machine']} (1-min load {meta['load_1min_at_start']} at start, "
+        f"{meta['load_1min_at_end']} at end); {meta['versions']}; {meta['hosts']}; "
+        f"`{meta['command']}`", "",
         "| configuration | start -> ready (median) | min | max | vs r-plain "
         "| left 5 s after delete |",
         "|---|---|---|---|---|---|",
