@@ -39,15 +39,15 @@ def wait_for(predicate, timeout: float, interval: float = 0.25):
 
 
 def install_slurm_spec(cluster, base: Path, name: str, *, partition: str = "debug",
-                       **config: Any) -> Path:
+                       cli_options: tuple[str, ...] = (), **config: Any) -> Path:
     """``jupyter remote-kernels install slurm`` as an admin runs it, into the server's path;
-    ``config`` adds process_proxy.config values."""
+    ``cli_options``: more install options; ``config`` adds process_proxy.config values."""
     prefix = base / "prefix"
     subprocess.run(
         [sys.executable, "-m", "jupyter_remote_kernels.cli", "install", "slurm",
          "--partition", partition, "--slurm-conf", cluster.env()["SLURM_CONF"],
          "--python", sys.executable, "--prefix", str(prefix), "--name", name,
-         "--launch-timeout", str(config.pop("launch_timeout", LAUNCH_TIMEOUT))],
+         "--launch-timeout", str(config.pop("launch_timeout", LAUNCH_TIMEOUT)), *cli_options],
         check=True, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     target = base / "data" / "kernels" / name

@@ -62,6 +62,10 @@ class InstallApp(JupyterApp):
         "logos from this installed kernelspec (e.g. ir for IRkernel).",
     )
 
+    #: What the kernel is called in a default display name ("Python 3", "R"...): backends'
+    #: install options use it in theirs, e.g. "R (Slurm, debug)".
+    kernel_label = "Python 3"
+
     #: The options every kind has; each backend adds its own (its ``InstallOptions``).
     common_aliases = {
         "python": "InstallApp.python",
@@ -101,9 +105,9 @@ class InstallApp(JupyterApp):
 
     def fields(self, backend: Backend, kernel: Optional[KernelCommand] = None) -> dict[str, Any]:
         """Install-time values for the template; the backend adds its own."""
-        shown = kernel.default_display_name(backend.name) if kernel else ""
+        self.kernel_label = kernel.label if kernel else "Python 3"
         fields = {
-            "DISPLAY_NAME": self.display_name or shown or f"Python 3 (remote, {backend.name})",
+            "DISPLAY_NAME": self.display_name or f"{self.kernel_label} (remote, {backend.name})",
             **self.extra_fields,
         }
         if backend.install_options is not None:

@@ -47,9 +47,10 @@ class KernelCommand:
         slug = re.sub(r"[^a-z0-9]+", "-", self.language.lower()).strip("-") or "kernel"
         return f"remote-{slug}-{kind}"
 
-    def default_display_name(self, kind: str) -> str:
-        shown = self.source.get("display_name") or self.language
-        return f"{shown} (remote, {kind})"
+    @property
+    def label(self) -> str:
+        """The kernel's name in a default display name: its kernelspec's, or the language."""
+        return str(self.source.get("display_name") or self.language)
 
     def apply(self, spec: dict[str, Any], folder: Path) -> None:
         """Put the command into the filled template ``spec`` (written to ``folder``)."""

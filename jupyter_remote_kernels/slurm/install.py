@@ -60,5 +60,5 @@ class SlurmInstallOptions(InstallOptions):
             "GRES": self.gres.strip(),
             "SLURM_CONF": self.slurm_conf.strip(),
             "PYTHON": app.python,
-            "DISPLAY_NAME": app.display_name or f"Python 3 (Slurm, {partition})",
+            "DISPLAY_NAME": app.display_name or f"{app.kernel_label} (Slurm, {partition})",
         }

@@ -64,7 +64,7 @@ class YarnInstallOptions(InstallOptions):
             "REMOTE_PYTHON": app.python,
             "SPARK_HOME": spark_home,
             "SPARK_OPTS": self.spark_opts,
-            "DISPLAY_NAME": app.display_name or "Python 3 (YARN cluster, Spark)",
+            "DISPLAY_NAME": app.display_name or f"{app.kernel_label} (YARN cluster, Spark)",
         }
 
 
