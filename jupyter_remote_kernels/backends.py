@@ -82,6 +82,9 @@ class Backend:
     #: EG's and GP's spellings of this backend's ``config`` keys as its own (renamed keys,
     #: comma-separated lists); the core translates the keys every backend shares.
     eg_config: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None
+    #: EG's kernelspec ``env`` as this backend's template needs it (``migrate`` of a spec
+    #: that gets the template's argv and files: options its script sets itself removed).
+    eg_env: Optional[Callable[[dict[str, str]], dict[str, str]]] = None
     #: The provisioner for a kernelspec of this kind whose argv starts no launcher (EG's
     #: plain local specs run under jupyter_client's ``local-provisioner``); None: refused
     #: like any other kernelspec.

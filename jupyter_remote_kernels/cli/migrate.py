@@ -154,12 +154,12 @@ class MigrateApp(JupyterApp):
                         "kernelspec, left as is"
                     )
                 continue
-            run_sh = None
+            files: dict = {}
             try:
                 how = eg_r_launch(spec, path.parent)
                 if how is not None:  # EG's R launcher: to IRkernel through ours
                     r_migration = migrate_r_spec(spec, how)
-                    new, changes, run_sh = r_migration.spec, r_migration.changes, r_migration.run_sh
+                    new, changes, files = r_migration.spec, r_migration.changes, r_migration.files
                 else:
                     new, changes = migrate_spec(spec)
                 check = KernelSpec(
@@ -178,13 +178,13 @@ class MigrateApp(JupyterApp):
             if changes:
                 shutil.copy2(path, path.with_name("kernel.json.eg-backup"))
                 path.write_text(json.dumps(new, indent=2) + "\n")
-            if run_sh is not None:
-                script = path.parent / "bin" / "run.sh"
-                script.parent.mkdir(exist_ok=True)
-                if script.exists():
-                    shutil.copy2(script, script.with_name("run.sh.eg-backup"))
-                script.write_bytes(run_sh)
-                script.chmod(0o755)
+            for relative, (content, mode) in files.items():  # a template's run.sh
+                target = path.parent / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists():
+                    shutil.copy2(target, target.with_name(target.name + ".eg-backup"))
+                target.write_bytes(content)
+                target.chmod(mode)
             print(f"{name}: {'; '.join(changes) or 'already migrated'}")
         if failed:
             self.exit(1)

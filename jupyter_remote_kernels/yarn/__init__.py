@@ -6,7 +6,7 @@ Public surface: :class:`YarnProvisioner` (entry point ``jrk-yarn-provisioner``) 
 
 from ..backends import Backend
 from .check import run_check
-from .install import YarnInstallOptions, eg_config
+from .install import YarnInstallOptions, eg_config, eg_env
 from .provisioner import YarnProvisioner
 
 __all__ = ["BACKEND", "YarnProvisioner"]
@@ -20,4 +20,5 @@ BACKEND = Backend(
     eg_class_names=("enterprise_gateway.services.processproxies.yarn.YarnClusterProcessProxy",),
     gp_provisioner_names=("yarn-provisioner",),
     eg_config=eg_config,
+    eg_env=eg_env,
 )

@@ -14,6 +14,7 @@ the server and the node. Every value is checked before anything is written.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from traitlets import List, Unicode
@@ -76,4 +77,22 @@ def eg_config(config: dict[str, Any]) -> dict[str, Any]:
             result["alt_yarn_endpoints"] = [value] if isinstance(value, str) else value
         else:
             result[key] = value
+    return result
+
+
+#: SPARK_OPTS options of EG's YARN specs that the template's run.sh sets itself (EG's run.sh
+#: evals SPARK_OPTS, ours splits it on spaces: ``${KERNEL_ID:-...}`` would stay literal).
+_RUN_SH_OWN = re.compile(
+    r"--(master|deploy-mode|name)\s+\S+|--conf\s+spark\.yarn\.(submit\.waitAppCompletion|"
+    r"maxAppAttempts)=\S+|\$\{KERNEL_EXTRA_SPARK_OPTS\}"
+)
+
+
+def eg_env(env: dict[str, str]) -> dict[str, str]:
+    """EG's YARN ``env`` for this package's run.sh: ``SPARK_OPTS`` without what run.sh sets
+    (master, deploy mode, name, waitAppCompletion, maxAppAttempts, the request's
+    ``KERNEL_EXTRA_SPARK_OPTS``, which run.sh adds itself)."""
+    result = dict(env)
+    if "SPARK_OPTS" in result:
+        result["SPARK_OPTS"] = " ".join(_RUN_SH_OWN.sub(" ", result["SPARK_OPTS"]).split())
     return result
