@@ -11,8 +11,9 @@ gets the argv of its own template and the template's other files (a ``run.sh``; 
 own are kept as ``*.eg-backup``), and this package's Python launcher starts ``R --slave -e
 IRkernel::main() --args {connection_file}`` (``process_proxy.config.kernel_argv``). The
 spec's ``env`` goes through the backend's ``eg_env`` (what its template's script sets
-itself leaves EG's options). EG's Spark context mode is kept where the template has the
-option; elsewhere EG's Spark submission goes and the kernel starts no SparkR session.
+itself leaves EG's options). Where the template has a Spark context mode it is ``lazy`` (the
+launcher's session only makes YARN's AM register); elsewhere EG's Spark submission goes and
+the kernel starts no SparkR session.
 """
 
 from __future__ import annotations
@@ -105,8 +106,11 @@ def migrate_r_spec(spec: dict[str, Any], how: str) -> RMigration:
     changes = [f"{_R_LAUNCHER} -> this package's launcher running IRkernel (kernel_argv)"]
     mode = _spark_mode([str(a) for a in spec.get("argv") or []])
     if f"--{_SPARK_MODE}" in argv:
-        if mode in ("lazy", "eager"):  # the launcher holds the session (see the README)
-            argv[argv.index(f"--{_SPARK_MODE}") + 1] = mode
+        # The launcher holds the session, only so that YARN's AM registers: R does not use
+        # it, so "eager" would only keep the kernel from answering until it exists.
+        argv[argv.index(f"--{_SPARK_MODE}") + 1] = "lazy"
+        if mode != "lazy":
+            changes.append(f"{_SPARK_MODE} {mode} -> lazy (R gets no session from it)")
     elif how == "script" or mode != "none":
         changes.append("EG's Spark submission and context dropped: no SparkR session")
     new["argv"] = argv

@@ -58,7 +58,8 @@ def test_migrate_turns_egs_spark_r_yarn_cluster_into_the_generic_form(tmp_path):
                                                  "config": {"kernel_argv": R.argv}}
     assert spec["argv"][:2] == ["{resource_dir}/bin/run.sh", "{launcher}"]
     assert "--RemoteProcessProxy.public-key" not in spec["argv"]
-    assert spec["argv"][-2:] == ["--spark-context-initialization-mode", "eager"]  # EG's mode
+    assert spec["argv"][-2:] == ["--spark-context-initialization-mode", "lazy"]  # was eager
+    assert "spark-context-initialization-mode eager -> lazy" in done.stdout
     assert "--master" not in spec["env"]["SPARK_OPTS"]  # run.sh sets it
     assert "spark.yarn.am.waitTime=1d" in spec["env"]["SPARK_OPTS"]  # the rest is kept
     assert (folder / "bin" / "run.sh").read_bytes() == (

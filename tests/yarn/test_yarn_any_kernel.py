@@ -1,5 +1,6 @@
 """An IRkernel kernel in a container of the real YARN cluster (issue 23), through the
-test's own Jupyter Server: the shipped Spark template with IRkernel's command.
+test's own Jupyter Server: Enterprise Gateway's R YARN spec, migrated to the Spark template
+with IRkernel's command.
 
 spark-submit runs the launcher as the application's driver in the application master's
 container; the launcher starts R there and itself holds the SparkSession that makes the AM
@@ -9,13 +10,17 @@ left is read from the RM and the hosts' process tables.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shutil
 
 import pytest
 
+from testing.eg_itests import extract_files
+
 from ..any_kernel import R, lifecycle, require_kernels
-from ..kernels import wait_until
+from ..kernels import cli, wait_until
 from ..yarn_helpers import LAUNCH_TIMEOUT
 
 pytestmark = pytest.mark.timeout(900)
@@ -23,14 +28,30 @@ pytestmark = pytest.mark.timeout(900)
 
 async def test_irkernel_in_a_yarn_container(jp_fetch, jp_ws_fetch, jp_kernel_dir, yarn_cluster,
                                             tmp_path):
+    """EG's released ``spark_R_yarn_cluster`` (its run.sh submits EG's launch_IRkernel.R),
+    migrated, with this cluster's site settings (what an admin sets: SPARK_HOME, the
+    cluster's Spark options, HADOOP_CONF_DIR, JAVA_HOME, the RM endpoint, taken from a spec
+    ``install yarn`` made for it), runs IRkernel in the AM's container."""
     require_kernels()
-    source = yarn_cluster.install_spark_kernelspec(tmp_path / "prefix", "r-yarn",
-                                                   launch_timeout=LAUNCH_TIMEOUT)
-    folder = shutil.copytree(source, jp_kernel_dir / "r-yarn")
+    root = extract_files(tmp_path / "eg", "etc/kernelspecs/spark_R_yarn_cluster")
+    folder = shutil.copytree(root / "etc/kernelspecs/spark_R_yarn_cluster",
+                             jp_kernel_dir / "spark_R_yarn_cluster")
+    done = await asyncio.to_thread(
+        cli, "migrate", "spark_r_yarn_cluster",
+        env=dict(os.environ, JUPYTER_PATH=str(jp_kernel_dir.parent)),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "class_name -> yarn" in done.stdout, done.stdout
+    site = json.loads((yarn_cluster.install_spark_kernelspec(
+        tmp_path / "prefix", "site", launch_timeout=LAUNCH_TIMEOUT) / "kernel.json").read_text())
     spec = json.loads((folder / "kernel.json").read_text())
-    spec["language"] = "R"
-    config = spec["metadata"]["process_proxy"]["config"]
-    config.update(kernel_argv=R.argv, yarn_poll_interval=0.5)
+    eg_opts = spec["env"]["SPARK_OPTS"]
+    spec["env"].update(site["env"], SPARK_OPTS=f"{site['env']['SPARK_OPTS']} {eg_opts}")
+    spec["metadata"]["process_proxy"]["config"].update(
+        site["metadata"]["process_proxy"]["config"], yarn_poll_interval=0.5,
+        launch_timeout=LAUNCH_TIMEOUT,
+    )
+    assert spec["metadata"]["process_proxy"]["config"]["kernel_argv"] == R.argv
     (folder / "kernel.json").write_text(json.dumps(spec))
 
     def processes(kernel_id: str) -> list[tuple[int, str]]:
@@ -45,7 +66,7 @@ async def test_irkernel_in_a_yarn_container(jp_fetch, jp_ws_fetch, jp_kernel_dir
         assert await wait_until(lambda: yarn_cluster.app(app_id)["state"] == "RUNNING", 120,
                                 interval=1), yarn_cluster.app(app_id)
 
-    model = await lifecycle(jp_fetch, jp_ws_fetch, "r-yarn", R, processes,
+    model = await lifecycle(jp_fetch, jp_ws_fetch, "spark_r_yarn_cluster", R, processes,
                             timeout=LAUNCH_TIMEOUT + 60, gone_within=60,
                             while_running=registered)
     app = yarn_cluster.app(model["placement"]["details"]["app_id"])
