@@ -16,6 +16,7 @@ import requests
 
 from testing.k8scluster import K8sTestCluster
 from testing.k8scluster.gpimage import GP_IMAGE, build_gp_image, gp_dir, import_image
+from testing.k8sspecs import k8s_spec
 from testing.specs import REMOTE_PYTHON
 
 from .pools import pooled_ids
@@ -38,8 +39,6 @@ POOL_SIZE = 2
 
 def ours_spec(cluster: K8sTestCluster, kubeconfig: Path, pool_size: int = 0) -> dict:
     """Our Kubernetes kernelspec for the run's cluster (the plain Python image)."""
-    from testing.k8sspecs import k8s_spec  # noqa: PLC0415 (the backend's test helper)
-
     return k8s_spec(cluster, kubeconfig, pool_size=pool_size, display_name="ours-k8s")
 
 

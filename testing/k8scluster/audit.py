@@ -52,6 +52,7 @@ class AuditedRequest:
     user: str
     user_agent: str
     code: Optional[int]  # the response's status code (None: a watch still open)
+    ended: Optional[float] = None  # epoch seconds of the response's end (None: still open)
 
     def by(self, who: str) -> bool:
         return self.user == who or self.user_agent.startswith(who)
@@ -116,14 +117,17 @@ class AuditMixin:
                     if event.get("stage") == "ResponseComplete":
                         old = seen[audit_id]
                         seen[audit_id] = AuditedRequest(old.audit_id, old.time, old.verb,
-                                                        old.uri, old.user, old.user_agent, code)
+                                                        old.uri, old.user, old.user_agent, code,
+                                                        _epoch(event["stageTimestamp"]))
                     continue
                 seen[audit_id] = AuditedRequest(
                     audit_id=audit_id, time=_epoch(event["requestReceivedTimestamp"]),
                     verb=event.get("verb", ""), uri=event.get("requestURI", ""),
                     user=(event.get("user") or {}).get("username", ""),
                     user_agent=event.get("userAgent", ""),
-                    code=code if event.get("stage") == "ResponseComplete" else None)
+                    code=code if event.get("stage") == "ResponseComplete" else None,
+                    ended=_epoch(event["stageTimestamp"])
+                    if event.get("stage") == "ResponseComplete" else None)
             return sorted(seen.values(), key=lambda r: r.time)
 
     def requests_by(self, who: str, since: When = None,
