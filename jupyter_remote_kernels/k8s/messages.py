@@ -42,7 +42,8 @@ def end_words(pod: PodState) -> str:
         words = {
             "OOMKilled": "OOMKilled (its memory limit was exceeded)",
         }.get(pod.terminated, pod.terminated)
-        return f"{words}{code}"
+        said = f": {pod.terminated_message}" if pod.terminated_message else ""
+        return f"{words}{code}{said}"
     if pod.deleted or pod.deleting:
         return "the pod was deleted (not by this server)"
     return f"phase {pod.phase}"

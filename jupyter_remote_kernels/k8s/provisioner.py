@@ -22,6 +22,7 @@ import hashlib
 import os
 import secrets
 import socket
+import sys
 import time
 from typing import Any, Optional
 
@@ -166,6 +167,9 @@ class K8sProvisioner(K8sSettings, ClusterJobProvisioner):  # type:ignore[misc]
                 "names no image: set k8s_image in its process_proxy.config."
             )
             raise LaunchError(msg)
+        if cmd and cmd[0] == sys.executable:
+            # Jupyter made argv[0] "python3" this server's interpreter: the image has its own.
+            cmd = [self.k8s_python, *cmd[1:]]
         self.namespace = namespace = self.namespace_for(env)
         self.poller = self.find_poller()
         self.watch()
