@@ -25,7 +25,8 @@ temporary folder removed when the server exits:
   know, shown as the server describes it), and, when the Kubernetes provisioner
   (``jrk-k8s-provisioner``) and the real Kubernetes test cluster's parts are there,
   ``remote-k8s`` (the shipped k8s template, testing/k8sspecs.py) and ``remote-k8s-big`` (the
-  same asking for 64 CPUs: the scheduler keeps its pod Pending and says why) on a real
+  same asking for 64 CPUs: the scheduler keeps its pod Pending and says why, until the
+  launch timeout of 60 s) on a real
   single-node cluster (testing/k8scluster/) started and stopped with the server.
 
 ``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts, the Slurm
@@ -310,7 +311,7 @@ def _start_k8s() -> None:
     write_spec("remote-k8s", k8s_spec(cluster, display_name="Python (Kubernetes test cluster)",
                                       launch_timeout=120))
     write_spec("remote-k8s-big", k8s_spec(
-        cluster, display_name="Python (Kubernetes, 64 CPUs)", launch_timeout=300,
+        cluster, display_name="Python (Kubernetes, 64 CPUs)", launch_timeout=60,
         resources={"requests": {"cpu": "64"}}))
     info["kernels"] += ["remote-k8s", "remote-k8s-big"]
     c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
