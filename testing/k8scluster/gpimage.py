@@ -7,7 +7,8 @@ of the kernelspec's image and expects GP's launcher *inside* that image: its Doc
 to ``/usr/local/bin``, set ``KERNEL_LANGUAGE=python`` and run the bootstrap as the command;
 the launcher needs pycryptodomex. No registry is reachable here, so the same image is made
 the way :mod:`.images` makes the Python one: the Python + ipykernel image's layer, plus one
-layer with GP's files from its installed package (``$JRK_GP_DIR``, default ``/opt/jrk-gp``:
+layer with Debian's static ``tini`` as PID 1 (as in GP's docker-stacks based images) and
+GP's files from its installed package (``$JRK_GP_DIR``, default ``/opt/jrk-gp``:
 ``bootstrap-kernel.sh``, ``launch_ipykernel.py`` with the shared ``server_listener.py`` as
 GP's "kernel-launcher assembly" places it, its ``Cryptodome`` (abi3 wheel) and a
 ``python`` command), as a docker-archive tar in the image cache.
@@ -34,7 +35,7 @@ from .images import _root_owned, _sha256_file, build_images, image_tar
 
 __all__ = ["GP_IMAGE", "build_gp_image", "gp_dir", "import_image"]
 
-GP_IMAGE = "jrk.test/gp-kernel-py:0.5.0"
+GP_IMAGE = "jrk.test/gp-kernel-py:0.5.0-1"
 LAUNCHERS = "/usr/local/bin/kernel-launchers"
 
 
@@ -64,7 +65,30 @@ def _gp_files(gp: Path) -> list[tuple[Path, str, int]]:
     return files
 
 
-def _gp_layer(gp: Path, out: Path) -> None:
+def _tini(work: Path) -> Path:
+    """Debian's static tini (``apt-get download tini``, unpacked): the init GP's images run
+    as PID 1 (docker-stacks' ``ENTRYPOINT ["tini", "-g", "--"]``). Without it the bootstrap
+    shell is PID 1, the kernel's parent PID is 1, and ipykernel's parent poller ends the
+    kernel at once ("Parent appears to have exited")."""
+    folder = work / "tini"
+    folder.mkdir()
+    def run(argv: list[str]) -> None:
+        done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=300,
+                              check=False)
+        if done.returncode:
+            msg = f"{' '.join(argv)} failed: {(done.stderr or done.stdout).strip()[-300:]}"
+            raise K8sClusterError(msg)
+
+    run(["apt-get", "download", "-q", "tini"])
+    debs = list(folder.glob("tini_*.deb"))
+    if not debs:
+        msg = "apt-get download tini left no .deb"
+        raise K8sClusterError(msg)
+    run(["dpkg-deb", "-x", str(debs[0]), str(folder / "root")])
+    return folder / "root" / "usr" / "bin" / "tini-static"
+
+
+def _gp_layer(gp: Path, out: Path, tini: Path) -> None:
     dirs: set[str] = set()
     with tarfile.open(out, "w") as tar:
         for src, dest, mode in _gp_files(gp):
@@ -77,6 +101,7 @@ def _gp_layer(gp: Path, out: Path) -> None:
                     info.type = tarfile.DIRTYPE
                     tar.addfile(info)
             tar.add(src, arcname=dest, filter=lambda i, m=mode: _root_owned(i, m))
+        tar.add(tini, arcname="usr/local/bin/tini", filter=lambda i: _root_owned(i, 0o755))
         link = _root_owned(tarfile.TarInfo("usr/local/bin/python"), 0o777)
         link.type, link.linkname = tarfile.SYMTYPE, "/usr/bin/python3"
         tar.addfile(link)
@@ -109,10 +134,11 @@ def build_gp_image(gp: Path | None = None, *, force: bool = False) -> Path:
             config = json.load(base.extractfile(manifest["Config"]))
             base_layer = manifest["Layers"][0]
             base.extract(base_layer, work, filter="fully_trusted")
-        _gp_layer(gp, work / "gp-layer.tar")
+        _gp_layer(gp, work / "gp-layer.tar", _tini(work))
         gp_diff = _sha256_file(work / "gp-layer.tar")
         config["rootfs"]["diff_ids"].append(f"sha256:{gp_diff}")
         config["config"].update(
+            Entrypoint=["/usr/local/bin/tini", "-g", "--"],
             Cmd=["/usr/local/bin/bootstrap-kernel.sh"],
             Env=[*config["config"]["Env"], "KERNEL_LANGUAGE=python",
                  f"KERNEL_LAUNCHERS_DIR={LAUNCHERS}"])
