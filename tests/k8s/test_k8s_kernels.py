@@ -46,6 +46,11 @@ def srv(k8s_cluster, tmp_path_factory):
     write_k8s_spec(k8s_cluster, base, "k8s-py")
     write_k8s_spec(k8s_cluster, base, "k8s-big", launch_timeout=12,
                    k8s_resources={"requests": {"cpu": "64"}})
+    node = k8s_cluster.api("GET", f"/api/v1/nodes/{k8s_cluster.node_name}")
+    cpu = node["status"]["allocatable"]["cpu"]
+    millis = int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
+    write_k8s_spec(k8s_cluster, base, "k8s-most-cpu",
+                   k8s_resources={"requests": {"cpu": f"{millis * 6 // 10}m"}})
     write_k8s_spec(k8s_cluster, base, "k8s-noimage", k8s_image="jrk.test/no-such-image:1")
     write_k8s_spec(k8s_cluster, base, "k8s-oom",
                    k8s_resources={"limits": {"memory": "160Mi"}})  # fmt: skip
@@ -148,6 +153,32 @@ def test_unschedulable_pod_is_pending_with_the_schedulers_message(k8s_cluster, s
     assert "still pending" in message and "Insufficient cpu" in message, message
     assert "was deleted" in message, message
     assert nothing_left(k8s_cluster, [kernel_id], timeout=0) == NOTHING
+
+
+def test_pending_pod_starts_when_capacity_frees(k8s_cluster, srv):
+    """Two kernels each asking for 60 % of the node's CPU: the second is `pending` with the
+    scheduler's message until the first is deleted, then it starts."""
+    first = start_kernel(srv, "k8s-most-cpu")
+    assert first.status_code == 201, first.text
+    got: dict = {}
+    starter = threading.Thread(target=lambda: got.update(r=start_kernel(srv, "k8s-most-cpu")))
+    starter.start()
+
+    def pending():
+        return [k for k in rows(srv) if k["placement"]["phase"] == "pending"
+                and "Insufficient cpu" in k["placement"]["detail"]]  # fmt: skip
+
+    shown = wait_for(pending, 30)
+    assert shown, rows(srv)
+    assert srv.request("DELETE", f"/api/kernels/{first.json()['id']}").status_code == 204
+    starter.join(120)
+    second = got["r"]
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] == shown[0]["kernel_id"], (second.json(), shown)
+    assert second.json()["placement"]["phase"] == "ready"
+    ids = [first.json()["id"], second.json()["id"]]
+    assert srv.request("DELETE", f"/api/kernels/{ids[1]}").status_code == 204
+    assert nothing_left(k8s_cluster, ids, timeout=0) == NOTHING
 
 
 def test_missing_image_fails_within_seconds_naming_it(k8s_cluster, srv):
