@@ -113,7 +113,7 @@ class K8sClient:
             if missing_ok and exc.status == 404:
                 return None
             msg = f"Kubernetes API: {what} failed: {api_message(exc)}"
-            raise K8sError(msg) from exc
+            raise K8sError(msg, exc.status or 0) from exc
         except asyncio.TimeoutError as exc:
             msg = (
                 f"Kubernetes API: {what} got no answer within {timeout:g} s from "

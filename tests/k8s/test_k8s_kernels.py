@@ -51,6 +51,10 @@ def srv(k8s_cluster, tmp_path_factory):
     millis = int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
     write_k8s_spec(k8s_cluster, base, "k8s-most-cpu",
                    k8s_resources={"requests": {"cpu": f"{millis * 6 // 10}m"}})
+    folder = write_k8s_spec(k8s_cluster, base, "k8s-no-ip")
+    spec = json.loads((folder / "kernel.json").read_text())
+    spec["argv"] = spec["argv"][: spec["argv"].index("--ip")]
+    (folder / "kernel.json").write_text(json.dumps(spec))
     write_k8s_spec(k8s_cluster, base, "k8s-noimage", k8s_image="jrk.test/no-such-image:1")
     write_k8s_spec(k8s_cluster, base, "k8s-oom",
                    k8s_resources={"limits": {"memory": "160Mi"}})  # fmt: skip
@@ -128,6 +132,18 @@ def test_five_concurrent_starts(k8s_cluster, srv):
     for kernel_id in ids:
         assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
     assert nothing_left(k8s_cluster, ids, timeout=0) == NOTHING
+
+
+def test_argv_without_ip_is_reached_at_the_pod_ip(k8s_cluster, srv):
+    """A kernelspec whose argv does not pass ``--ip {pod_ip}`` (an older or hand-written one):
+    the kernel binds the pod's network namespace and the server reaches it at the pod IP."""
+    r = start_kernel(srv, "k8s-no-ip")
+    assert r.status_code == 201, r.text
+    kernel_id, where = r.json()["id"], r.json()["placement"]
+    assert where["ip"] == where["details"]["pod_ip"], where
+    assert ws_execute(srv, kernel_id, "print(6 * 7)") == "42\n"
+    assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
+    assert nothing_left(k8s_cluster, [kernel_id], timeout=0) == NOTHING
 
 
 def test_unschedulable_pod_is_pending_with_the_schedulers_message(k8s_cluster, srv):
