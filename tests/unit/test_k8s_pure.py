@@ -3,8 +3,10 @@ state as the watch gets it, the messages, the settings' checks and the kernelspe
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 
 import pytest
 from jupyter_client.kernelspec import KernelSpec
@@ -12,6 +14,8 @@ from traitlets import TraitError
 
 from jupyter_remote_kernels.errors import KernelspecError
 from jupyter_remote_kernels.k8s import messages
+from jupyter_remote_kernels.k8s.client import K8sClient
+from jupyter_remote_kernels.k8s.errors import K8sError
 from jupyter_remote_kernels.k8s.pod import (
     BUNDLE_FILE,
     PodState,
@@ -101,3 +105,11 @@ def test_an_unknown_k8s_setting_is_named():
                                                   "config": {"k8s_imag": "img:1"}}})
     with pytest.raises(KernelspecError, match="k8s_imag"):
         translate_kernelspec("k", spec)
+
+
+def test_a_missing_kubeconfig_is_a_clear_error(tmp_path):
+    missing = tmp_path / "nope.kubeconfig"
+    k8s = K8sClient(kubeconfig=str(missing), context="", in_cluster=False, timeout=5,
+                    log=logging.getLogger("test"))  # fmt: skip
+    with pytest.raises(K8sError, match=f"no such file: {missing}.*k8s_kubeconfig"):
+        asyncio.run(k8s.api())
