@@ -16,6 +16,8 @@ import time
 import pytest
 from websocket import WebSocketException
 
+from testing.specs import pids_mentioning
+
 from ..k8s_helpers import (
     kernel_objects,
     nothing_left,
@@ -91,6 +93,8 @@ def test_lifecycle_start_execute_interrupt_restart_delete(k8s_cluster, srv):
             "launch secret": record["provisioner_info"]["auth_key"].encode()}  # fmt: skip
     spec_text = json.dumps(pod).encode()
     assert not [n for n, k in keys.items() if k in spec_text], "a secret in the pod object"
+    # The node's processes are this machine's: the launcher and the kernel are seen here.
+    assert len(pids_mentioning(kernel_id)) >= 2, pids_mentioning(kernel_id)
     assert secrets_in_argv(keys) == []
 
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
