@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any, Optional
 from urllib.parse import urlparse
 
@@ -69,15 +70,9 @@ class K8sClient:
                             config.load_incluster_config, client_configuration=cfg
                         )
                     else:
-                        await asyncio.wait_for(
-                            config.load_kube_config(
-                                config_file=self.kubeconfig or None,
-                                context=self.context or None,
-                                client_configuration=cfg,
-                                persist_config=False,
-                            ),
-                            self.timeout,
-                        )
+                        # The loader reads the kubeconfig (and writes its inline certificates
+                        # to temporary files) synchronously: in a thread, on a loop of its own.
+                        await asyncio.wait_for(asyncio.to_thread(self._load, cfg), self.timeout)
                 except (OSError, ValueError, config.ConfigException, asyncio.TimeoutError) as exc:
                     msg = (
                         f"Cannot load the Kubernetes client configuration from "
@@ -88,6 +83,20 @@ class K8sClient:
                     raise K8sError(msg) from exc
                 self._api = client.ApiClient(cfg)
             return self._api
+
+    def _load(self, cfg: client.Configuration) -> None:
+        path = os.path.expanduser(self.kubeconfig) if self.kubeconfig else None
+        if path and not os.path.isfile(path):
+            msg = f"no such file: {path}"
+            raise config.ConfigException(msg)
+        asyncio.run(
+            config.load_kube_config(
+                config_file=path,
+                context=self.context or None,
+                client_configuration=cfg,
+                persist_config=False,
+            )
+        )
 
     async def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(await self.api())
@@ -113,7 +122,7 @@ class K8sClient:
             if missing_ok and exc.status == 404:
                 return None
             msg = f"Kubernetes API: {what} failed: {api_message(exc)}"
-            raise K8sError(msg) from exc
+            raise K8sError(msg, exc.status or 0) from exc
         except asyncio.TimeoutError as exc:
             msg = (
                 f"Kubernetes API: {what} got no answer within {timeout:g} s from "
@@ -123,6 +132,41 @@ class K8sClient:
         except (OSError, ValueError, aiohttp.ClientError) as exc:
             msg = f"Kubernetes API: {what} failed: cannot reach {self.describe()}: {exc}"
             raise K8sError(msg) from exc
+
+    async def delete_objects(self, name: str, namespace: str, grace: Optional[int]) -> None:
+        """Delete pod ``name`` (``grace`` seconds; None: not the pod) and Secret ``name``; a
+        missing one is fine, a failure is logged (a launch's own error is the one to report).
+        """
+        kinds = (["pod"] if grace is not None else []) + ["secret"]
+        for kind in kinds:
+            extra = {"grace_period_seconds": grace} if kind == "pod" else {}
+            try:
+                await self.call(f"delete {kind} {name} in {namespace}",
+                                f"delete_namespaced_{kind}", name, namespace, missing_ok=True,
+                                **extra)  # fmt: skip
+            except K8sError as exc:
+                self.log.warning("%s", exc)
+
+    async def delete_labelled(self, selector: str, namespace: str) -> None:
+        """Delete every pod and Secret with these labels in ``namespace`` (logged failures)."""
+        for kind in ("pod", "secret"):
+            try:
+                await self.call(f"delete {kind}s ({selector}) in {namespace}",
+                                f"delete_collection_namespaced_{kind}", namespace,
+                                label_selector=selector)  # fmt: skip
+            except K8sError as exc:
+                self.log.warning("%s", exc)
+
+    async def gone(self, kind: str, name: str, namespace: str) -> bool:
+        """True when the API answers 404 for the ``kind`` (pod, secret) ``name``."""
+        try:
+            found = await self.call(f"read {kind} {name} in {namespace}",
+                                    f"read_namespaced_{kind}", name, namespace,
+                                    missing_ok=True)  # fmt: skip
+        except K8sError as exc:
+            self.log.warning("%s", exc)
+            return False
+        return found is None
 
     async def close(self) -> None:
         api, self._api = self._api, None

@@ -37,6 +37,8 @@ def end_words(pod: PodState) -> str:
     """Why a pod ended, in Kubernetes' words."""
     if pod.reason:  # Evicted, DeadlineExceeded, NodeLost ...
         return f"{pod.reason}: {pod.message}".rstrip(": ")
+    if pod.deleted or pod.deleting:
+        return "the pod was deleted (not by this server)"
     if pod.terminated:
         code = f", exit code {pod.exit_code}" if pod.exit_code is not None else ""
         words = {
@@ -44,8 +46,6 @@ def end_words(pod: PodState) -> str:
         }.get(pod.terminated, pod.terminated)
         said = f": {pod.terminated_message}" if pod.terminated_message else ""
         return f"{words}{code}{said}"
-    if pod.deleted or pod.deleting:
-        return "the pod was deleted (not by this server)"
     return f"phase {pod.phase}"
 
 
