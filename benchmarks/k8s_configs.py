@@ -170,7 +170,7 @@ class Config:
             return self.result
         for key, values in self.samples.items():
             self.result[key] = round(statistics.median(values), 3)
-            self.result[key.replace("_s", "_all_s")] = [round(v, 3) for v in values]
+            self.result[key[:-2] + "_all_s"] = [round(v, 3) for v in values]
         return self.result
 
 
