@@ -22,7 +22,12 @@ temporary folder removed when the server exits:
   files let a later run remove what a crashed run left), and ``toy`` (the toy backend of
   testing/toybackend/, registered through its entry points in a folder put on this
   server's path, as an installed package would be: a backend the lab extension does not
-  know, shown as the server describes it).
+  know, shown as the server describes it), and, when the Kubernetes provisioner
+  (``jrk-k8s-provisioner``) and the real Kubernetes test cluster's parts are there,
+  ``remote-k8s`` (the shipped k8s template, testing/k8sspecs.py) and ``remote-k8s-big`` (the
+  same asking for 64 CPUs: the scheduler keeps its pod Pending and says why, until the
+  launch timeout of 60 s) on a real
+  single-node cluster (testing/k8scluster/) started and stopped with the server.
 
 ``jrk-ui-tests.json`` in the root dir tells the tests what is there (ssh hosts, the Slurm
 cluster's nodes and SLURM_CONF...).
@@ -186,7 +191,7 @@ write_spec(
 
 c.KernelSpecManager.allowed_kernelspecs = {p.name for p in _kernels.iterdir()}
 info: dict = {"kernels": sorted(p.name for p in _kernels.iterdir()), "ssh": None,
-              "slurm": None, "toy": None}
+              "slurm": None, "toy": None, "k8s": None}
 
 
 def _provisioner(name: str):
@@ -287,6 +292,35 @@ def _start_toy() -> None:
     }
 
 
+def _start_k8s() -> None:
+    if _provisioner("jrk-k8s-provisioner") is None:
+        info["k8s_skipped"] = "the Kubernetes provisioner (jrk-k8s-provisioner) is not installed"
+        return
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from testing.k8scluster import K8sTestCluster, missing
+    from testing.k8sspecs import k8s_spec
+
+    gaps = missing()
+    if gaps:
+        info["k8s_skipped"] = "the real Kubernetes test cluster cannot start: " + "; ".join(gaps)
+        return
+    cluster = K8sTestCluster(workdir=_tmp / "k8scluster", label="ui-tests")
+    _cleanups.append(cluster.stop)  # after the server deleted its pods (atexit order)
+    cluster.start()
+    write_spec("remote-k8s", k8s_spec(cluster, display_name="Python (Kubernetes test cluster)",
+                                      launch_timeout=120))
+    write_spec("remote-k8s-big", k8s_spec(
+        cluster, display_name="Python (Kubernetes, 64 CPUs)", launch_timeout=60,
+        resources={"requests": {"cpu": "64"}}))
+    info["kernels"] += ["remote-k8s", "remote-k8s-big"]
+    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
+    pki = cluster.workdir / "pki"
+    info["k8s"] = {"server": cluster.server, "node": cluster.node_name, "namespace": "default",
+                   "ca": str(pki / "ca.crt"), "cert": str(pki / "admin.crt"),
+                   "key": str(pki / "admin.key")}
+
+
 try:
     _start_toy()
 except Exception as exc:  # the other tests still run; the toy test fails with this
@@ -305,5 +339,11 @@ except Exception as exc:  # the other tests still run; the Slurm test fails with
     detail = getattr(exc, "stderr", "") or ""
     info["slurm_error"] = f"the Slurm test cluster did not start: {exc} {detail}".strip()
     print(f"jrk-ui-tests: {info['slurm_error']}", file=sys.stderr)
+
+try:
+    _start_k8s()
+except Exception as exc:  # the other tests still run; the Kubernetes test fails with this
+    info["k8s_error"] = f"the Kubernetes test cluster did not start: {exc}"
+    print(f"jrk-ui-tests: {info['k8s_error']}", file=sys.stderr)
 
 (_root / "jrk-ui-tests.json").write_text(json.dumps(info, indent=1))

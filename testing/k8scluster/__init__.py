@@ -3,6 +3,7 @@ kube-scheduler, a kubelet with containerd + runc + CNI bridge) for tests and ben
 :mod:`testing.k8scluster.cluster`; ``python -m testing.k8scluster fetch|build|up|down|status``
 runs it by hand."""
 
+from .audit import AuditedRequest
 from .build import build_binaries
 from .cluster import K8sTestCluster
 from .deps import K8S_VERSION, K8sClusterError, cache_dir, missing, require
@@ -14,6 +15,7 @@ __all__ = [
     "K8S_VERSION",
     "PAUSE_IMAGE",
     "PYTHON_IMAGE",
+    "AuditedRequest",
     "K8sClusterError",
     "K8sTestCluster",
     "build_binaries",

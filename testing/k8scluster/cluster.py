@@ -10,6 +10,8 @@ Service IPs do not work; a client in a pod uses ``https://10.214.k.1:6443``.
         k8s.kubeconfig                  # admin kubeconfig (system:masters), for any client
         k8s.address                     # the host's bridge address, reachable from pods
         k8s.api("GET", "/api/v1/nodes") # a tiny synchronous client for the harness
+        k8s.client_kubeconfig("jrk-server")     # a user of its own, for the server under test
+        k8s.requests_by("jrk-server", since=t0) # its requests, from the API server's audit log
         PYTHON_IMAGE                    # "any image with Python and ipykernel"
 
 A fresh cluster (etcd data, certificates, kubelet root) per start; the images are imported
@@ -21,7 +23,7 @@ reaps what an owner that died without ``stop()`` left. No pytest import: benchma
 
 Modules: :mod:`.deps` (what is needed), :mod:`.build` and :mod:`.images` (the cache),
 :mod:`.pki`, :mod:`.config`, :mod:`.daemons`, :mod:`.host` (host changes and their undoing),
-:mod:`.procs` (state files, stale clusters).
+:mod:`.procs` (state files, stale clusters), :mod:`.audit` (counting requests).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Optional, Union
 from testing.procs import StateOwner, free_port
 
 from . import host
+from .audit import AuditMixin
 from .config import ConfigMixin
 from .daemons import SERVICE_IP, DaemonsMixin
 from .deps import K8sClusterError, require
@@ -51,7 +54,7 @@ STOP_ORDER = ["kube-scheduler", "kube-controller-manager", "kubelet", "kube-apis
               "containerd", "etcd"]
 
 
-class K8sTestCluster(ConfigMixin, DaemonsMixin, StateOwner):
+class K8sTestCluster(AuditMixin, ConfigMixin, DaemonsMixin, StateOwner):
     """One single-node cluster. See the module docstring."""
 
     __test__ = False

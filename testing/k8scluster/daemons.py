@@ -42,6 +42,7 @@ class DaemonsMixin:
     _procs: dict[str, subprocess.Popen]
     _deadline: float
     record: Any  # StateOwner.record
+    _audit_args: Any  # AuditMixin._audit_args
 
     def log_path(self, name: str) -> Path:
         return self.workdir / "logs" / f"{name}.log"
@@ -169,7 +170,7 @@ class DaemonsMixin:
             f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}",
             f"--proxy-client-key-file={pki / 'front-proxy-client.key'}",
             f"--cert-dir={self.workdir / 'apiserver'}",
-            "--allow-privileged=true", "--profiling=false", "--v=1"])
+            "--allow-privileged=true", "--profiling=false", "--v=1", *self._audit_args()])
         self._wait("the API server's /readyz", "kube-apiserver",
                    lambda: self.api("GET", "/readyz", timeout=3) == "ok")
 

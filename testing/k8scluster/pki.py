@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["CLIENTS", "make_pki"]
+__all__ = ["CLIENTS", "issue_client", "make_pki"]
 
 #: client certificate name → (CN, O)
 CLIENTS = {
@@ -36,11 +36,10 @@ def _key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _name(cn: str, org: str | None = None) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    if org:
-        attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-    return x509.Name(attrs)
+def _name(cn: str, org: str | tuple[str, ...] | None = None) -> x509.Name:
+    orgs = (org,) if isinstance(org, str) else tuple(org or ())
+    return x509.Name([*(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
 def _write(directory: Path, stem: str, key, cert: x509.Certificate) -> None:
@@ -53,6 +52,16 @@ def _write(directory: Path, stem: str, key, cert: x509.Certificate) -> None:
 
 
 class _CA:
+    @classmethod
+    def load(cls, directory: Path, stem: str) -> _CA:
+        """The CA written to *directory* by :func:`make_pki`."""
+        ca = cls.__new__(cls)
+        ca.key = serialization.load_pem_private_key((directory / f"{stem}.key").read_bytes(),
+                                                    password=None)
+        ca.cert = x509.load_pem_x509_certificate((directory / f"{stem}.crt").read_bytes())
+        ca.name = ca.cert.subject
+        return ca
+
     def __init__(self, cn: str):
         self.key = _key()
         self.name = _name(cn)
@@ -72,7 +81,7 @@ class _CA:
                          decipher_only=False), critical=True)
                      .sign(self.key, hashes.SHA256()))
 
-    def issue(self, cn: str, org: str | None = None, *, server: bool = False,
+    def issue(self, cn: str, org: str | tuple[str, ...] | None = None, *, server: bool = False,
               client: bool = False, dns: tuple[str, ...] = (), ips: tuple[str, ...] = ()):
         key = _key()
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -119,3 +128,9 @@ def make_pki(directory: Path, *, address: str, node: str, service_ip: str) -> No
     (directory / "sa.key").chmod(0o600)
     (directory / "sa.pub").write_bytes(sa.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def issue_client(directory: Path, stem: str, user: str, groups: tuple[str, ...] = ()) -> None:
+    """A client certificate (``<stem>.crt``/``.key`` in *directory*) for user *user* in
+    *groups*, signed by the cluster CA that :func:`make_pki` wrote there."""
+    _write(directory, stem, *_CA.load(directory, "ca").issue(user, tuple(groups), client=True))
