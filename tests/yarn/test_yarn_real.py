@@ -31,6 +31,7 @@ from ..yarn_helpers import (
     interrupt_sleep,
     leftovers,
     start_kernel,
+    start_waiting,
 )
 
 WEIRD = 'a "quoted" $HOME `id` \\back slash'
@@ -190,13 +191,7 @@ def test_queue_full_then_timeout_names_the_queue(yarn_cluster, tmp_path, server)
                               launch_timeout=60)  # fmt: skip
     srv = server()
     first = start_kernel(srv, "spark-small")
-    outcome: list = []
-    waiting = threading.Thread(
-        target=lambda: outcome.append(
-            srv.request("POST", "/api/kernels", {"name": spec.name}, timeout=300)
-        )
-    )
-    waiting.start()
+    waiting, outcome = start_waiting(srv, spec.name)
 
     def queued():
         for model in srv.request("GET", "/api/remote-kernels").json():

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 import time
 
 import pytest
 
 from ..abuse import COUNTS
 from ..server_process import ServerProcess
-from ..yarn_helpers import LAUNCH_TIMEOUT, assert_ended, install_spark_spec, leftovers, start_kernel
+from ..yarn_helpers import (
+    LAUNCH_TIMEOUT,
+    assert_ended,
+    install_spark_spec,
+    leftovers,
+    start_kernel,
+    start_waiting,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -88,13 +94,7 @@ def test_a_launch_timing_out_with_its_am_running_says_so_with_the_node(
         yarn_cluster, tmp_path, "spark-slow", python=str(slow), launch_timeout=90
     )
     srv = server()
-    outcome: list = []
-    waiting = threading.Thread(
-        target=lambda: outcome.append(
-            srv.request("POST", "/api/kernels", {"name": spec.name}, timeout=300)
-        )
-    )
-    waiting.start()
+    waiting, outcome = start_waiting(srv, spec.name)
 
     def am_running():
         for model in srv.request("GET", "/api/remote-kernels").json():
