@@ -19,7 +19,7 @@ import time
 import pytest
 
 from ..abuse import COUNTS
-from ..kernels import ws_execute
+from ..kernels import wait_for, ws_execute
 from ..server_process import ServerProcess
 from ..yarn_helpers import (
     FINAL,
@@ -37,15 +37,6 @@ from ..yarn_helpers import (
 WEIRD = 'a "quoted" $HOME `id` \\back slash'
 
 pytestmark = pytest.mark.timeout(1500)
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 
 import pytest
 
 from ..abuse import COUNTS
+from ..kernels import wait_for
 from ..server_process import ServerProcess
 from ..yarn_helpers import (
     LAUNCH_TIMEOUT,
@@ -29,15 +29,6 @@ from ..yarn_helpers import (
 )
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture(autouse=True)
