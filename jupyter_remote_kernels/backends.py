@@ -64,11 +64,12 @@ class Backend:
 
     #: The kind users name: ``install KIND``, ``process_proxy.class_name``, placement kind.
     name: str
-    #: The provisioner entry point (``jupyter_client.kernel_provisioners``) it places with.
-    provisioner_name: str
+    #: The provisioner entry point (``jupyter_client.kernel_provisioners``) it places with;
+    #: empty: ``jrk-NAME-provisioner``.
+    provisioner_name: str = ""
     #: The kernelspec template ``install KIND`` fills: a folder of the package's
-    #: ``kernelspecs/`` by name, or any folder (a backend's own).
-    template: Union[str, Path]
+    #: ``kernelspecs/`` by name, or any folder (a backend's own); empty: the folder NAME.
+    template: Union[str, Path] = ""
     #: Its ``install KIND`` options (an :class:`InstallOptions` subclass), if any.
     install_options: Optional[type[InstallOptions]] = None
     #: ``check NAME``: prints its checks of kernelspec NAME's provisioner config and returns
@@ -92,6 +93,12 @@ class Backend:
     #: The kernelspec name ``install KIND`` uses unless ``--name`` is given
     #: (None: ``remote-python-KIND``).
     default_kernel_name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if not self.provisioner_name:
+            object.__setattr__(self, "provisioner_name", f"jrk-{self.name}-provisioner")
+        if not self.template:
+            object.__setattr__(self, "template", self.name)
 
 
 def backends() -> dict[str, Backend]:

@@ -27,7 +27,7 @@ from traitlets import Bool, Dict, Instance, List, Unicode, default
 
 from .errors import RemoteKernelError
 from .identity import EFFECTIVE_USER
-from .kernelspecs import PLAIN_AUTHORIZATION, translate_kernelspec
+from .kernelspecs import PLAIN_AUTHORIZATION, Installed, translate_kernelspec
 from .launch.listener import SERVICE as RESPONSE_LISTENER
 from .launch.listener import ResponseListener
 from .persistence import ReattachingManagerMixin
@@ -179,6 +179,7 @@ class RemoteMappingKernelManager(
         self._launching: dict[str, Any] = {}
         # The latest checked kernelspec of each name, read in a thread by start_kernel.
         self._checked_specs: dict[str, KernelSpec] = {}
+        self._installed: Optional[Installed] = None  # read at the first start
         # The ports the server's activity watch of each kernel listens to.
         self._watched_ports: dict[str, list[int]] = {}
 
@@ -253,7 +254,10 @@ class RemoteMappingKernelManager(
                     break
             else:
                 raise web.HTTPError(404, f"No such kernelspec: {kernel_name}") from None
-        return translate_kernelspec(kernel_name, spec, self.defer_to_gateway_provisioners)
+        if self._installed is None:
+            self._installed = Installed()
+        defer = self.defer_to_gateway_provisioners
+        return translate_kernelspec(kernel_name, spec, defer, self._installed)
 
     async def start_kernel(self, *, kernel_id: Optional[str] = None, **kwargs: Any) -> str:
         """Start a kernel; a launch failure becomes an HTTP error with a readable message.

@@ -107,6 +107,17 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1) ->
     return predicate()
 
 
+def wait_for(predicate, timeout: float, interval: float = 0.25):
+    """The predicate's first true value within ``timeout`` seconds, else its last value
+    (the blocking twin of :func:`wait_until`, for tests that drive a server process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 class KernelSession:
     """Talks to a kernel through the server's websocket, as JupyterLab does."""
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from .kernels import wait_for
 from .server_process import ServerProcess
 
 __all__ = [
@@ -26,16 +26,6 @@ __all__ = [
 ]
 
 LAUNCH_TIMEOUT = 90.0
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.25):
-    """The predicate's first true value within ``timeout`` seconds, else its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def install_slurm_spec(cluster, base: Path, name: str, *, partition: str = "debug",

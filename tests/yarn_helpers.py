@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -159,6 +160,21 @@ def install_spark_spec(yarn, base: Path, name: str, *, mode: str = "lazy", **opt
     return target
 
 
+def start_waiting(
+    server: ServerProcess, name: str, timeout: float = 300
+) -> tuple[threading.Thread, list]:
+    """POST /api/kernels for kernelspec ``name`` in a thread (a start that waits on the
+    cluster while the test looks at it); the thread and the list its response lands in."""
+    outcome: list = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(
+            server.request("POST", "/api/kernels", {"name": name}, timeout=timeout)
+        )
+    )
+    thread.start()
+    return thread, outcome
+
+
 def start_kernel(server: ServerProcess, name: str, **env: str) -> dict:
     body = {"name": name, "env": env} if env else {"name": name}
     r = server.request("POST", "/api/kernels", body, timeout=LAUNCH_TIMEOUT + 60)
@@ -239,13 +255,22 @@ def assert_spark_on_executors(server: ServerProcess, kernel_id: str, yarn, app_i
 
 
 def interrupt_sleep(
-    server: ServerProcess, kernel_id: str, *, interrupts: int = 1, every: float = 20.0
+    server: ServerProcess,
+    kernel_id: str,
+    *,
+    interrupts: int = 1,
+    every: float = 20.0,
+    wait: float | None = None,
 ) -> dict:
-    """Run ``time.sleep(120)``, interrupt it through the REST API; the execute_reply.
+    """Run ``time.sleep(120)``, interrupt it through the REST API (HTTP 204); the
+    execute_reply's content plus ``interrupts_sent`` and ``seconds`` (from the first
+    interrupt to the reply).
 
     With ``interrupts`` > 1 the interrupt is sent again (as a user presses the button again)
-    when no reply came ``every`` seconds after the last one; the reply then says how many
-    were sent (``interrupts_sent``). Our own launcher must answer the first (the default).
+    when no reply came ``every`` seconds after the last one. With ``wait``, a reply that has
+    not come ``wait`` s after the last interrupt is given up: the content is then empty (a
+    caller that shows evidence of a lost interrupt); else that raises TimeoutError. Our own
+    launcher must answer the first (the default).
     """
     ws = websocket.create_connection(
         f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
@@ -261,13 +286,12 @@ def interrupt_sleep(
                    "stop_on_error": False}  # fmt: skip
         ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": {},
                             "channel": "shell", "buffers": [], "content": content}))  # fmt: skip
-        sent, last, deadline = 0, 0.0, time.monotonic() + 90
+        sent, first, last, deadline = 0, 0.0, 0.0, time.monotonic() + 90
         while time.monotonic() < deadline:
-            again = sent and sent < interrupts and time.monotonic() - last > every
-            if again:
-                r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
-                assert r.status_code == 204, r.text
-                sent, last = sent + 1, time.monotonic()
+            if sent and wait is not None and time.monotonic() - last > wait:
+                return {"interrupts_sent": sent, "seconds": time.monotonic() - first}
+            if sent and sent < interrupts and time.monotonic() - last > every:
+                sent, last = sent + 1, interrupt(server, kernel_id)
             try:
                 msg = json.loads(ws.recv())
             except websocket.WebSocketTimeoutException:
@@ -275,14 +299,23 @@ def interrupt_sleep(
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "execute_input" and not sent:
-                r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
-                assert r.status_code == 204, r.text
-                sent, last = 1, time.monotonic()
+                sent, first = 1, interrupt(server, kernel_id)
+                last = first
             if msg["msg_type"] == "execute_reply":
-                return {**msg["content"], "interrupts_sent": sent}
+                seconds = time.monotonic() - first
+                return {**msg["content"], "interrupts_sent": sent, "seconds": seconds}
+        if not sent:
+            raise AssertionError("the sleep never started")
         raise TimeoutError(f"no execute_reply after {sent} interrupt(s)")
     finally:
         ws.close()
+
+
+def interrupt(server: ServerProcess, kernel_id: str) -> float:
+    """POST .../interrupt (must answer 204); when it was sent."""
+    r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
+    assert r.status_code == 204, r.text
+    return time.monotonic()
 
 
 def app_info(rm, app_id):

@@ -7,8 +7,6 @@ __all__ = ["BACKEND", "LocalLauncherProvisioner"]
 
 BACKEND = Backend(
     name="local",
-    provisioner_name="jrk-local-provisioner",
-    template="local",
     eg_class_names=("enterprise_gateway.services.processproxies.processproxy.LocalProcessProxy",),
     no_launcher_provisioner="local-provisioner",
     default_kernel_name="remote-python",

@@ -13,8 +13,6 @@ __all__ = ["BACKEND", "SlurmProvisioner"]
 
 BACKEND = Backend(
     name="slurm",
-    provisioner_name="jrk-slurm-provisioner",
-    template="slurm",
     install_options=SlurmInstallOptions,
     check=run_check,
 )

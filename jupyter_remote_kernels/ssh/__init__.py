@@ -25,8 +25,6 @@ __all__ = [
 
 BACKEND = Backend(
     name="ssh",
-    provisioner_name="jrk-ssh-provisioner",
-    template="ssh",
     install_options=SSHInstallOptions,
     check=run_check,
     eg_class_names=("enterprise_gateway.services.processproxies.distributed.DistributedProcessProxy",),

@@ -13,7 +13,6 @@ __all__ = ["BACKEND", "YarnProvisioner"]
 
 BACKEND = Backend(
     name="yarn",
-    provisioner_name="jrk-yarn-provisioner",
     template="yarn_spark",
     install_options=YarnInstallOptions,
     check=run_check,

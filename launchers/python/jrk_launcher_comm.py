@@ -20,12 +20,9 @@ shadows it.
 
 import collections
 import ctypes
-import hashlib
-import hmac
 import json
 import os
 import random
-import secrets
 import select
 import signal
 import socket
@@ -53,7 +50,17 @@ def mac(auth_key, label, challenge, obj=None):
     data = label.encode() + b"\n" + challenge.encode()
     if obj is not None:
         data += b"\n" + canonical(obj)
+    hmac, hashlib = crypto()
     return hmac.new(bytes.fromhex(auth_key), data, hashlib.sha256).hexdigest()
+
+
+def crypto():
+    """``hmac`` and ``hashlib``, imported once the kernel is started: loading OpenSSL is a
+    good part of a Python start, and nothing before the kernel's start needs them."""
+    import hashlib  # noqa: PLC0415
+    import hmac  # noqa: PLC0415
+
+    return hmac, hashlib
 
 
 LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
@@ -173,7 +180,10 @@ def wait_listening(ip, ports, kernel, deadline):
             socket.create_connection((connect_ip, pending[0]), timeout=1.0).close()
             pending.pop(0)
         except OSError:
-            time.sleep(0.05)
+            # ipykernel prints its "--existing" line once it has bound its ports: wake
+            # then, not at the next tick of a poll (its heartbeat may bind a moment later).
+            if kernel.done_with_connection_file.wait(0.05):
+                time.sleep(0.005)
     return not pending
 
 
@@ -298,7 +308,7 @@ class CommServer(threading.Thread):
 
     def serve(self, conn, peer):
         try:
-            challenge = secrets.token_hex(16)
+            challenge = os.urandom(16).hex()
             conn.settimeout(IO_TIMEOUT)
             conn.sendall(canonical({"protocol": COMM_PROTOCOL, "challenge": challenge}) + b"\n")
             line = read_line(conn, time.monotonic() + IO_TIMEOUT)
@@ -330,7 +340,7 @@ class CommServer(threading.Thread):
             if "args" in message:  # in the MAC only when sent (older servers send none)
                 request["args"] = message["args"]
             expected = mac(self.auth_key, COMM_PROTOCOL, challenge, request)
-            if not hmac.compare_digest(expected, str(message["mac"])):
+            if not crypto()[0].compare_digest(expected, str(message["mac"])):
                 return None
         except (ValueError, TypeError, KeyError):
             return None

@@ -36,7 +36,6 @@ the Spark lines in ``jrk_launcher_spark.py``; every delivery carries them (``lau
 import argparse
 import base64
 import binascii
-import hmac
 import json
 import os
 import shutil
@@ -63,6 +62,7 @@ try:
         Kernel,
         bind_socket,
         canonical,
+        crypto,
         log,
         mac,
         read_line,
@@ -210,7 +210,7 @@ def call_back(options, auth_key, info, deadline):
                 line = read_line(sock, time.monotonic() + IO_TIMEOUT)
                 reply = json.loads(line) if line else {}
                 expected = mac(auth_key, "jrk-accepted/1", challenge)
-                if reply.get("status") == "accepted" and hmac.compare_digest(
+                if reply.get("status") == "accepted" and crypto()[0].compare_digest(
                     expected, str(reply.get("mac", ""))
                 ):
                     return True

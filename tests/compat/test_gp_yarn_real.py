@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-import websocket
 
 from testing.specs import pids_mentioning
 from testing.yarncluster import spark_home
@@ -32,6 +31,7 @@ from ..yarn_helpers import (
     SPARK_COUNT,
     assert_ended,
     install_spark_spec,
+    interrupt_sleep,
     leftovers,
     start_kernel,
 )
@@ -76,43 +76,6 @@ def listener_log(yarn, app_id: str) -> list[str]:
                 text = f.read_text(errors="replace")
                 found += [line for line in text.splitlines() if "server_listener got" in line]
     return found
-
-
-def interrupt_once(server, kernel_id: str, wait: float = 30.0) -> tuple[dict, float]:
-    """Run ``time.sleep(120)``, interrupt it once through the REST API (HTTP 204) when it
-    runs; the execute_reply ({} when none came within ``wait`` s) and the seconds taken."""
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels",
-        header=[f"Authorization: token {server.token}"],
-        timeout=60,
-    )
-    ws.settimeout(1.0)
-    try:
-        msg_id = f"sleep-{time.monotonic_ns()}"
-        header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "t",
-                  "session": "s", "date": "", "version": "5.3"}  # fmt: skip
-        content = {"code": "import time; time.sleep(120)", "silent": False,
-                   "stop_on_error": False}  # fmt: skip
-        ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": {},
-                            "channel": "shell", "buffers": [], "content": content}))  # fmt: skip
-        sent, deadline = 0.0, time.monotonic() + 60
-        while time.monotonic() < (sent + wait if sent else deadline):
-            try:
-                msg = json.loads(ws.recv())
-            except websocket.WebSocketTimeoutException:
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "execute_input" and not sent:
-                r = server.request("POST", f"/api/kernels/{kernel_id}/interrupt")
-                assert r.status_code == 204, r.text
-                sent = time.monotonic()
-            if msg["msg_type"] == "execute_reply":
-                return msg["content"], time.monotonic() - sent
-        assert sent, "the sleep never started"
-        return {}, time.monotonic() - sent
-    finally:
-        ws.close()
 
 
 def gp_yarn_spec(yarn, tmp_path: Path, data: Path) -> None:
@@ -171,9 +134,10 @@ def test_gp_launcher_on_the_real_cluster(yarn_cluster, tmp_path):
             # launcher lose one still, the test shows the listener's log (which must show
             # our delivery, else it fails) and the kernel's per-thread signal state, runs on,
             # and ends as xfail with that evidence.
-            reply, took = interrupt_once(server, kernel_id)
+            reply = interrupt_sleep(server, kernel_id, wait=30.0)
+            took = reply["seconds"]
             print(f"{name}: interrupt answered {reply.get('ename')!r} after {took:.1f} s")
-            if not reply and name == "gp_yarn":
+            if "status" not in reply and name == "gp_yarn":
                 state, said = signal_state(kernel_id), listener_log(yarn_cluster, app_id)
                 print("GP kernel, interrupt lost:", *state, *said, sep="\n  ")
                 assert any(LISTENER_GOT in line for line in said), said  # we delivered it

@@ -7,10 +7,9 @@ whose ``.ci/run`` builds them first).
 
 from __future__ import annotations
 
-import pytest
-
 from testing.k8scluster import K8sClusterError, K8sTestCluster, missing
 
+from ..real_cluster import real_cluster_fixture
 from ..requirements import require
 
 __all__ = ["k8s_cluster"]
@@ -29,18 +28,17 @@ def pytest_collection_modifyitems(session, config, items):
         items[:] = rest[:at] + first + rest[at:]
 
 
-@pytest.fixture(scope="session")
-def k8s_cluster(tmp_path_factory):
-    """A started single-node cluster shared by the session (node Ready, default
-    ServiceAccount made). Tests delete the pods they made; the session's end stops it."""
+def _check() -> None:
     gaps = missing()
     require(not gaps, "the real Kubernetes test cluster's parts", "; ".join(gaps))
-    cluster = K8sTestCluster(workdir=tmp_path_factory.mktemp("k8scluster"))
-    try:
-        cluster.start()
-    except K8sClusterError as exc:
-        pytest.fail(f"the real Kubernetes test cluster did not start: {exc}", pytrace=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+
+
+k8s_cluster = real_cluster_fixture(
+    "k8s_cluster",
+    K8sTestCluster,
+    K8sClusterError,
+    _check,
+    "Kubernetes test cluster",
+    """A started single-node cluster shared by the session (node Ready, default
+    ServiceAccount made). Tests delete the pods they made; the session's end stops it.""",
+)

@@ -10,10 +10,12 @@ load meets them alike, and the medians are compared, not absolute times.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from benchmarks.server import Server
 from testing.specs import REMOTE_PYTHON, shipped_local_spec, ssh_spec
@@ -32,6 +34,36 @@ ROUNDS = 5
 LOCAL_OVER_PLAIN_S = 0.05
 SSH_OVER_PLAIN_S = 0.15
 PLAIN_IDLE_S = 0.6
+#: What ours-local may cost over plain in CPU time, in parts of plain's kernel's own CPU (a
+#: busy machine stretches CPU time too, the kernel's alike): the launcher's Python (~45 ms
+#: until it starts the kernel, ~10 ms after) and the server's side of the launch. Measured
+#: 2026-12-07: +0.06 s idle (kernel 0.47 s), +0.11 s at load 10.
+LOCAL_CPU_OVER_PLAIN = 0.2
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process (all its threads) has used so far: utime + stime of /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_cpu(server, kernel_id: str, before: float) -> tuple[float, float]:
+    """What a start cost in CPU: the server's since ``before`` and its kernel's launcher's;
+    and the kernel's own so far."""
+    ours, kernel = cpu_seconds(server.proc.pid) - before, 0.0
+    for pid in pids_mentioning(kernel_id):
+        if b"launch_ipykernel" in cmdline(pid):
+            ours += cpu_seconds(pid)
+        elif b"ipykernel_launcher" in cmdline(pid):
+            kernel += cpu_seconds(pid)
+    return ours, kernel
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def allowance(target: float, plain: float) -> float:
@@ -62,13 +94,17 @@ async def test_sequential_starts_against_plain(tmp_path, ssh_bed_factory):
         {"jupyter_remote_kernels": True},
     )
     times: dict[str, list[float]] = {"plain": [], "ours-local": [], "ours-ssh": []}
+    cpu: dict[str, list[tuple[float, float]]] = {"plain": [], "ours-local": []}
     servers = {"plain": plain, "ours-local": ours, "ours-ssh": ours}
     try:
         for turn in range(ROUNDS):
             names = list(times)
             for name in names[turn % 3 :] + names[: turn % 3]:
+                before = cpu_seconds(servers[name].proc.pid)
                 kernel_id, seconds = servers[name].start(name, timeout=60)
                 times[name].append(seconds)
+                if name in cpu:
+                    cpu[name].append(start_cpu(servers[name], kernel_id, before))
                 servers[name].delete(kernel_id)
                 assert await wait_until(lambda k=kernel_id: not pids_mentioning(k), 10)
     finally:
@@ -78,10 +114,17 @@ async def test_sequential_starts_against_plain(tmp_path, ssh_bed_factory):
     report = ", ".join(
         f"{n} {median[n]:.2f} s ({' '.join(f'{v:.2f}' for v in times[n])})" for n in times
     )
+    over = {name: statistics.median(o for o, _ in values) for name, values in cpu.items()}
+    kernel_cpu = statistics.median(k for _, k in cpu["plain"])
+    report += (
+        f", CPU per start (server + launcher): plain {over['plain']:.3f} s, ours-local "
+        f"{over['ours-local']:.3f} s; plain's kernel {kernel_cpu:.3f} s"
+    )
     plain_s = median["plain"]
     assert median["ours-ssh"] - plain_s <= allowance(SSH_OVER_PLAIN_S, plain_s), report
-    # ours-local's target (LOCAL_OVER_PLAIN_S) is not met yet: on the busy 2-core machine of
-    # 2026-12-07 it was 20-75 % over plain (README, Benchmarks). Its figures are in the
-    # message above when the SSH check fails, and measured by the benchmark.
+    # ours-local: the CPU it costs over plain, against plain's kernel's own CPU. (Its wall
+    # time: LOCAL_OVER_PLAIN_S on an idle machine, where the launcher's serial CPU is all of
+    # it; a loaded one stretches that by its load: not checked, reported above.)
+    assert over["ours-local"] - over["plain"] <= LOCAL_CPU_OVER_PLAIN * kernel_cpu, report
     # the servers stopped: nothing of theirs (kernels, launch agent) is left on the host
     assert await wait_until(lambda: host.pids(exclude_sshd=True) == [], 10), host.processes()

@@ -12,8 +12,11 @@ import importlib.util
 import json
 import os
 import secrets
+import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -52,6 +55,46 @@ def test_the_launchers_protocol_copy_agrees(launcher_comm):
         assert launcher_comm.mac(key, label, challenge, obj) == protocol.mac(
             key, label, challenge, obj
         )
+
+
+class _BindsLate:
+    """A kernel that starts listening 5 ms after the launcher's first look at it, and says
+    so as ipykernel does (its "--existing" line sets ``done_with_connection_file``)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.done_with_connection_file = threading.Event()
+        self.listening_at = None
+        self._timer = None
+
+    def alive(self):
+        if self._timer is None:
+            self._timer = threading.Timer(0.005, self._listen)
+            self._timer.start()
+        return True
+
+    def _listen(self):
+        self.sock.listen(5)
+        self.listening_at = time.monotonic()
+        self.done_with_connection_file.set()
+
+
+def test_the_launcher_sees_the_kernel_listen_when_it_says_so_not_at_a_poll_tick(launcher_comm):
+    """Issue 22: a start waited up to 50 ms (25 on average) for the launcher's next poll of
+    the kernel's ports. On the old code every delay here is >= 45 ms."""
+    delays = []
+    for _ in range(5):
+        kernel = _BindsLate()
+        try:
+            assert launcher_comm.wait_listening(
+                "127.0.0.1", {"shell_port": kernel.port}, kernel, time.monotonic() + 10
+            )
+            delays.append(time.monotonic() - kernel.listening_at)
+        finally:
+            kernel.sock.close()
+    assert statistics.median(delays) < 0.03, delays
 
 
 @pytest.fixture(scope="module")

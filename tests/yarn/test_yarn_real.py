@@ -19,7 +19,7 @@ import time
 import pytest
 
 from ..abuse import COUNTS
-from ..kernels import ws_execute
+from ..kernels import wait_for, ws_execute
 from ..server_process import ServerProcess
 from ..yarn_helpers import (
     FINAL,
@@ -31,20 +31,12 @@ from ..yarn_helpers import (
     interrupt_sleep,
     leftovers,
     start_kernel,
+    start_waiting,
 )
 
 WEIRD = 'a "quoted" $HOME `id` \\back slash'
 
 pytestmark = pytest.mark.timeout(1500)
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 
@@ -191,13 +183,7 @@ def test_queue_full_then_timeout_names_the_queue(yarn_cluster, tmp_path, server)
                               launch_timeout=60)  # fmt: skip
     srv = server()
     first = start_kernel(srv, "spark-small")
-    outcome: list = []
-    waiting = threading.Thread(
-        target=lambda: outcome.append(
-            srv.request("POST", "/api/kernels", {"name": spec.name}, timeout=300)
-        )
-    )
-    waiting.start()
+    waiting, outcome = start_waiting(srv, spec.name)
 
     def queued():
         for model in srv.request("GET", "/api/remote-kernels").json():

@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
-import time
 
 import pytest
 
 from ..abuse import COUNTS
+from ..kernels import wait_for
 from ..server_process import ServerProcess
-from ..yarn_helpers import LAUNCH_TIMEOUT, assert_ended, install_spark_spec, leftovers, start_kernel
+from ..yarn_helpers import (
+    LAUNCH_TIMEOUT,
+    assert_ended,
+    install_spark_spec,
+    leftovers,
+    start_kernel,
+    start_waiting,
+)
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture(autouse=True)
@@ -88,13 +85,7 @@ def test_a_launch_timing_out_with_its_am_running_says_so_with_the_node(
         yarn_cluster, tmp_path, "spark-slow", python=str(slow), launch_timeout=90
     )
     srv = server()
-    outcome: list = []
-    waiting = threading.Thread(
-        target=lambda: outcome.append(
-            srv.request("POST", "/api/kernels", {"name": spec.name}, timeout=300)
-        )
-    )
-    waiting.start()
+    waiting, outcome = start_waiting(srv, spec.name)
 
     def am_running():
         for model in srv.request("GET", "/api/remote-kernels").json():
