@@ -20,7 +20,7 @@ class K8sResourceSettings(Configurable):
     and the lists and maxima within which a start request's ``KERNEL_*`` values are honoured."""
 
     # ------------------------------------------------------------------ image
-    image = Unicode(
+    k8s_image = Unicode(
         "",
         config=True,
         help="Image of the kernel's pod: any image with Python and ipykernel (the launcher's "
@@ -32,34 +32,29 @@ class K8sResourceSettings(Configurable):
         help="Images a start request may choose with KERNEL_IMAGE (names or shell patterns, "
         "e.g. 'registry.example.org/kernels/*'); empty: only the kernelspec's image.",
     )
-    image_pull_policy = Unicode(
+    k8s_image_pull_policy = Unicode(
         "IfNotPresent",
         config=True,
         help="The container's imagePullPolicy: Always, IfNotPresent or Never.",
     )
-    python = Unicode(
-        "python3",
-        config=True,
-        help="The image's Python that runs the launcher (a name on the image's PATH, or a "
-        "path in the image).",
-    )
-
     # ------------------------------------------------------------------ namespace, account
-    namespace = Unicode(
-        "default", config=True, help="Namespace of the kernels' pods (unless namespace_template)."
+    k8s_namespace = Unicode(
+        "default",
+        config=True,
+        help="Namespace of the kernel pods and their Secrets (unless k8s_namespace_template).",
     )
-    namespace_template = Unicode(
+    k8s_namespace_template = Unicode(
         "",
         config=True,
         help="One namespace per user, e.g. 'jupyter-{username}' ({username}: the kernel "
-        "user's name made a DNS label). Created on demand when create_namespaces is on, and "
+        "user's name made a DNS label). Created on demand when k8s_create_namespaces is on, and "
         "then deleted when its last kernel of this server ends. Needs a ClusterRole for "
         "namespaces (see the README).",
     )
-    create_namespaces = Bool(
+    k8s_create_namespaces = Bool(
         True,
         config=True,
-        help="Create a namespace_template's namespace that does not exist yet (labelled as "
+        help="Create a k8s_namespace_template's namespace that does not exist yet (labelled as "
         "ours), and delete it when its last kernel ends. Off: it must exist.",
     )
     allowed_namespaces = List(
@@ -68,7 +63,7 @@ class K8sResourceSettings(Configurable):
         help="Namespaces a start request may choose with KERNEL_NAMESPACE ({username} "
         "allowed); they must exist. Empty: only the kernelspec's.",
     )
-    service_account = Unicode(
+    k8s_service_account = Unicode(
         "",
         config=True,
         help="ServiceAccount of the kernels' pods (default: the namespace's 'default').",
@@ -79,7 +74,7 @@ class K8sResourceSettings(Configurable):
         help="ServiceAccounts a start request may choose with KERNEL_SERVICE_ACCOUNT_NAME; "
         "empty: only the kernelspec's.",
     )
-    automount_service_account_token = Bool(
+    k8s_automount_token = Bool(
         False,
         config=True,
         help="Mount the ServiceAccount's API token in the kernel's pod (off: kernels get no "
@@ -87,19 +82,14 @@ class K8sResourceSettings(Configurable):
     )
 
     # ------------------------------------------------------------------ resources
-    cpu_request = Unicode("", config=True, help="CPU request of the kernel's container, e.g. 1.")
-    cpu_limit = Unicode("", config=True, help="CPU limit of the kernel's container, e.g. 2.")
-    memory_request = Unicode(
-        "", config=True, help="Memory request of the kernel's container, e.g. 2Gi."
-    )
-    memory_limit = Unicode(
-        "",
+    k8s_resources = Dict(
         config=True,
-        help="Memory limit of the kernel's container, e.g. 2Gi (beyond it the kernel is "
-        "OOMKilled).",
+        help='The kernel container\'s resources as Kubernetes writes them, e.g. {"requests": '
+        '{"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi", "nvidia.com/gpu": "1"}}. '
+        "A start request may change cpu, memory and GPUs within max_cpus, max_memory, "
+        "max_gpus.",
     )
-    gpus = Int(0, config=True, help="GPUs of the kernel's container (request = limit).")
-    gpu_resource = Unicode(
+    k8s_gpu_resource = Unicode(
         "nvidia.com/gpu", config=True, help="The extended resource name GPUs are asked as."
     )
     max_cpus = Unicode(
@@ -122,22 +112,24 @@ class K8sResourceSettings(Configurable):
     )
 
     # ------------------------------------------------------------------ scheduling, volumes
-    node_selector = Dict({}, config=True, help='The pods\' nodeSelector, e.g. {"gpu": "true"}.')
-    tolerations = List(Dict(), config=True, help="The pods' tolerations (Kubernetes' own objects).")
-    volumes = List(
+    k8s_node_selector = Dict({}, config=True, help='The pods\' nodeSelector, e.g. {"gpu": "true"}.')
+    k8s_tolerations = List(
+        Dict(), config=True, help="The pods' tolerations (Kubernetes' own objects)."
+    )
+    k8s_volumes = List(
         Dict(),
         config=True,
         help="Volumes of the pods (Kubernetes' objects; {username} in their strings), e.g. "
         'a user\'s PersistentVolumeClaim: {"name": "home", "persistentVolumeClaim": '
         '{"claimName": "home-{username}"}}.',
     )
-    volume_mounts = List(
+    k8s_volume_mounts = List(
         Dict(),
         config=True,
         help='volumeMounts of the kernel\'s container, e.g. {"name": "home", '
         '"mountPath": "/home/jovyan"} ({username} allowed).',
     )
-    working_dir = Unicode(
+    k8s_working_dir = Unicode(
         "",
         config=True,
         help="Working directory of the kernel in its container ({username} allowed; "
@@ -151,23 +143,23 @@ class K8sResourceSettings(Configurable):
     )
 
     # ------------------------------------------------------------------ security context
-    run_as_user = Int(
+    k8s_run_as_user = Int(
         None,
         allow_none=True,
         config=True,
         help="uid the kernel runs as (the pod's securityContext.runAsUser; default: the "
         "image's user).",
     )
-    run_as_group = Int(
+    k8s_run_as_group = Int(
         None, allow_none=True, config=True, help="gid the kernel runs as (runAsGroup)."
     )
-    fs_group = Int(
+    k8s_fs_group = Int(
         None,
         allow_none=True,
         config=True,
         help="Group that owns the pod's volumes (fsGroup), e.g. the users' group.",
     )
-    run_as_non_root = Bool(
+    k8s_run_as_non_root = Bool(
         False,
         config=True,
         help="Refuse to run a kernel as root: the pod's runAsNonRoot, no privilege escalation, "
@@ -177,7 +169,7 @@ class K8sResourceSettings(Configurable):
         Unicode(),
         config=True,
         help="uids a start request may choose with KERNEL_UID: numbers or ranges "
-        "('1000-59999'); empty: only run_as_user.",
+        "('1000-59999'); empty: only k8s_run_as_user.",
     )
     allowed_gids = List(
         Unicode(),
@@ -187,33 +179,50 @@ class K8sResourceSettings(Configurable):
     )
 
     # ------------------------------------------------------------------ validation
-    @validate("image_pull_policy")
+    @validate("k8s_image_pull_policy")
     def _pull_policy(self, proposal: Any) -> str:
         if proposal["value"] not in _PULL_POLICIES:
-            msg = f"image_pull_policy must be one of {', '.join(_PULL_POLICIES)}"
+            msg = f"k8s_image_pull_policy must be one of {', '.join(_PULL_POLICIES)}"
             raise ValueError(msg)
         return str(proposal["value"])
 
-    @validate("cpu_request", "cpu_limit", "max_cpus")
+    @validate("max_cpus")
     def _cpu(self, proposal: Any) -> str:
         if proposal["value"]:
             parse_cpu(proposal["value"])
         return str(proposal["value"])
 
-    @validate("memory_request", "memory_limit", "max_memory")
+    @validate("max_memory")
     def _memory(self, proposal: Any) -> str:
         if proposal["value"]:
             parse_memory(proposal["value"])
         return str(proposal["value"])
 
-    @validate("gpus", "max_gpus")
+    @validate("max_gpus")
     def _count(self, proposal: Any) -> int:
         if proposal["value"] < 0:
-            msg = f"{proposal['trait'].name} must be 0 or more"
+            msg = "max_gpus must be 0 or more"
             raise ValueError(msg)
         return int(proposal["value"])
 
-    @validate("namespace_template", "working_dir")
+    @validate("k8s_resources")
+    def _resources(self, proposal: Any) -> dict[str, dict[str, str]]:
+        value = proposal["value"]
+        result = {}
+        for key, amounts in value.items():
+            if key not in ("requests", "limits") or not isinstance(amounts, dict):
+                msg = (
+                    "k8s_resources holds 'requests' and 'limits', each a mapping of resource "
+                    f"names to amounts; got {key!r}: {amounts!r}"
+                )
+                raise ValueError(msg)
+            result[key] = {str(n): str(a) for n, a in amounts.items()}
+            for name, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+                if name in result[key]:
+                    parse(result[key][name])
+        return result
+
+    @validate("k8s_namespace_template", "k8s_working_dir")
     def _template(self, proposal: Any) -> str:
         check_template(proposal["value"])
         return str(proposal["value"])

@@ -263,8 +263,8 @@ class PodOverrides:
 
 
 def _namespace(settings: Any, env: dict[str, str], fields: dict[str, str]) -> tuple[str, bool]:
-    template = settings.namespace_template
-    current = _fill(template, fields) if template else settings.namespace
+    template = settings.k8s_namespace_template
+    current = _fill(template, fields) if template else settings.k8s_namespace
     allowed = [_fill(a, fields) for a in settings.allowed_namespaces]
     key = "KERNEL_NAMESPACE"
     chosen = _listed(key, env.get(key, "").strip(), current, allowed, "allowed_namespaces")
@@ -274,33 +274,33 @@ def _namespace(settings: Any, env: dict[str, str], fields: dict[str, str]) -> tu
             "and '-', at most 63): check KERNEL_NAMESPACE or the kernelspec's namespace"
         )
         raise InvalidRequest(msg) if chosen != current else KernelspecError(msg)
-    made = bool(template) and chosen == current and settings.create_namespaces
+    made = bool(template) and chosen == current and settings.k8s_create_namespaces
     return chosen, made
 
 
 def _image(settings: Any, env: dict[str, str]) -> str:
-    if not settings.image:
-        msg = "the kernelspec sets no image: set 'image' in its process_proxy.config"
+    if not settings.k8s_image:
+        msg = "the kernelspec sets no image: set 'k8s_image' in its process_proxy.config"
         raise KernelspecError(msg)
     key = "KERNEL_IMAGE"
     value = env.get(key, "").strip()
-    if value and value != settings.image and not _IMAGE.match(value):
+    if value and value != settings.k8s_image and not _IMAGE.match(value):
         msg = f"{key}={value!r} is not an image reference (registry/name:tag)"
         raise InvalidRequest(msg)
-    return _listed(key, value, settings.image, list(settings.allowed_images), "allowed_images")
+    return _listed(key, value, settings.k8s_image, list(settings.allowed_images), "allowed_images")
 
 
 def _service_account(settings: Any, env: dict[str, str]) -> str:
     key = "KERNEL_SERVICE_ACCOUNT_NAME"
     value = env.get(key, "").strip()
-    if value and value != settings.service_account and not _DNS_SUBDOMAIN.match(value):
+    if value and value != settings.k8s_service_account and not _DNS_SUBDOMAIN.match(value):
         msg = f"{key}={value!r} is not a ServiceAccount name"
         raise InvalidRequest(msg)
     allowed = list(settings.allowed_service_accounts)
-    return _listed(key, value, settings.service_account, allowed, "allowed_service_accounts")
+    return _listed(key, value, settings.k8s_service_account, allowed, "allowed_service_accounts")
 
 
-def _gpus(settings: Any, env: dict[str, str]) -> int:
+def _gpus(settings: Any, env: dict[str, str], current: int) -> int:
     asked = {}
     for key in ("KERNEL_GPUS", "KERNEL_GPUS_LIMIT"):
         value = env.get(key, "").strip()
@@ -313,23 +313,24 @@ def _gpus(settings: Any, env: dict[str, str]) -> int:
         msg = "KERNEL_GPUS and KERNEL_GPUS_LIMIT differ: GPUs are asked with request = limit"
         raise InvalidRequest(msg)
     for key, gpus in asked.items():
-        if gpus != settings.gpus and gpus > settings.max_gpus:
+        if gpus != current and gpus > settings.max_gpus:
             raise _refuse(key, str(gpus), str(settings.max_gpus or "no change"), "max_gpus")
         return gpus
-    return int(settings.gpus)
+    return current
 
 
 def _resources(settings: Any, env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    requests: dict[str, str] = {}
-    limits: dict[str, str] = {}
+    """``k8s_resources``'s requests and limits, changed by the request within the maxima."""
+    requests = dict(settings.k8s_resources.get("requests", {}))
+    limits = dict(settings.k8s_resources.get("limits", {}))
     for name, key, setting, parse in (
         ("cpu", "KERNEL_CPUS", "max_cpus", parse_cpu),
         ("memory", "KERNEL_MEMORY", "max_memory", parse_memory),
     ):
         amount = _Amount(
             name,
-            getattr(settings, f"{name}_request"),
-            getattr(settings, f"{name}_limit"),
+            requests.pop(name, ""),
+            limits.pop(name, ""),
             getattr(settings, setting),
             setting,
             parse,
@@ -341,9 +342,13 @@ def _resources(settings: Any, env: dict[str, str]) -> tuple[dict[str, str], dict
             requests[name] = amount.request
         if amount.limit:
             limits[name] = amount.limit
-    gpus = _gpus(settings, env)
+    gpu = settings.k8s_gpu_resource
+    current = limits.get(gpu) or requests.get(gpu) or "0"
+    gpus = _gpus(settings, env, int(current) if current.isdigit() else 0)
+    requests.pop(gpu, None)
+    limits.pop(gpu, None)
     if gpus:
-        requests[settings.gpu_resource] = limits[settings.gpu_resource] = str(gpus)
+        requests[gpu] = limits[gpu] = str(gpus)
     return requests, limits
 
 
@@ -361,30 +366,30 @@ def _id(settings: Any, env: dict[str, str], key: str, current: Optional[int], wh
                 listed = ", ".join(getattr(settings, setting)) or only
                 raise _refuse(key, value, listed, setting)
         current = int(value)
-    if current == 0 and settings.run_as_non_root:
-        raise _refuse(key, "0", "not root", "run_as_non_root")
+    if current == 0 and settings.k8s_run_as_non_root:
+        raise _refuse(key, "0", "not root", "k8s_run_as_non_root")
     return current
 
 
 def _security(settings: Any, env: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     pod: dict[str, Any] = {}
-    uid = _id(settings, env, "KERNEL_UID", settings.run_as_user, "uid")
-    gid = _id(settings, env, "KERNEL_GID", settings.run_as_group, "gid")
+    uid = _id(settings, env, "KERNEL_UID", settings.k8s_run_as_user, "uid")
+    gid = _id(settings, env, "KERNEL_GID", settings.k8s_run_as_group, "gid")
     if uid is not None:
         pod["runAsUser"] = uid
     if gid is not None:
         pod["runAsGroup"] = gid
-    if settings.fs_group is not None:
-        pod["fsGroup"] = settings.fs_group
+    if settings.k8s_fs_group is not None:
+        pod["fsGroup"] = settings.k8s_fs_group
     container: dict[str, Any] = {}
-    if settings.run_as_non_root:
+    if settings.k8s_run_as_non_root:
         pod["runAsNonRoot"] = True
         container = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     return pod, container
 
 
 def _working_dir(settings: Any, env: dict[str, str], fields: dict[str, str]) -> str:
-    current = _fill(settings.working_dir, fields)
+    current = _fill(settings.k8s_working_dir, fields)
     key = "KERNEL_WORKING_DIR"
     value = env.get(key, "").strip()
     if not value or value == current:
@@ -414,7 +419,7 @@ def pod_overrides(
         if env.get(key, "").strip():
             msg = (
                 f"{key} is not accepted: a kernel's volumes come from its kernelspec "
-                "(volumes, volume_mounts); ask the administrator for a kernelspec with them"
+                "(k8s_volumes, k8s_volume_mounts); ask the administrator for a kernelspec with them"
             )
             raise NotAuthorized(msg)
     fields = {"username": dns_label(username or "anonymous"), "kernel_id": kernel_id}
@@ -423,17 +428,17 @@ def pod_overrides(
     pod_security, container_security = _security(settings, env)
     return PodOverrides(
         image=_image(settings, env),
-        image_pull_policy=settings.image_pull_policy,
+        image_pull_policy=settings.k8s_image_pull_policy,
         namespace=namespace,
         create_namespace=create,
         service_account=_service_account(settings, env),
-        automount_service_account_token=settings.automount_service_account_token,
+        automount_service_account_token=settings.k8s_automount_token,
         requests=requests,
         limits=limits,
-        node_selector=dict(settings.node_selector),
-        tolerations=list(settings.tolerations),
-        volumes=_fill(list(settings.volumes), fields),
-        volume_mounts=_fill(list(settings.volume_mounts), fields),
+        node_selector=dict(settings.k8s_node_selector),
+        tolerations=list(settings.k8s_tolerations),
+        volumes=_fill(list(settings.k8s_volumes), fields),
+        volume_mounts=_fill(list(settings.k8s_volume_mounts), fields),
         working_dir=_working_dir(settings, env, fields),
         pod_security=pod_security,
         container_security=container_security,

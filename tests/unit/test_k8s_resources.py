@@ -14,7 +14,7 @@ IMAGE = "reg.example.org/kernels/python:3.11"
 
 
 def settings(**kw):
-    return K8sResourceSettings(**{"image": IMAGE, **kw})
+    return K8sResourceSettings(**{"k8s_image": IMAGE, **kw})
 
 
 def test_quantities():
@@ -29,22 +29,21 @@ def test_quantities():
 
 def test_kernelspec_values_reach_the_pod():
     s = settings(
-        cpu_request="1",
-        cpu_limit="2",
-        memory_request="1Gi",
-        memory_limit="2Gi",
-        gpus=1,
-        namespace="kernels",
-        service_account="kernel-sa",
-        node_selector={"pool": "cpu"},
-        tolerations=[{"key": "k", "operator": "Exists"}],
-        volumes=[{"name": "home", "persistentVolumeClaim": {"claimName": "home-{username}"}}],
-        volume_mounts=[{"name": "home", "mountPath": "/home/{username}"}],
-        working_dir="/home/{username}",
-        run_as_user=1000,
-        run_as_group=100,
-        fs_group=100,
-        run_as_non_root=True,
+        k8s_resources={
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "2", "memory": "2Gi", "nvidia.com/gpu": 1},
+        },
+        k8s_namespace="kernels",
+        k8s_service_account="kernel-sa",
+        k8s_node_selector={"pool": "cpu"},
+        k8s_tolerations=[{"key": "k", "operator": "Exists"}],
+        k8s_volumes=[{"name": "home", "persistentVolumeClaim": {"claimName": "home-{username}"}}],
+        k8s_volume_mounts=[{"name": "home", "mountPath": "/home/{username}"}],
+        k8s_working_dir="/home/{username}",
+        k8s_run_as_user=1000,
+        k8s_run_as_group=100,
+        k8s_fs_group=100,
+        k8s_run_as_non_root=True,
     )
     pod = {
         "metadata": {"name": "jrk-x"},
@@ -87,17 +86,17 @@ def test_kernelspec_values_reach_the_pod():
 
 def test_request_within_limits_is_honoured():
     s = settings(
-        cpu_request="1",
-        cpu_limit="1",
-        memory_request="1Gi",
-        memory_limit="1Gi",
+        k8s_resources={
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
         max_cpus="4",
         max_memory="8Gi",
         max_gpus=2,
         allowed_images=["reg.example.org/kernels/*"],
         allowed_namespaces=["team-a", "jupyter-{username}"],
         allowed_uids=["1000-1999"],
-        run_as_user=1000,
+        k8s_run_as_user=1000,
         allowed_service_accounts=["spark"],
         allowed_working_dirs=["/home/{username}"],
     )
@@ -154,7 +153,7 @@ def test_request_beyond_limits_is_refused_naming_the_limit(env, limit):
         max_memory="8Gi",
         allowed_images=["reg.example.org/kernels/*"],
         allowed_uids=["1000-1999"],
-        run_as_user=1000,
+        k8s_run_as_user=1000,
     )
     with pytest.raises(NotAuthorized) as info:
         pod_overrides(s, env, username="bob")
@@ -183,17 +182,17 @@ def test_malformed_request_is_400(env, says):
 
 
 def test_per_user_namespace_and_non_root():
-    s = settings(namespace_template="jupyter-{username}", run_as_non_root=True)
+    s = settings(k8s_namespace_template="jupyter-{username}", k8s_run_as_non_root=True)
     o = pod_overrides(s, {}, username="Bob")
     assert o.namespace == f"jupyter-{dns_label('Bob')}" and o.create_namespace
     assert not pod_overrides(
-        settings(namespace_template="jupyter-{username}", create_namespaces=False), {}, "bob"
+        settings(k8s_namespace_template="jupyter-{username}", k8s_create_namespaces=False), {}, "bob"
     ).create_namespace
-    with pytest.raises(NotAuthorized, match="run_as_non_root"):
-        pod_overrides(settings(run_as_user=0, run_as_non_root=True), {}, "bob")
+    with pytest.raises(NotAuthorized, match="k8s_run_as_non_root"):
+        pod_overrides(settings(k8s_run_as_user=0, k8s_run_as_non_root=True), {}, "bob")
     with pytest.raises(KernelspecError, match="sets no image"):
         pod_overrides(K8sResourceSettings(), {}, "bob")
     with pytest.raises(ValueError, match="unknown field"):
-        settings(namespace_template="jupyter-{username.__class__}")
+        settings(k8s_namespace_template="jupyter-{username.__class__}")
     with pytest.raises(ValueError, match="CPU quantity"):
         settings(max_cpus="lots")
