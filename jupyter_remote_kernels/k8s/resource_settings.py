@@ -1,18 +1,118 @@
 """What a kernel's pod gets, and what a start request may change (each trait overridable per
-kernelspec in ``process_proxy.config``). Read by :mod:`.resources`."""
+kernelspec in ``process_proxy.config``), with the parsers of the values. Read by
+:mod:`.resources`."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from traitlets import Bool, Dict, Int, List, Unicode, validate
 from traitlets.config import Configurable
 
-from .resources import check_template, parse_cpu, parse_memory, parse_range
-
-__all__ = ["K8sResourceSettings"]
+__all__ = [
+    "K8sResourceSettings",
+    "check_template",
+    "dns_label",
+    "fill",
+    "parse_cpu",
+    "parse_memory",
+    "parse_range",
+]
 
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+
+
+_CPU = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)(m?)$")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$")
+_MEMORY_UNITS = {
+    None: 1,
+    "k": 1e3,
+    "K": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# registry[:port]/path[:tag][@digest], as Kubernetes and the container runtimes read it.
+_IMAGE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+_FIELD = re.compile(r"\{([^{}]*)\}")
+_FIELDS = ("username", "kernel_id")
+_MAX_ID = 2**31 - 1
+
+
+def parse_cpu(text: str) -> float:
+    """Cores in a Kubernetes CPU quantity (``1``, ``0.5``, ``500m``)."""
+    match = _CPU.match(str(text).strip())
+    if not match:
+        msg = f"{text!r} is not a CPU quantity (cores such as 1 or 0.5, or millicores: 500m)"
+        raise ValueError(msg)
+    return float(match.group(1)) / (1000 if match.group(2) else 1)
+
+
+def parse_memory(text: str) -> float:
+    """Bytes in a Kubernetes memory quantity (``2Gi``, ``512Mi``, ``1G``, ``1048576``)."""
+    match = _MEMORY.match(str(text).strip())
+    if not match:
+        msg = f"{text!r} is not a memory quantity (e.g. 2Gi, 512Mi, 1G)"
+        raise ValueError(msg)
+    return float(match.group(1)) * _MEMORY_UNITS[match.group(2)]
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``(low, high)`` of a uid/gid range: ``1000`` or ``1000-59999``."""
+    parts = str(text).strip().split("-")
+    if len(parts) not in (1, 2) or not all(p.isdigit() for p in parts):
+        msg = f"{text!r} is not an id or a range of ids (1000, 1000-59999)"
+        raise ValueError(msg)
+    low, high = int(parts[0]), int(parts[-1])
+    if low > high:
+        msg = f"{text!r}: the range's low end is above its high end"
+        raise ValueError(msg)
+    return low, high
+
+
+def check_template(text: str) -> None:
+    """Raise ValueError if ``text`` has a ``{field}`` other than {username} / {kernel_id}."""
+    for name in _FIELD.findall(text):
+        if name not in _FIELDS:
+            msg = f"{text!r}: unknown field {{{name}}} (use {{username}} or {{kernel_id}})"
+            raise ValueError(msg)
+
+
+def dns_label(name: str) -> str:
+    """``name`` as a DNS label part: lowercase letters, digits and '-'; a name that had to
+    change gets a short hash of the original, so two users never share a label."""
+    safe = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if safe == name and safe:
+        return safe
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{safe[:40]}-{digest}" if safe else f"u-{digest}"
+
+
+def fill(value: Any, fields: dict[str, str]) -> Any:
+    """``value`` with {username} / {kernel_id} filled in every string (plain replacement:
+    no format-string evaluation of admin or user text)."""
+    if isinstance(value, str):
+        return _FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), value)
+    if isinstance(value, list):
+        return [fill(v, fields) for v in value]
+    if isinstance(value, dict):
+        return {k: fill(v, fields) for k, v in value.items()}
+    return value
 
 
 class K8sResourceSettings(Configurable):
@@ -31,6 +131,13 @@ class K8sResourceSettings(Configurable):
         config=True,
         help="Images a start request may choose with KERNEL_IMAGE (names or shell patterns, "
         "e.g. 'registry.example.org/kernels/*'); empty: only the kernelspec's image.",
+    )
+    k8s_python = Unicode(
+        "python3",
+        config=True,
+        help="The image's Python that runs the launcher for an Enterprise Gateway or "
+        "gateway_provisioners kernelspec, whose argv[0] is the gateway host's Python (this "
+        "package's kernelspecs name the image's Python in argv[0]).",
     )
     k8s_image_pull_policy = Unicode(
         "IfNotPresent",

@@ -16,24 +16,24 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import hashlib
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ..errors import InvalidRequest, KernelspecError, NotAuthorized
+from .resource_settings import (
+    _DNS_LABEL,
+    _DNS_SUBDOMAIN,
+    _IMAGE,
+    _MAX_ID,
+    dns_label,
+    fill,
+    parse_cpu,
+    parse_memory,
+    parse_range,
+)
 
-__all__ = [
-    "REQUEST_KEYS",
-    "PodOverrides",
-    "check_template",
-    "dns_label",
-    "parse_cpu",
-    "parse_memory",
-    "parse_range",
-    "pod_overrides",
-]
+__all__ = ["REQUEST_KEYS", "PodOverrides", "pod_overrides"]
 
 #: The request values that change a kernel's pod.
 REQUEST_KEYS = (
@@ -52,96 +52,6 @@ REQUEST_KEYS = (
     "KERNEL_VOLUMES",
     "KERNEL_VOLUME_MOUNTS",
 )
-
-_CPU = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)(m?)$")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$")
-_MEMORY_UNITS = {
-    None: 1,
-    "k": 1e3,
-    "K": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-# registry[:port]/path[:tag][@digest], as Kubernetes and the container runtimes read it.
-_IMAGE = re.compile(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
-)
-_FIELD = re.compile(r"\{([^{}]*)\}")
-_FIELDS = ("username", "kernel_id")
-_MAX_ID = 2**31 - 1
-
-
-def parse_cpu(text: str) -> float:
-    """Cores in a Kubernetes CPU quantity (``1``, ``0.5``, ``500m``)."""
-    match = _CPU.match(str(text).strip())
-    if not match:
-        msg = f"{text!r} is not a CPU quantity (cores such as 1 or 0.5, or millicores: 500m)"
-        raise ValueError(msg)
-    return float(match.group(1)) / (1000 if match.group(2) else 1)
-
-
-def parse_memory(text: str) -> float:
-    """Bytes in a Kubernetes memory quantity (``2Gi``, ``512Mi``, ``1G``, ``1048576``)."""
-    match = _MEMORY.match(str(text).strip())
-    if not match:
-        msg = f"{text!r} is not a memory quantity (e.g. 2Gi, 512Mi, 1G)"
-        raise ValueError(msg)
-    return float(match.group(1)) * _MEMORY_UNITS[match.group(2)]
-
-
-def parse_range(text: str) -> tuple[int, int]:
-    """``(low, high)`` of a uid/gid range: ``1000`` or ``1000-59999``."""
-    parts = str(text).strip().split("-")
-    if len(parts) not in (1, 2) or not all(p.isdigit() for p in parts):
-        msg = f"{text!r} is not an id or a range of ids (1000, 1000-59999)"
-        raise ValueError(msg)
-    low, high = int(parts[0]), int(parts[-1])
-    if low > high:
-        msg = f"{text!r}: the range's low end is above its high end"
-        raise ValueError(msg)
-    return low, high
-
-
-def check_template(text: str) -> None:
-    """Raise ValueError if ``text`` has a ``{field}`` other than {username} / {kernel_id}."""
-    for name in _FIELD.findall(text):
-        if name not in _FIELDS:
-            msg = f"{text!r}: unknown field {{{name}}} (use {{username}} or {{kernel_id}})"
-            raise ValueError(msg)
-
-
-def dns_label(name: str) -> str:
-    """``name`` as a DNS label part: lowercase letters, digits and '-'; a name that had to
-    change gets a short hash of the original, so two users never share a label."""
-    safe = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    if safe == name and safe:
-        return safe
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return f"{safe[:40]}-{digest}" if safe else f"u-{digest}"
-
-
-def _fill(value: Any, fields: dict[str, str]) -> Any:
-    """``value`` with {username} / {kernel_id} filled in every string (plain replacement:
-    no format-string evaluation of admin or user text)."""
-    if isinstance(value, str):
-        return _FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), value)
-    if isinstance(value, list):
-        return [_fill(v, fields) for v in value]
-    if isinstance(value, dict):
-        return {k: _fill(v, fields) for k, v in value.items()}
-    return value
 
 
 def _refuse(key: str, value: str, limit: str, setting: str) -> NotAuthorized:
@@ -264,8 +174,8 @@ class PodOverrides:
 
 def _namespace(settings: Any, env: dict[str, str], fields: dict[str, str]) -> tuple[str, bool]:
     template = settings.k8s_namespace_template
-    current = _fill(template, fields) if template else settings.k8s_namespace
-    allowed = [_fill(a, fields) for a in settings.allowed_namespaces]
+    current = fill(template, fields) if template else settings.k8s_namespace
+    allowed = [fill(a, fields) for a in settings.allowed_namespaces]
     key = "KERNEL_NAMESPACE"
     chosen = _listed(key, env.get(key, "").strip(), current, allowed, "allowed_namespaces")
     if not _DNS_LABEL.match(chosen):
@@ -381,6 +291,10 @@ def _security(settings: Any, env: dict[str, str]) -> tuple[dict[str, Any], dict[
         pod["runAsGroup"] = gid
     if settings.k8s_fs_group is not None:
         pod["fsGroup"] = settings.k8s_fs_group
+    elif uid:
+        # The launch Secret is mounted 0400 (root's): with an fsGroup the kubelet makes its
+        # files group-readable for that group, which the kernel's user is then in.
+        pod["fsGroup"] = gid if gid else uid
     container: dict[str, Any] = {}
     if settings.k8s_run_as_non_root:
         pod["runAsNonRoot"] = True
@@ -389,7 +303,7 @@ def _security(settings: Any, env: dict[str, str]) -> tuple[dict[str, Any], dict[
 
 
 def _working_dir(settings: Any, env: dict[str, str], fields: dict[str, str]) -> str:
-    current = _fill(settings.k8s_working_dir, fields)
+    current = fill(settings.k8s_working_dir, fields)
     key = "KERNEL_WORKING_DIR"
     value = env.get(key, "").strip()
     if not value or value == current:
@@ -398,7 +312,7 @@ def _working_dir(settings: Any, env: dict[str, str], fields: dict[str, str]) -> 
     if not value.startswith("/") or normal != value.rstrip("/") or "\x00" in value:
         msg = f"{key} must be an absolute, normalized path in the container, not {value!r}"
         raise InvalidRequest(msg)
-    allowed = [posixpath.normpath(_fill(a, fields)) for a in settings.allowed_working_dirs]
+    allowed = [posixpath.normpath(fill(a, fields)) for a in settings.allowed_working_dirs]
     if not any(normal == a or normal.startswith(a.rstrip("/") + "/") for a in allowed):
         only = f"only {current!r}" if current else "none (the image's)"
         raise _refuse(key, value, ", ".join(allowed) or only, "allowed_working_dirs")
@@ -437,8 +351,8 @@ def pod_overrides(
         limits=limits,
         node_selector=dict(settings.k8s_node_selector),
         tolerations=list(settings.k8s_tolerations),
-        volumes=_fill(list(settings.k8s_volumes), fields),
-        volume_mounts=_fill(list(settings.k8s_volume_mounts), fields),
+        volumes=fill(list(settings.k8s_volumes), fields),
+        volume_mounts=fill(list(settings.k8s_volume_mounts), fields),
         working_dir=_working_dir(settings, env, fields),
         pod_security=pod_security,
         container_security=container_security,

@@ -7,8 +7,13 @@ from __future__ import annotations
 import pytest
 
 from jupyter_remote_kernels.errors import InvalidRequest, KernelspecError, NotAuthorized
-from jupyter_remote_kernels.k8s.resource_settings import K8sResourceSettings
-from jupyter_remote_kernels.k8s.resources import dns_label, parse_cpu, parse_memory, pod_overrides
+from jupyter_remote_kernels.k8s.resource_settings import (
+    K8sResourceSettings,
+    dns_label,
+    parse_cpu,
+    parse_memory,
+)
+from jupyter_remote_kernels.k8s.resources import pod_overrides
 
 IMAGE = "reg.example.org/kernels/python:3.11"
 
@@ -186,7 +191,9 @@ def test_per_user_namespace_and_non_root():
     o = pod_overrides(s, {}, username="Bob")
     assert o.namespace == f"jupyter-{dns_label('Bob')}" and o.create_namespace
     assert not pod_overrides(
-        settings(k8s_namespace_template="jupyter-{username}", k8s_create_namespaces=False), {}, "bob"
+        settings(k8s_namespace_template="jupyter-{username}", k8s_create_namespaces=False),
+        {},
+        "bob",
     ).create_namespace
     with pytest.raises(NotAuthorized, match="k8s_run_as_non_root"):
         pod_overrides(settings(k8s_run_as_user=0, k8s_run_as_non_root=True), {}, "bob")
