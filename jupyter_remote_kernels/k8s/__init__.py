@@ -1,0 +1,22 @@
+"""Kernels as pods on Kubernetes, followed with one watch per namespace.
+
+Public surface: :class:`K8sProvisioner` (entry point ``jrk-k8s-provisioner``) and
+:data:`BACKEND` (``process_proxy.class_name`` ``k8s`` or ``kubernetes``).
+"""
+
+from ..backends import Backend
+from .provisioner import K8sProvisioner
+
+__all__ = ["BACKEND", "K8sProvisioner"]
+
+BACKEND = Backend(
+    name="k8s",
+    provisioner_name="jrk-k8s-provisioner",
+    template="k8s",
+    # "kubernetes" is what the issue's kernelspecs write; EG's class means it too.
+    eg_class_names=(
+        "kubernetes",
+        "enterprise_gateway.services.processproxies.k8s.KubernetesProcessProxy",
+    ),
+    gp_provisioner_names=("kubernetes-provisioner",),
+)
