@@ -15,9 +15,9 @@ from traitlets import Int, Unicode
 
 from ..backends import BackendError, InstallOptions
 from .resource_settings import (
-    _DNS_LABEL,
-    _DNS_SUBDOMAIN,
-    _IMAGE,
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    IMAGE_REFERENCE,
     check_template,
     parse_cpu,
     parse_memory,
@@ -72,14 +72,14 @@ class K8sInstallOptions(InstallOptions):
         if not image:
             msg = "install k8s needs --image, an image with Python and ipykernel"
             raise BackendError(msg)
-        if not _IMAGE.match(image):
+        if not IMAGE_REFERENCE.match(image):
             msg = f"--image {image!r} is not an image reference (registry/name:tag)"
             raise BackendError(msg)
         namespace, template = self.namespace.strip(), self.namespace_template.strip()
         if namespace and template:
             msg = "give --namespace or --namespace-template, not both"
             raise BackendError(msg)
-        if namespace and not _DNS_LABEL.match(namespace):
+        if namespace and not DNS_LABEL.match(namespace):
             msg = f"--namespace {namespace!r} is not a Kubernetes namespace name"
             raise BackendError(msg)
         if template:
@@ -89,7 +89,7 @@ class K8sInstallOptions(InstallOptions):
                 msg = f"--namespace-template: {exc}"
                 raise BackendError(msg) from None
         account = self.service_account.strip()
-        if account and not _DNS_SUBDOMAIN.match(account):
+        if account and not DNS_SUBDOMAIN.match(account):
             msg = f"--service-account {account!r} is not a ServiceAccount name"
             raise BackendError(msg)
         where = template or namespace or "default"

@@ -81,6 +81,10 @@ class Namespaces:
             self.log.info("Created namespace %s for kernel %s", namespace, kernel_id)
             return True
 
+    def count(self, namespace: str, kernel_id: str) -> None:
+        """Count ``kernel_id`` in ``namespace`` (a kernel reattached after a restart)."""
+        self._kernels.setdefault(namespace, set()).add(kernel_id)
+
     async def release(self, namespace: str, kernel_id: str) -> bool:
         """``kernel_id`` is gone (its pod deleted): delete ``namespace`` if this package made
         it and nothing of it is left there; True if it was deleted (and is gone)."""

@@ -12,6 +12,11 @@ from traitlets import Bool, Dict, Int, List, Unicode, validate
 from traitlets.config import Configurable
 
 __all__ = [
+    "DNS_LABEL",
+    "DNS_SUBDOMAIN",
+    "IMAGE_REFERENCE",
+    "MAX_ID",
+    "TEMPLATE_FIELD",
     "K8sResourceSettings",
     "check_template",
     "dns_label",
@@ -20,8 +25,6 @@ __all__ = [
     "parse_memory",
     "parse_range",
 ]
-
-_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 
 _CPU = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)(m?)$")
@@ -42,16 +45,16 @@ _MEMORY_UNITS = {
     "Pi": 2**50,
     "Ei": 2**60,
 }
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 # registry[:port]/path[:tag][@digest], as Kubernetes and the container runtimes read it.
-_IMAGE = re.compile(
+IMAGE_REFERENCE = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9._-]*(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
 )
-_FIELD = re.compile(r"\{([^{}]*)\}")
+TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
 _FIELDS = ("username", "kernel_id")
-_MAX_ID = 2**31 - 1
+MAX_ID = 2**31 - 1
 
 
 def parse_cpu(text: str) -> float:
@@ -87,7 +90,7 @@ def parse_range(text: str) -> tuple[int, int]:
 
 def check_template(text: str) -> None:
     """Raise ValueError if ``text`` has a ``{field}`` other than {username} / {kernel_id}."""
-    for name in _FIELD.findall(text):
+    for name in TEMPLATE_FIELD.findall(text):
         if name not in _FIELDS:
             msg = f"{text!r}: unknown field {{{name}}} (use {{username}} or {{kernel_id}})"
             raise ValueError(msg)
@@ -107,7 +110,7 @@ def fill(value: Any, fields: dict[str, str]) -> Any:
     """``value`` with {username} / {kernel_id} filled in every string (plain replacement:
     no format-string evaluation of admin or user text)."""
     if isinstance(value, str):
-        return _FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), value)
+        return TEMPLATE_FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), value)
     if isinstance(value, list):
         return [fill(v, fields) for v in value]
     if isinstance(value, dict):
@@ -116,16 +119,12 @@ def fill(value: Any, fields: dict[str, str]) -> Any:
 
 
 class K8sResourceSettings(Configurable):
-    """Image, namespace, service account, resources, scheduling, volumes, security context,
-    and the lists and maxima within which a start request's ``KERNEL_*`` values are honoured."""
+    """Namespaces per user, service account, resources, scheduling, volumes, security
+    context, and the lists and maxima within which a start request's ``KERNEL_*`` values are
+    honoured. A base of :class:`~.settings.K8sSettings` (which has ``k8s_image``,
+    ``k8s_image_pull_policy`` and ``k8s_namespace``)."""
 
     # ------------------------------------------------------------------ image
-    k8s_image = Unicode(
-        "",
-        config=True,
-        help="Image of the kernel's pod: any image with Python and ipykernel (the launcher's "
-        "files are delivered to the pod). Required.",
-    )
     allowed_images = List(
         Unicode(),
         config=True,
@@ -138,17 +137,6 @@ class K8sResourceSettings(Configurable):
         help="The image's Python that runs the launcher for an Enterprise Gateway or "
         "gateway_provisioners kernelspec, whose argv[0] is the gateway host's Python (this "
         "package's kernelspecs name the image's Python in argv[0]).",
-    )
-    k8s_image_pull_policy = Unicode(
-        "IfNotPresent",
-        config=True,
-        help="The container's imagePullPolicy: Always, IfNotPresent or Never.",
-    )
-    # ------------------------------------------------------------------ namespace, account
-    k8s_namespace = Unicode(
-        "default",
-        config=True,
-        help="Namespace of the kernel pods and their Secrets (unless k8s_namespace_template).",
     )
     k8s_namespace_template = Unicode(
         "",
@@ -286,13 +274,6 @@ class K8sResourceSettings(Configurable):
     )
 
     # ------------------------------------------------------------------ validation
-    @validate("k8s_image_pull_policy")
-    def _pull_policy(self, proposal: Any) -> str:
-        if proposal["value"] not in _PULL_POLICIES:
-            msg = f"k8s_image_pull_policy must be one of {', '.join(_PULL_POLICIES)}"
-            raise ValueError(msg)
-        return str(proposal["value"])
-
     @validate("max_cpus")
     def _cpu(self, proposal: Any) -> str:
         if proposal["value"]:

@@ -22,10 +22,10 @@ from typing import Any, Callable, Optional
 
 from ..errors import InvalidRequest, KernelspecError, NotAuthorized
 from .resource_settings import (
-    _DNS_LABEL,
-    _DNS_SUBDOMAIN,
-    _IMAGE,
-    _MAX_ID,
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    IMAGE_REFERENCE,
+    MAX_ID,
     dns_label,
     fill,
     parse_cpu,
@@ -178,7 +178,7 @@ def _namespace(settings: Any, env: dict[str, str], fields: dict[str, str]) -> tu
     allowed = [fill(a, fields) for a in settings.allowed_namespaces]
     key = "KERNEL_NAMESPACE"
     chosen = _listed(key, env.get(key, "").strip(), current, allowed, "allowed_namespaces")
-    if not _DNS_LABEL.match(chosen):
+    if not DNS_LABEL.match(chosen):
         msg = (
             f"namespace {chosen!r} is not a valid Kubernetes name (lowercase letters, digits "
             "and '-', at most 63): check KERNEL_NAMESPACE or the kernelspec's namespace"
@@ -194,7 +194,7 @@ def _image(settings: Any, env: dict[str, str]) -> str:
         raise KernelspecError(msg)
     key = "KERNEL_IMAGE"
     value = env.get(key, "").strip()
-    if value and value != settings.k8s_image and not _IMAGE.match(value):
+    if value and value != settings.k8s_image and not IMAGE_REFERENCE.match(value):
         msg = f"{key}={value!r} is not an image reference (registry/name:tag)"
         raise InvalidRequest(msg)
     return _listed(key, value, settings.k8s_image, list(settings.allowed_images), "allowed_images")
@@ -203,7 +203,7 @@ def _image(settings: Any, env: dict[str, str]) -> str:
 def _service_account(settings: Any, env: dict[str, str]) -> str:
     key = "KERNEL_SERVICE_ACCOUNT_NAME"
     value = env.get(key, "").strip()
-    if value and value != settings.k8s_service_account and not _DNS_SUBDOMAIN.match(value):
+    if value and value != settings.k8s_service_account and not DNS_SUBDOMAIN.match(value):
         msg = f"{key}={value!r} is not a ServiceAccount name"
         raise InvalidRequest(msg)
     allowed = list(settings.allowed_service_accounts)
@@ -266,8 +266,8 @@ def _id(settings: Any, env: dict[str, str], key: str, current: Optional[int], wh
     value = env.get(key, "").strip()
     setting = f"allowed_{which}s"
     if value:
-        if not value.isdigit() or int(value) > _MAX_ID:
-            msg = f"{key} must be a numeric {which} (0 to {_MAX_ID}), not {value!r}"
+        if not value.isdigit() or int(value) > MAX_ID:
+            msg = f"{key} must be a numeric {which} (0 to {MAX_ID}), not {value!r}"
             raise InvalidRequest(msg)
         if int(value) != current:
             ranges = [parse_range(r) for r in getattr(settings, setting)]

@@ -11,6 +11,7 @@ EG's option spellings; ``--public-key`` and ``--transport-encryption`` are dropp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["EG_SCRIPTS", "eg_argv", "eg_config", "is_eg_argv"]
@@ -36,9 +37,15 @@ def is_eg_argv(argv: list[str]) -> bool:
     return any(_is_eg_script(arg) for arg in argv)
 
 
-def eg_argv(argv: list[str], launcher: str = "{launcher}", python: str = "python3") -> list[str]:
+def eg_argv(
+    argv: list[str],
+    launcher: str = "{launcher}",
+    python: str = "python3",
+    extra: Sequence[str] = ("--ip", "{pod_ip}"),
+) -> list[str]:
     """An EG / GP argv as this backend's: ``python`` (the image's) runs ``launcher`` with
-    the argv's options, less those of EG's key exchange. Any other argv is returned as is."""
+    the argv's options, less those of EG's key exchange, and ``extra`` (the kernel binds the
+    pod's IP). Any other argv is returned as is."""
     if not is_eg_argv(argv):
         return list(argv)
     at = next(i for i, arg in enumerate(argv) if _is_eg_script(arg))
@@ -52,7 +59,7 @@ def eg_argv(argv: list[str], launcher: str = "{launcher}", python: str = "python
             skip = "=" not in arg
             continue
         out.append(arg)
-    return out
+    return [*out, *extra]
 
 
 def eg_config(config: dict[str, Any]) -> dict[str, Any]:

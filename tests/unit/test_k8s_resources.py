@@ -7,19 +7,16 @@ from __future__ import annotations
 import pytest
 
 from jupyter_remote_kernels.errors import InvalidRequest, KernelspecError, NotAuthorized
-from jupyter_remote_kernels.k8s.resource_settings import (
-    K8sResourceSettings,
-    dns_label,
-    parse_cpu,
-    parse_memory,
-)
+from jupyter_remote_kernels.k8s.resource_settings import dns_label, parse_cpu, parse_memory
 from jupyter_remote_kernels.k8s.resources import pod_overrides
+from jupyter_remote_kernels.k8s.settings import K8sSettings
+from jupyter_remote_kernels.k8s.translate import eg_argv, eg_config
 
 IMAGE = "reg.example.org/kernels/python:3.11"
 
 
 def settings(**kw):
-    return K8sResourceSettings(**{"k8s_image": IMAGE, **kw})
+    return K8sSettings(**{"k8s_image": IMAGE, **kw})
 
 
 def test_quantities():
@@ -198,8 +195,28 @@ def test_per_user_namespace_and_non_root():
     with pytest.raises(NotAuthorized, match="k8s_run_as_non_root"):
         pod_overrides(settings(k8s_run_as_user=0, k8s_run_as_non_root=True), {}, "bob")
     with pytest.raises(KernelspecError, match="sets no image"):
-        pod_overrides(K8sResourceSettings(), {}, "bob")
+        pod_overrides(K8sSettings(), {}, "bob")
     with pytest.raises(ValueError, match="unknown field"):
         settings(k8s_namespace_template="jupyter-{username.__class__}")
     with pytest.raises(ValueError, match="CPU quantity"):
         settings(max_cpus="lots")
+
+
+def test_eg_and_gp_argv_and_config_become_ours():
+    eg = ["python", "/usr/local/share/jupyter/kernels/py_k8s/scripts/launch_kubernetes.py",
+          "--RemoteProcessProxy.kernel-id", "{kernel_id}", "--RemoteProcessProxy.port-range",
+          "{port_range}", "--RemoteProcessProxy.response-address", "{response_address}",
+          "--RemoteProcessProxy.public-key", "{public_key}"]  # fmt: skip
+    assert eg_argv(eg) == [
+        "python3", "{launcher}", "--RemoteProcessProxy.kernel-id", "{kernel_id}",
+        "--RemoteProcessProxy.port-range", "{port_range}",
+        "--RemoteProcessProxy.response-address", "{response_address}",
+        "--ip", "{pod_ip}"]  # fmt: skip
+    gp = ["python", "/x/scripts/launch_kubernetes.py", "--kernel-id", "K", "--public-key",
+          "PK", "--transport-encryption", "disabled", "--kernel-class-name", "C"]  # fmt: skip
+    assert eg_argv(gp, "/l/launch_ipykernel.py", "py", extra=()) == [
+        "py", "/l/launch_ipykernel.py", "--kernel-id", "K", "--kernel-class-name", "C"]
+    ours = ["python3", "{launcher}", "--kernel-id", "{kernel_id}"]
+    assert eg_argv(ours) == ours
+    assert eg_config({"image_name": "i:1", "executor_image_name": "e:1", "launch_timeout": 30}) \
+        == {"k8s_image": "i:1", "launch_timeout": 30}  # fmt: skip
