@@ -28,15 +28,15 @@ from .client import K8sClient, api_message
 from .errors import K8sError
 from .provisioner import K8sProvisioner
 from .resources import pod_overrides
+from .translate import is_eg_argv
 
 __all__ = ["CLUSTER_RULES", "NAMESPACE_RULES", "check_k8s_spec", "run_check"]
 
 #: What the server does in the kernels' namespace: (API group, resource, verbs). The README's
 #: Role is exactly this (a test compares them).
 NAMESPACE_RULES = (
-    ("", "pods", ("create", "delete", "get", "list", "watch")),
-    ("", "secrets", ("create", "delete", "get", "list")),
-    ("", "events", ("get", "list", "watch")),
+    ("", "pods", ("create", "delete", "deletecollection", "get", "list", "watch")),
+    ("", "secrets", ("create", "delete", "deletecollection", "get", "patch")),
 )
 #: With per-user namespaces (k8s_namespace_template): the README's ClusterRole.
 CLUSTER_RULES = (("", "namespaces", ("create", "delete", "get")),)
@@ -44,8 +44,8 @@ CLUSTER_RULES = (("", "namespaces", ("create", "delete", "get")),)
 _PROBE = (
     "import socket, sys, ipykernel; "
     "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 20); "
-    "s.sendall(sys.argv[3].encode() + b'\\n'); s.close(); "
-    "print('Python', sys.version.split()[0], 'ipykernel', ipykernel.__version__)"
+    "s.sendall(('%s Python %s ipykernel %s\\n' % (sys.argv[3], sys.version.split()[0], "
+    "ipykernel.__version__)).encode()); s.close()"
 )
 _PROBE_TIMEOUT = 120.0
 _CHECK_LABEL = ("app.kubernetes.io/managed-by", "jupyter-remote-kernels-check")
@@ -119,7 +119,7 @@ async def _rbac(kc: K8sClient, namespace: str, per_user: bool) -> tuple[bool, st
             f"not allowed: {', '.join(missing)}; bind {role} of the README's Kubernetes "
             "section to these credentials"
         )
-    return True, f"pods, secrets, events in {scope}: allowed"
+    return True, f"what kernels need in {scope}: allowed"
 
 
 def _listen(ip: str) -> socket.socket:
@@ -165,21 +165,23 @@ class _Probe:
         return False, f"the test pod did not finish within {_PROBE_TIMEOUT:g} s: {why}"
 
     async def _ended(self, pod: Any, accepted: asyncio.Future) -> tuple[bool, str]:
-        log = await self.kc.call(
-            f"read the log of pod {self.name}",
-            "read_namespaced_pod_log",
-            self.name,
-            self.namespace,
-        )
-        log = (log or "").strip()
         if pod.status.phase == "Failed":
+            log = "(its log is not readable with these credentials)"
+            with contextlib.suppress(K8sError):
+                log = await self.kc.call(
+                    f"read the log of pod {self.name}",
+                    "read_namespaced_pod_log",
+                    self.name,
+                    self.namespace,
+                )
+            log = (log or "").strip()
             return False, (
                 f"the test pod in {self.image} failed ({self.python} -c 'import ipykernel'; "
                 f"connect to {self.callback}:{self.port}): {log[-400:] or 'no output'}"
             )
-        if not await asyncio.wait_for(accepted, 10):
+        said = await asyncio.wait_for(accepted, 10)
+        if not said:
             return False, f"the test pod ran but did not reach {self.callback}:{self.port}"
-        said = log.splitlines()[-1] if log else "ran"
         return True, (
             f"{said} in {self.image} on {pod.spec.node_name}; reached {self.callback}:{self.port}"
         )
@@ -239,17 +241,20 @@ async def _probe(prov: Any, kc: K8sClient, python: str) -> tuple[bool, str]:
             )
 
 
-def _accept(server: socket.socket, token: str) -> bool:
+def _accept(server: socket.socket, token: str) -> str:
+    """What the test pod said after its token ("" if nothing, or not with the token)."""
     try:
         conn, _ = server.accept()
     except OSError:
-        return False
+        return ""
     with conn:
         conn.settimeout(20)
         try:
-            return conn.recv(100).strip() == token.encode()
+            said = conn.recv(200).decode("utf-8", "replace").strip()
         except OSError:
-            return False
+            return ""
+    first, _, rest = said.partition(" ")
+    return rest or "ran" if first == token else ""
 
 
 async def _checks(prov: Any, argv: list[str]) -> list[tuple[str, bool, str]]:
@@ -275,7 +280,7 @@ async def _checks(prov: Any, argv: list[str]) -> list[tuple[str, bool, str]]:
         results.append(("rbac", ok, detail))
         if not ok:
             return [*results, ("image", False, "not checked: the test pod needs the RBAC above")]
-        python = argv[0] if argv else "python3"
+        python = prov.k8s_python if is_eg_argv(argv) or not argv else argv[0]
         results.append(("image", *await _probe(prov, kc, python)))
         return results
     finally:

@@ -1,0 +1,165 @@
+"""``jupyter remote-kernels install k8s`` and ``check NAME`` against the real test cluster, and
+the README's RBAC: a ServiceAccount bound to exactly the README's Role passes ``check`` and
+runs a kernel through a real Jupyter Server; one without it fails ``check`` naming what is
+missing; a missing image fails naming the image."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jupyter_remote_kernels.k8s.check import NAMESPACE_RULES
+from testing.k8scluster import PYTHON_IMAGE
+
+from ..kernels import ws_execute
+from ..server_process import ServerProcess
+from .ops_helpers import nothing_left, ours, start_kernel
+
+pytestmark = pytest.mark.timeout(600)
+REPO = Path(__file__).resolve().parents[2]
+NS = "jrk-rbac"
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
+                          capture_output=True, check=False, text=True, env=env, timeout=300)  # fmt: skip
+
+
+def readme_role() -> dict:
+    """The Role of the README's Kubernetes section (its first YAML block with kind: Role)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    docs = [d for b in blocks for d in yaml.safe_load_all(b) if d]
+    return next(d for d in docs if d.get("kind") == "Role")
+
+
+def kubeconfig_for(cluster, account: str, folder: Path) -> Path:
+    """A kubeconfig with a token of ServiceAccount ``account`` of NS (the admin's CA)."""
+    token = cluster.api("POST", f"/api/v1/namespaces/{NS}/serviceaccounts/{account}/token",
+                        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                         "spec": {"expirationSeconds": 3600}})["status"]["token"]  # fmt: skip
+    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    ca = admin["clusters"][0]["cluster"]
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "sa",
+              "clusters": [{"name": "bed", "cluster": ca}],
+              "users": [{"name": account, "user": {"token": token}}],
+              "contexts": [{"name": "sa", "context": {"cluster": "bed", "user": account}}]}  # fmt: skip
+    path = folder / f"{account}.kubeconfig"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def rbac(k8s_cluster, tmp_path_factory):
+    """NS with two ServiceAccounts: ``kernels-admin`` bound to the README's Role, ``nobody``
+    bound to nothing. Yields their kubeconfigs."""
+    folder = tmp_path_factory.mktemp("rbac")
+    api = k8s_cluster.api
+    api("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})
+    try:
+        role = readme_role()
+        role["metadata"]["namespace"] = NS
+        api("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles", role)
+        for account in ("kernels-admin", "nobody"):
+            api("POST", f"/api/v1/namespaces/{NS}/serviceaccounts",
+                {"metadata": {"name": account}})  # fmt: skip
+        api("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings", {
+            "metadata": {"name": "kernels-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": role["metadata"]["name"]},
+            "subjects": [{"kind": "ServiceAccount", "name": "kernels-admin", "namespace": NS}],
+        })  # fmt: skip
+        yield {a: kubeconfig_for(k8s_cluster, a, folder) for a in ("kernels-admin", "nobody")}
+    finally:
+        api("DELETE", f"/api/v1/namespaces/{NS}")
+
+
+@pytest.fixture
+def env(tmp_path):
+    return dict(os.environ, JUPYTER_PATH=str(tmp_path / "share" / "jupyter"),
+                JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+                PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # fmt: skip
+
+
+def install(env, tmp_path, name, *options):
+    done = cli("install", "k8s", "--name", name, "--prefix", str(tmp_path), *options, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads((tmp_path / "share/jupyter/kernels" / name / "kernel.json").read_text())
+
+
+def test_readme_role_is_the_checked_rules():
+    rules = {(r["apiGroups"][0], r["resources"][0]): sorted(r["verbs"])
+             for r in readme_role()["rules"]}  # fmt: skip
+    assert rules == {(g, res): sorted(verbs) for g, res, verbs in NAMESPACE_RULES}
+
+
+def test_install_help_lists_the_options(env):
+    done = cli("install", "k8s", "--help", env=env)
+    assert done.returncode == 0, done.stderr
+    for option in ("--image", "--namespace", "--namespace-template", "--cpu", "--memory",
+                   "--gpus", "--service-account", "--kubeconfig"):  # fmt: skip
+        assert f"{option}=" in done.stdout, (option, done.stdout)
+
+
+def test_install_refuses_bad_values(env, tmp_path):
+    for options, words in ((["--namespace", "x"], "needs --image"),
+                           (["--image", "i:1", "--cpu", "lots"], "not a CPU quantity"),
+                           (["--image", "i:1", "--namespace", "Bad_NS"], "not a Kubernetes")):  # fmt: skip
+        done = cli("install", "k8s", "--prefix", str(tmp_path), *options, env=env)
+        assert done.returncode == 2 and words in done.stderr, (options, done.stderr)
+
+
+def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, tmp_path):
+    spec = install(env, tmp_path, "k8s-cli", "--image", PYTHON_IMAGE, "--namespace", NS,
+                   "--cpu", "1", "--memory", "2Gi", "--kubeconfig",
+                   str(rbac["kernels-admin"]))  # fmt: skip
+    config = spec["metadata"]["process_proxy"]["config"]
+    assert config["k8s_resources"] == {"requests": {"cpu": "1", "memory": "2Gi"},
+                                       "limits": {"cpu": "1", "memory": "2Gi"}}
+    checked = cli("check", "k8s-cli", env=env)
+    print(checked.stdout)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.search(r"ok +api .*as system:serviceaccount:jrk-rbac:kernels-admin", checked.stdout)
+    assert re.search(r"ok +rbac .*allowed", checked.stdout)
+    assert re.search(r"ok +image +Python 3\.\d+\.\d+ ipykernel \S+ in " + re.escape(PYTHON_IMAGE),
+                     checked.stdout)  # fmt: skip
+    assert ours(k8s_cluster, "pods", NS) == []  # the test pod is gone
+    srv = ServerProcess(tmp_path, token="k8s-cli", env={"JUPYTER_PATH": env["JUPYTER_PATH"]})
+    srv.start(timeout=90)
+    try:
+        r = start_kernel(srv, "k8s-cli")
+        assert r.status_code == 201, r.text
+        [pod] = ours(k8s_cluster, "pods", NS)
+        assert pod["spec"]["containers"][0]["resources"] == config["k8s_resources"]
+        assert ws_execute(srv, r.json()["id"], "print(6 * 7)", 60).strip() == "42"
+        assert srv.request("DELETE", f"/api/kernels/{r.json()['id']}").status_code == 204
+    finally:
+        srv.stop(timeout=120)
+    assert nothing_left(k8s_cluster) == {"pods": [], "secrets": [], "namespaces": []}
+
+
+def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, rbac, env,
+                                                                  tmp_path):
+    install(env, tmp_path, "k8s-nobody", "--image", PYTHON_IMAGE, "--namespace", NS,
+            "--kubeconfig", str(rbac["nobody"]))  # fmt: skip
+    checked = cli("check", "k8s-nobody", env=env)
+    print(checked.stdout)
+    assert checked.returncode == 1, checked.stdout
+    assert re.search(r"FAIL rbac +not allowed: create pods in jrk-rbac, .* bind the Role",
+                     checked.stdout)  # fmt: skip
+    assert "FAIL image     not checked" in checked.stdout
+    install(env, tmp_path, "k8s-noimage", "--image", "jrk.test/no-such-image:1", "--namespace",
+            NS, "--kubeconfig", str(rbac["kernels-admin"]))  # fmt: skip
+    checked = cli("check", "k8s-noimage", env=env)
+    print(checked.stdout)
+    assert checked.returncode == 1, checked.stdout
+    assert re.search(r"FAIL image +image jrk.test/no-such-image:1: (ErrImagePull|ImagePullBackOff)",
+                     checked.stdout)  # fmt: skip
+    assert ours(k8s_cluster, "pods", NS) == []
