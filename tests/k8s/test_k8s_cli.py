@@ -5,7 +5,6 @@ missing; a missing image fails naming the image."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -29,8 +28,14 @@ NS = "jrk-rbac"
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
-                          capture_output=True, check=False, text=True, env=env, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_remote_kernels.cli", *args],
+        capture_output=True,
+        check=False,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def readme_role() -> dict:
@@ -42,15 +47,25 @@ def readme_role() -> dict:
 
 def kubeconfig_for(cluster, account: str, folder: Path) -> Path:
     """A kubeconfig with a token of ServiceAccount ``account`` of NS (the admin's CA)."""
-    token = cluster.api("POST", f"/api/v1/namespaces/{NS}/serviceaccounts/{account}/token",
-                        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                         "spec": {"expirationSeconds": 3600}})["status"]["token"]  # fmt: skip
+    token = cluster.api(
+        "POST",
+        f"/api/v1/namespaces/{NS}/serviceaccounts/{account}/token",
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 3600},
+        },
+    )["status"]["token"]
     admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
     ca = admin["clusters"][0]["cluster"]
-    config = {"apiVersion": "v1", "kind": "Config", "current-context": "sa",
-              "clusters": [{"name": "bed", "cluster": ca}],
-              "users": [{"name": account, "user": {"token": token}}],
-              "contexts": [{"name": "sa", "context": {"cluster": "bed", "user": account}}]}  # fmt: skip
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "sa",
+        "clusters": [{"name": "bed", "cluster": ca}],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "bed", "user": account}}],
+    }
     path = folder / f"{account}.kubeconfig"
     path.write_text(json.dumps(config))
     return path
@@ -68,14 +83,20 @@ def rbac(k8s_cluster, tmp_path_factory):
         role["metadata"]["namespace"] = NS
         api("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles", role)
         for account in ("kernels-admin", "nobody"):
-            api("POST", f"/api/v1/namespaces/{NS}/serviceaccounts",
-                {"metadata": {"name": account}})  # fmt: skip
-        api("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings", {
-            "metadata": {"name": "kernels-admin"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                        "name": role["metadata"]["name"]},
-            "subjects": [{"kind": "ServiceAccount", "name": "kernels-admin", "namespace": NS}],
-        })  # fmt: skip
+            api("POST", f"/api/v1/namespaces/{NS}/serviceaccounts", {"metadata": {"name": account}})
+        api(
+            "POST",
+            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings",
+            {
+                "metadata": {"name": "kernels-admin"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": role["metadata"]["name"],
+                },
+                "subjects": [{"kind": "ServiceAccount", "name": "kernels-admin", "namespace": NS}],
+            },
+        )
         yield {a: kubeconfig_for(k8s_cluster, a, folder) for a in ("kernels-admin", "nobody")}
     finally:
         api("DELETE", f"/api/v1/namespaces/{NS}")
@@ -83,9 +104,12 @@ def rbac(k8s_cluster, tmp_path_factory):
 
 @pytest.fixture
 def env(tmp_path):
-    return dict(os.environ, JUPYTER_PATH=str(tmp_path / "share" / "jupyter"),
-                JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-                PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # fmt: skip
+    return dict(
+        os.environ,
+        JUPYTER_PATH=str(tmp_path / "share" / "jupyter"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    )
 
 
 def install(env, tmp_path, name, *options):
@@ -95,41 +119,67 @@ def install(env, tmp_path, name, *options):
 
 
 def test_readme_role_is_the_checked_rules():
-    rules = {(r["apiGroups"][0], r["resources"][0]): sorted(r["verbs"])
-             for r in readme_role()["rules"]}  # fmt: skip
+    rules = {
+        (r["apiGroups"][0], r["resources"][0]): sorted(r["verbs"]) for r in readme_role()["rules"]
+    }
     assert rules == {(g, res): sorted(verbs) for g, res, verbs in NAMESPACE_RULES}
 
 
 def test_install_help_lists_the_options(env):
     done = cli("install", "k8s", "--help", env=env)
     assert done.returncode == 0, done.stderr
-    for option in ("--image", "--namespace", "--namespace-template", "--cpu", "--memory",
-                   "--gpus", "--service-account", "--kubeconfig"):  # fmt: skip
+    for option in (
+        "--image",
+        "--namespace",
+        "--namespace-template",
+        "--cpu",
+        "--memory",
+        "--gpus",
+        "--service-account",
+        "--kubeconfig",
+    ):
         assert f"{option}=" in done.stdout, (option, done.stdout)
 
 
 def test_install_refuses_bad_values(env, tmp_path):
-    for options, words in ((["--namespace", "x"], "needs --image"),
-                           (["--image", "i:1", "--cpu", "lots"], "not a CPU quantity"),
-                           (["--image", "i:1", "--namespace", "Bad_NS"], "not a Kubernetes")):  # fmt: skip
+    for options, words in (
+        (["--namespace", "x"], "needs --image"),
+        (["--image", "i:1", "--cpu", "lots"], "not a CPU quantity"),
+        (["--image", "i:1", "--namespace", "Bad_NS"], "not a Kubernetes"),
+    ):
         done = cli("install", "k8s", "--prefix", str(tmp_path), *options, env=env)
         assert done.returncode == 2 and words in done.stderr, (options, done.stderr)
 
 
 def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, tmp_path):
-    spec = install(env, tmp_path, "k8s-cli", "--image", PYTHON_IMAGE, "--namespace", NS,
-                   "--cpu", "1", "--memory", "2Gi", "--kubeconfig",
-                   str(rbac["kernels-admin"]))  # fmt: skip
+    spec = install(
+        env,
+        tmp_path,
+        "k8s-cli",
+        "--image",
+        PYTHON_IMAGE,
+        "--namespace",
+        NS,
+        "--cpu",
+        "1",
+        "--memory",
+        "2Gi",
+        "--kubeconfig",
+        str(rbac["kernels-admin"]),
+    )
     config = spec["metadata"]["process_proxy"]["config"]
-    assert config["k8s_resources"] == {"requests": {"cpu": "1", "memory": "2Gi"},
-                                       "limits": {"cpu": "1", "memory": "2Gi"}}
+    assert config["k8s_resources"] == {
+        "requests": {"cpu": "1", "memory": "2Gi"},
+        "limits": {"cpu": "1", "memory": "2Gi"},
+    }
     checked = cli("check", "k8s-cli", env=env)
     print(checked.stdout)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert re.search(r"ok +api .*as system:serviceaccount:jrk-rbac:kernels-admin", checked.stdout)
     assert re.search(r"ok +rbac .*allowed", checked.stdout)
-    assert re.search(r"ok +image +Python 3\.\d+\.\d+ ipykernel \S+ in " + re.escape(PYTHON_IMAGE),
-                     checked.stdout)  # fmt: skip
+    assert re.search(
+        r"ok +image +Python 3\.\d+\.\d+ ipykernel \S+ in " + re.escape(PYTHON_IMAGE), checked.stdout
+    )
     assert ours(k8s_cluster, "pods", NS) == []  # the test pod is gone
     srv = ServerProcess(tmp_path, token="k8s-cli", env={"JUPYTER_PATH": env["JUPYTER_PATH"]})
     srv.start(timeout=90)
@@ -145,21 +195,41 @@ def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, 
     assert nothing_left(k8s_cluster) == {"pods": [], "secrets": [], "namespaces": []}
 
 
-def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, rbac, env,
-                                                                  tmp_path):
-    install(env, tmp_path, "k8s-nobody", "--image", PYTHON_IMAGE, "--namespace", NS,
-            "--kubeconfig", str(rbac["nobody"]))  # fmt: skip
+def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, rbac, env, tmp_path):
+    install(
+        env,
+        tmp_path,
+        "k8s-nobody",
+        "--image",
+        PYTHON_IMAGE,
+        "--namespace",
+        NS,
+        "--kubeconfig",
+        str(rbac["nobody"]),
+    )
     checked = cli("check", "k8s-nobody", env=env)
     print(checked.stdout)
     assert checked.returncode == 1, checked.stdout
-    assert re.search(r"FAIL rbac +not allowed: create pods in jrk-rbac, .* bind the Role",
-                     checked.stdout)  # fmt: skip
+    assert re.search(
+        r"FAIL rbac +not allowed: create pods in jrk-rbac, .* bind the Role", checked.stdout
+    )
     assert "FAIL image     not checked" in checked.stdout
-    install(env, tmp_path, "k8s-noimage", "--image", "jrk.test/no-such-image:1", "--namespace",
-            NS, "--kubeconfig", str(rbac["kernels-admin"]))  # fmt: skip
+    install(
+        env,
+        tmp_path,
+        "k8s-noimage",
+        "--image",
+        "jrk.test/no-such-image:1",
+        "--namespace",
+        NS,
+        "--kubeconfig",
+        str(rbac["kernels-admin"]),
+    )
     checked = cli("check", "k8s-noimage", env=env)
     print(checked.stdout)
     assert checked.returncode == 1, checked.stdout
-    assert re.search(r"FAIL image +image jrk.test/no-such-image:1: (ErrImagePull|ImagePullBackOff)",
-                     checked.stdout)  # fmt: skip
+    assert re.search(
+        r"FAIL image +image jrk.test/no-such-image:1: (ErrImagePull|ImagePullBackOff)",
+        checked.stdout,
+    )
     assert ours(k8s_cluster, "pods", NS) == []
