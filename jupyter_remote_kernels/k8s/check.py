@@ -275,8 +275,7 @@ async def _checks(prov: Any, argv: list[str]) -> list[tuple[str, bool, str]]:
         except RemoteKernelError as exc:
             return [*results, ("kernelspec", False, str(exc))]
         per_user = bool(prov.k8s_namespace_template)
-        namespace = prov.k8s_namespace if overrides.create_namespace else overrides.namespace
-        ok, detail = await _rbac(kc, namespace, per_user)
+        ok, detail = await _rbac(kc, overrides.namespace, per_user)
         results.append(("rbac", ok, detail))
         if not ok:
             return [*results, ("image", False, "not checked: the test pod needs the RBAC above")]

@@ -270,7 +270,7 @@ class K8sResourceSettings(Configurable):
         Unicode(),
         config=True,
         help="gids a start request may choose with KERNEL_GID (numbers or ranges); empty: "
-        "only run_as_group.",
+        "only k8s_run_as_group.",
     )
 
     # ------------------------------------------------------------------ validation

@@ -181,8 +181,8 @@ def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, 
         r"ok +image +Python 3\.\d+\.\d+ ipykernel \S+ in " + re.escape(PYTHON_IMAGE), checked.stdout
     )
     assert ours(k8s_cluster, "pods", NS) == []  # the test pod is gone
-    srv = ServerProcess(tmp_path, token="k8s-cli", env={"JUPYTER_PATH": env["JUPYTER_PATH"]})
-    srv.start(timeout=90)
+    (tmp_path / "data").symlink_to(tmp_path / "share" / "jupyter")  # the server's JUPYTER_PATH
+    srv = ServerProcess(tmp_path, token="k8s-cli").start(timeout=90)
     try:
         r = start_kernel(srv, "k8s-cli")
         assert r.status_code == 201, r.text
