@@ -80,6 +80,11 @@ class Backend:
     #: EG's and GP's spellings of this backend's ``config`` keys as its own (renamed keys,
     #: comma-separated lists); the core translates the keys every backend shares.
     eg_config: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None
+    #: EG's and GP's argv of this backend's kernelspecs as this package's, given the argv and
+    #: the (translated) config: what ``migrate`` writes (EG's Kubernetes specs run a script
+    #: of the gateway's host, not a launcher). None: only the shared rewrite of EG's
+    #: ``launch_ipykernel.py``.
+    eg_argv: Optional[Callable[[list[str], dict[str, Any]], list[str]]] = None
     #: The provisioner for a kernelspec of this kind whose argv starts no launcher (EG's
     #: plain local specs run under jupyter_client's ``local-provisioner``); None: refused
     #: like any other kernelspec.

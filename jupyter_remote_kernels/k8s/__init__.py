@@ -9,7 +9,7 @@ from ..backends import Backend
 from .check import run_check
 from .install import K8sInstallOptions
 from .provisioner import K8sProvisioner
-from .translate import eg_config
+from .translate import eg_config, migrated_argv
 
 __all__ = ["BACKEND", "K8sProvisioner"]
 
@@ -26,4 +26,5 @@ BACKEND = Backend(
     install_options=K8sInstallOptions,
     check=run_check,
     eg_config=eg_config,
+    eg_argv=migrated_argv,
 )

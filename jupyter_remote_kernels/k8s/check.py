@@ -104,11 +104,16 @@ async def _rbac(kc: K8sClient, namespace: str, per_user: bool) -> tuple[bool, st
     missing = []
     try:
         for where, group, resource, verbs in wanted:
-            for verb in verbs:
+            denied = [
+                verb
+                for verb in verbs
                 if not await asyncio.wait_for(
                     _allowed(api, where, group, resource, verb), kc.timeout
-                ):
-                    missing.append(f"{verb} {resource}" + (f" in {where}" if where else ""))
+                )
+            ]
+            if denied:
+                scope = f" in {where}" if where else " (cluster)"
+                missing.append(f"{resource}{scope}: {' '.join(denied)}")
     except (ApiException, asyncio.TimeoutError, OSError) as exc:
         reason = api_message(exc) if isinstance(exc, ApiException) else exc or "timed out"
         return False, f"cannot ask the API what is allowed: {reason}"
@@ -116,7 +121,7 @@ async def _rbac(kc: K8sClient, namespace: str, per_user: bool) -> tuple[bool, st
     if missing:
         role = "the Role" + (" and ClusterRole" if per_user else "")
         return False, (
-            f"not allowed: {', '.join(missing)}; bind {role} of the README's Kubernetes "
+            f"not allowed: {'; '.join(missing)}. Bind {role} of the README's Kubernetes "
             "section to these credentials"
         )
     return True, f"what kernels need in {scope}: allowed"

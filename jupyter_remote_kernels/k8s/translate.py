@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["EG_SCRIPTS", "eg_argv", "eg_config", "is_eg_argv"]
+__all__ = ["EG_SCRIPTS", "eg_argv", "eg_config", "is_eg_argv", "migrated_argv"]
 
 #: The scripts an EG / GP Kubernetes kernelspec's argv runs on the gateway's host.
 EG_SCRIPTS = ("launch_kubernetes.py", "launch_ipykernel.py")
@@ -60,6 +60,12 @@ def eg_argv(
             continue
         out.append(arg)
     return [*out, *extra]
+
+
+def migrated_argv(argv: list[str], config: dict[str, Any]) -> list[str]:
+    """What ``migrate`` writes for an EG / GP argv: the image's Python (``k8s_python``) runs
+    ``{launcher}`` and the kernel binds ``{pod_ip}``."""
+    return eg_argv(argv, python=str(config.get("k8s_python") or "python3"))
 
 
 def eg_config(config: dict[str, Any]) -> dict[str, Any]:

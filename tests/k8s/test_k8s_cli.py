@@ -211,9 +211,11 @@ def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, r
     print(checked.stdout)
     assert checked.returncode == 1, checked.stdout
     assert re.search(
-        r"FAIL rbac +not allowed: create pods in jrk-rbac, .* bind the Role", checked.stdout
+        r"FAIL rbac +not allowed: pods in jrk-rbac: create delete deletecollection get list "
+        r"watch; secrets in jrk-rbac: create delete deletecollection get patch\. Bind the Role",
+        checked.stdout,
     )
-    assert "FAIL image     not checked" in checked.stdout
+    assert re.search(r"FAIL image +not checked: the test pod needs the RBAC", checked.stdout)
     install(
         env,
         tmp_path,
