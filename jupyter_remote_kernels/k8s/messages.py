@@ -37,14 +37,15 @@ def end_words(pod: PodState) -> str:
     """Why a pod ended, in Kubernetes' words."""
     if pod.reason:  # Evicted, DeadlineExceeded, NodeLost ...
         return f"{pod.reason}: {pod.message}".rstrip(": ")
+    if pod.deleted or pod.deleting:
+        return "the pod was deleted (not by this server)"
     if pod.terminated:
         code = f", exit code {pod.exit_code}" if pod.exit_code is not None else ""
         words = {
             "OOMKilled": "OOMKilled (its memory limit was exceeded)",
         }.get(pod.terminated, pod.terminated)
-        return f"{words}{code}"
-    if pod.deleted or pod.deleting:
-        return "the pod was deleted (not by this server)"
+        said = f": {pod.terminated_message}" if pod.terminated_message else ""
+        return f"{words}{code}{said}"
     return f"phase {pod.phase}"
 
 

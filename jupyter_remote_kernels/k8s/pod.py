@@ -142,6 +142,7 @@ class PodState:
     running: bool = False
     terminated: str = ""  # the container's terminated reason (Completed, Error, OOMKilled)
     exit_code: Optional[int] = None
+    terminated_message: str = ""
     deleting: bool = False  # deletionTimestamp set
     deleted: bool = False  # the watch saw it deleted
 
@@ -178,6 +179,7 @@ class PodState:
             running="running" in state,
             terminated=str(terminated.get("reason") or ""),
             exit_code=int(code) if code is not None else None,
+            terminated_message=str(terminated.get("message") or "").strip()[-500:],
             deleting=bool(meta.get("deletionTimestamp")),
             deleted=deleted,
         )

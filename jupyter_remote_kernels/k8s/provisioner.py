@@ -22,6 +22,7 @@ import hashlib
 import os
 import secrets
 import socket
+import sys
 import time
 from typing import Any, Optional
 
@@ -66,6 +67,7 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         self.namespace = ""
         self._seen = False
         self._silent_since: Optional[float] = None
+        self._reaper: Optional[asyncio.Task] = None
 
     # ------------------------------------------------------------------ settings
 
@@ -168,6 +170,9 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
                 "names no image: set k8s_image in its process_proxy.config."
             )
             raise LaunchError(msg)
+        if cmd and cmd[0] == sys.executable:
+            # Jupyter made argv[0] "python3" this server's interpreter: the image has its own.
+            cmd = [self.k8s_python, *cmd[1:]]
         self.namespace = namespace = self.namespace_for(env)
         await self.acquire_namespace(namespace)
         self.poller = self.find_poller()
@@ -290,6 +295,17 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         self.placement.set_phase("dead", error=reason)
         return code
 
+    async def launcher_exit_code(self) -> Optional[int]:
+        """From the watch's cache: None while the pod runs, else its exit code.
+
+        A pod that ended under the kernel is deleted with its Secret at once: Jupyter may drop
+        a dead kernel without a shutdown (no automatic restart), and nothing of it may stay.
+        """
+        code = await super().launcher_exit_code()
+        if code is not None and self.job_id is not None and self._reaper is None:
+            self._reaper = asyncio.create_task(self._delete(self.job_id, grace=0))
+        return code
+
     async def shutdown_requested(self, restart: bool = False) -> None:
         """The kernel was asked to shut down (or restart); :meth:`release` then deletes the
         pod and its Secret and waits until they are gone."""
@@ -332,6 +348,9 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
     async def end_job(self, job_id: str) -> None:
         """Delete pod and Secret unless gone, and wait until the API says both are gone."""
         assert self.poller is not None
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            await reaper
         await self._delete(job_id)
         k8s, deadline = self.poller.client, time.monotonic() + self.k8s_delete_timeout
         for kind in ("pod", "secret"):

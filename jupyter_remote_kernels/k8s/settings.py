@@ -74,6 +74,13 @@ class K8sSettings(K8sResourceSettings):
         help="Container image of the kernel: any image with Python 3 and ipykernel (the "
         "launcher is delivered in a Secret volume, nothing needs to be baked in).",
     )
+    k8s_python = Unicode(
+        "python3",
+        config=True,
+        help="The image's Python (name on its PATH or absolute path). A kernelspec argv[0] of "
+        "python or python3 (which Jupyter replaces with the server's own interpreter) runs as "
+        "this in the pod.",
+    )
     k8s_image_pull_policy = Unicode(
         "IfNotPresent",
         config=True,
