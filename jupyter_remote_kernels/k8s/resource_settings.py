@@ -131,13 +131,6 @@ class K8sResourceSettings(Configurable):
         help="Images a start request may choose with KERNEL_IMAGE (names or shell patterns, "
         "e.g. 'registry.example.org/kernels/*'); empty: only the kernelspec's image.",
     )
-    k8s_python = Unicode(
-        "python3",
-        config=True,
-        help="The image's Python that runs the launcher for an Enterprise Gateway or "
-        "gateway_provisioners kernelspec, whose argv[0] is the gateway host's Python (this "
-        "package's kernelspecs name the image's Python in argv[0]).",
-    )
     k8s_namespace_template = Unicode(
         "",
         config=True,
