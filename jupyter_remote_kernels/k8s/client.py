@@ -124,6 +124,41 @@ class K8sClient:
             msg = f"Kubernetes API: {what} failed: cannot reach {self.describe()}: {exc}"
             raise K8sError(msg) from exc
 
+    async def delete_objects(self, name: str, namespace: str, grace: Optional[int]) -> None:
+        """Delete pod ``name`` (``grace`` seconds; None: not the pod) and Secret ``name``; a
+        missing one is fine, a failure is logged (a launch's own error is the one to report).
+        """
+        kinds = (["pod"] if grace is not None else []) + ["secret"]
+        for kind in kinds:
+            extra = {"grace_period_seconds": grace} if kind == "pod" else {}
+            try:
+                await self.call(f"delete {kind} {name} in {namespace}",
+                                f"delete_namespaced_{kind}", name, namespace, missing_ok=True,
+                                **extra)  # fmt: skip
+            except K8sError as exc:
+                self.log.warning("%s", exc)
+
+    async def delete_labelled(self, selector: str, namespace: str) -> None:
+        """Delete every pod and Secret with these labels in ``namespace`` (logged failures)."""
+        for kind in ("pod", "secret"):
+            try:
+                await self.call(f"delete {kind}s ({selector}) in {namespace}",
+                                f"delete_collection_namespaced_{kind}", namespace,
+                                label_selector=selector)  # fmt: skip
+            except K8sError as exc:
+                self.log.warning("%s", exc)
+
+    async def gone(self, kind: str, name: str, namespace: str) -> bool:
+        """True when the API answers 404 for the ``kind`` (pod, secret) ``name``."""
+        try:
+            found = await self.call(f"read {kind} {name} in {namespace}",
+                                    f"read_namespaced_{kind}", name, namespace,
+                                    missing_ok=True)  # fmt: skip
+        except K8sError as exc:
+            self.log.warning("%s", exc)
+            return False
+        return found is None
+
     async def close(self) -> None:
         api, self._api = self._api, None
         if api is not None:

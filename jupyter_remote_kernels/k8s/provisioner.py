@@ -17,7 +17,6 @@ be pulled fails at once, naming the image.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import secrets
@@ -316,20 +315,13 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         await super().kill(restart)
         await self.force_stop()
 
+    def _client(self) -> K8sClient:
+        return self.cluster_client() if self.poller is None else self.poller.client
+
     async def _delete(self, name: str, pod: bool = True, grace: Optional[int] = None) -> None:
         """Delete the pod (``grace`` seconds) and its Secret; a missing one is fine."""
-        k8s = self.cluster_client() if self.poller is None else self.poller.client
-        kinds = (["pod"] if pod else []) + ["secret"]
-        for kind in kinds:
-            try:
-                await k8s.call(
-                    f"delete {kind} {name} in {self.namespace}", f"delete_namespaced_{kind}",
-                    name, self.namespace, missing_ok=True,
-                    **({"grace_period_seconds": self.k8s_grace_period if grace is None
-                        else grace} if kind == "pod" else {}),
-                )  # fmt: skip
-            except K8sError as exc:  # the launch's own error is the one to report
-                self.log.warning("%s", exc)
+        grace = self.k8s_grace_period if grace is None else grace
+        await self._client().delete_objects(name, self.namespace, grace if pod else None)
 
     async def force_stop(self) -> None:
         """Delete this launch's pod and Secret (or, created but unknown, every pod and Secret
@@ -337,13 +329,8 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         if self.job_id is not None:
             await self._delete(self.job_id)
         elif self.submitted and self.namespace:
-            k8s = self.cluster_client() if self.poller is None else self.poller.client
             selector = f"{self.selector()},{KERNEL_LABEL}={self.kernel_id}"
-            for kind in ("pod", "secret"):
-                with contextlib.suppress(K8sError):
-                    await k8s.call(f"delete {kind}s of kernel {self.kernel_id}",
-                                   f"delete_collection_namespaced_{kind}", self.namespace,
-                                   label_selector=selector)  # fmt: skip
+            await self._client().delete_labelled(selector, self.namespace)
 
     async def end_job(self, job_id: str) -> None:
         """Delete pod and Secret unless gone, and wait until the API says both are gone."""
@@ -352,32 +339,13 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         if reaper is not None:
             await reaper
         await self._delete(job_id)
-        k8s, deadline = self.poller.client, time.monotonic() + self.k8s_delete_timeout
-        for kind in ("pod", "secret"):
-            while time.monotonic() < deadline:
-                if kind == "pod":
-                    seen = self.poller.pod(job_id)
-                    if seen is not None and not seen.deleted and self.poller.last_error is None:
-                        await self.poller.next_round(min(1.0, deadline - time.monotonic()))
-                        continue
-                try:
-                    found = await k8s.call(f"read {kind} {job_id} in {self.namespace}",
-                                           f"read_namespaced_{kind}", job_id, self.namespace,
-                                           missing_ok=True)  # fmt: skip
-                except K8sError as exc:
-                    self.log.warning("%s", exc)
-                    found = True
-                if found is None:
-                    break
-                await asyncio.sleep(0.5)
-            else:
-                self.log.error(
-                    "The %s %s of kernel %s (namespace %s) was not gone within %.0f s of its "
-                    "deletion; delete it by hand (kubectl delete %s -n %s %s)", kind, job_id,
-                    self.kernel_id, self.namespace, self.k8s_delete_timeout, kind,
-                    self.namespace, job_id,
-                )  # fmt: skip
-                return
+        if not await self.poller.confirm_gone(job_id, self.k8s_delete_timeout):
+            self.log.error(
+                "The pod or Secret %s of kernel %s (namespace %s) was not gone within %.0f s "
+                "of its deletion; delete it by hand (kubectl delete pod,secret -n %s %s)",
+                job_id, self.kernel_id, self.namespace, self.k8s_delete_timeout,
+                self.namespace, job_id,
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ persistence
 

@@ -41,7 +41,8 @@ class PodWatch(WatchPoller[PodState]):
     Public API (besides :class:`~jupyter_remote_kernels.provisioning.polling.WatchPoller`'s
     ``watch`` / ``unwatch`` / ``items`` / ``next_round`` / ``rounds`` / ``last_error``):
     :meth:`pod` (a pod by name, or its last state if deleted), :attr:`synced`,
-    :attr:`lists` and :attr:`watches` (requests made), :attr:`client`, :attr:`namespace`.
+    :attr:`lists` and :attr:`watches` (requests made), :attr:`running`, :attr:`client`,
+    :attr:`namespace`.
     """
 
     task_name = "jrk-k8s-watch"
@@ -63,6 +64,11 @@ class PodWatch(WatchPoller[PodState]):
         self._changed = asyncio.Condition()
         self._stream: Optional[asyncio.Task] = None
         self._backoff = 0.5
+
+    @property
+    def running(self) -> bool:
+        """True while the list + watch loop runs (something is watched)."""
+        return self._task is not None and not self._task.done()
 
     # ------------------------------------------------------------------ the cache
     def pod(self, name: str) -> Optional[PodState]:
@@ -100,6 +106,24 @@ class PodWatch(WatchPoller[PodState]):
         while not self.synced and time.monotonic() < deadline:
             await self.next_round(max(0.05, deadline - time.monotonic()))
         return self.synced
+
+    async def confirm_gone(self, name: str, timeout: float) -> bool:
+        """Wait until the API says pod ``name`` and its Secret are gone (the watch saw the
+        pod deleted, then a read of each answers 404); False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        for kind in ("pod", "secret"):
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                seen = self.pod(name) if kind == "pod" else None
+                if seen is not None and not seen.deleted and self.last_error is None:
+                    await self.next_round(min(1.0, left))
+                    continue
+                if await self.client.gone(kind, name, self.namespace):
+                    break
+                await asyncio.sleep(min(0.5, max(0.0, left)))
+        return True
 
     async def _changed_now(self, names: set[str]) -> None:
         self.rounds += 1
