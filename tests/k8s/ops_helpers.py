@@ -4,14 +4,29 @@ a real Jupyter Server, and what the API shows of this package's objects."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from testing.k8scluster import PYTHON_IMAGE
 
-from ..server_process import ServerProcess
+from ..k8s_helpers import nothing_left as kernels_left
+from ..k8s_helpers import start_kernel, wait_for
 
+__all__ = [
+    "BASE_CONFIG",
+    "NOTHING",
+    "k8s_spec",
+    "launcher_argv",
+    "namespaces",
+    "nothing_left",
+    "ours",
+    "start_kernel",
+    "wait_for",
+    "write_spec",
+]
+
+#: What :func:`nothing_left` returns when nothing is left.
+NOTHING = {"pods": [], "secrets": [], "namespaces": [], "processes": []}
 MANAGED = "app.kubernetes.io%2Fmanaged-by%3Djupyter-remote-kernels"
 
 #: What every test kernelspec gets: the bed's image (never pulled), a short grace.
@@ -41,15 +56,6 @@ def k8s_spec(cluster, **config: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def start_server(base: Path, token: str = "k8sops") -> ServerProcess:
-    return ServerProcess(base, token=token).start(timeout=90)
-
-
-def start_kernel(server: ServerProcess, name: str, timeout: float = 180, **env: str):
-    body = {"name": name, "env": env} if env else {"name": name}
-    return server.request("POST", "/api/kernels", body, timeout=timeout)
-
-
 def ours(cluster, kind: str, namespace: str = "") -> list[dict[str, Any]]:
     """This package's pods / secrets (of a namespace, else of all), as the API lists them."""
     where = f"/namespaces/{namespace}" if namespace else ""
@@ -60,29 +66,20 @@ def namespaces(cluster) -> list[str]:
     return [n["metadata"]["name"] for n in cluster.api("GET", "/api/v1/namespaces")["items"]]
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def nothing_left(cluster, timeout: float = 60) -> dict[str, list]:
-    """Wait until the API shows no pod or Secret of this package and no namespace it made;
-    what is still there then."""
+def nothing_left(cluster, kernel_ids, timeout: float = 60) -> dict[str, list]:
+    """Wait until the API shows no pod or Secret of ``kernel_ids`` (and none of this package
+    at all), no namespace it made, and no process on the node mentions the kernels; what is
+    still there then (empty lists: nothing)."""
 
     def left() -> dict[str, list]:
-        made = [
-            n["metadata"]["name"]
-            for n in cluster.api(
-                "GET", "/api/v1/namespaces?labelSelector=jupyter-remote-kernels%2Fcreated"
-            )["items"]
-        ]
-        return {"pods": [p["metadata"]["name"] for p in ours(cluster, "pods")],
-                "secrets": [s["metadata"]["name"] for s in ours(cluster, "secrets")],
-                "namespaces": made}  # fmt: skip
+        made = cluster.api(
+            "GET", "/api/v1/namespaces?labelSelector=jupyter-remote-kernels%2Fcreated"
+        )["items"]
+        return {
+            "pods": [p["metadata"]["name"] for p in ours(cluster, "pods")],
+            "secrets": [s["metadata"]["name"] for s in ours(cluster, "secrets")],
+            "namespaces": [n["metadata"]["name"] for n in made],
+        }
 
     wait_for(lambda: not any(left().values()), timeout)
-    return left()
+    return {**left(), **kernels_left(cluster, kernel_ids, timeout=1)}

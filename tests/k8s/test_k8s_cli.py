@@ -20,7 +20,7 @@ from testing.k8scluster import PYTHON_IMAGE
 
 from ..kernels import ws_execute
 from ..server_process import ServerProcess
-from .ops_helpers import nothing_left, ours, start_kernel
+from .ops_helpers import NOTHING, nothing_left, ours, start_kernel
 
 pytestmark = pytest.mark.timeout(600)
 REPO = Path(__file__).resolve().parents[2]
@@ -172,6 +172,7 @@ def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, 
         "requests": {"cpu": "1", "memory": "2Gi"},
         "limits": {"cpu": "1", "memory": "2Gi"},
     }
+    assert config["k8s_python"] == "python3" and spec["argv"][0] == "python3"
     checked = cli("check", "k8s-cli", env=env)
     print(checked.stdout)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -192,7 +193,7 @@ def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, 
         assert srv.request("DELETE", f"/api/kernels/{r.json()['id']}").status_code == 204
     finally:
         srv.stop(timeout=120)
-    assert nothing_left(k8s_cluster) == {"pods": [], "secrets": [], "namespaces": []}
+    assert nothing_left(k8s_cluster, [r.json()["id"]]) == NOTHING
 
 
 def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, rbac, env, tmp_path):

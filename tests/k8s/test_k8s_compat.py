@@ -18,7 +18,7 @@ from testing.k8scluster import PYTHON_IMAGE
 from ..gp import gp_dir, gp_env
 from ..kernels import ws_execute
 from ..server_process import ServerProcess
-from .ops_helpers import nothing_left, ours, start_kernel, write_spec
+from .ops_helpers import NOTHING, nothing_left, ours, start_kernel, write_spec
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -100,7 +100,7 @@ def run_one(k8s_cluster, srv, name):
         assert ws_execute(srv, kernel_id, "print(6 * 7)", 60).strip() == "42"
     finally:
         assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
-    assert nothing_left(k8s_cluster) == {"pods": [], "secrets": [], "namespaces": []}
+    assert nothing_left(k8s_cluster, [kernel_id]) == NOTHING
 
 
 @pytest.mark.parametrize("name", ["eg_k8s", "gp_k8s"])

@@ -15,6 +15,7 @@ from testing.k8scluster import PYTHON_IMAGE
 from ..kernels import ws_execute
 from ..server_process import ServerProcess
 from .ops_helpers import (
+    NOTHING,
     k8s_spec,
     namespaces,
     nothing_left,
@@ -109,7 +110,7 @@ def test_request_within_the_limits_is_honoured(k8s_cluster, server):
         assert out.split() == ["1500", "1000"], out
     finally:
         assert server.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
-    assert nothing_left(k8s_cluster) == {"pods": [], "secrets": [], "namespaces": []}
+    assert nothing_left(k8s_cluster, [kernel_id]) == NOTHING
 
 
 def test_per_user_namespace_is_made_and_goes_with_its_last_kernel(k8s_cluster, server):
@@ -123,11 +124,12 @@ def test_per_user_namespace_is_made_and_goes_with_its_last_kernel(k8s_cluster, s
     assert second.status_code == 201, second.text
     assert len(ours(k8s_cluster, "pods", made[0])) == 2
     assert ws_execute(server, second.json()["id"], "print(6 * 7)", 60).strip() == "42"
-    assert server.request("DELETE", f"/api/kernels/{first.json()['id']}").status_code == 204
+    ids = [first.json()["id"], second.json()["id"]]
+    assert server.request("DELETE", f"/api/kernels/{ids[0]}").status_code == 204
     # One kernel still runs there: the namespace stays.
     assert made[0] in namespaces(k8s_cluster)
-    assert server.request("DELETE", f"/api/kernels/{second.json()['id']}").status_code == 204
+    assert server.request("DELETE", f"/api/kernels/{ids[1]}").status_code == 204
     # The DELETE returns once the namespace is gone (the API's own word).
     assert made[0] not in namespaces(k8s_cluster)
     assert wait_for(lambda: made[0] not in namespaces(k8s_cluster), 5)
-    assert nothing_left(k8s_cluster) == {"pods": [], "secrets": [], "namespaces": []}
+    assert nothing_left(k8s_cluster, ids) == NOTHING
