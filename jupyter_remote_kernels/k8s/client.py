@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any, Optional
 from urllib.parse import urlparse
 
@@ -69,15 +70,9 @@ class K8sClient:
                             config.load_incluster_config, client_configuration=cfg
                         )
                     else:
-                        await asyncio.wait_for(
-                            config.load_kube_config(
-                                config_file=self.kubeconfig or None,
-                                context=self.context or None,
-                                client_configuration=cfg,
-                                persist_config=False,
-                            ),
-                            self.timeout,
-                        )
+                        # The loader reads the kubeconfig (and writes its inline certificates
+                        # to temporary files) synchronously: in a thread, on a loop of its own.
+                        await asyncio.wait_for(asyncio.to_thread(self._load, cfg), self.timeout)
                 except (OSError, ValueError, config.ConfigException, asyncio.TimeoutError) as exc:
                     msg = (
                         f"Cannot load the Kubernetes client configuration from "
@@ -88,6 +83,20 @@ class K8sClient:
                     raise K8sError(msg) from exc
                 self._api = client.ApiClient(cfg)
             return self._api
+
+    def _load(self, cfg: client.Configuration) -> None:
+        path = os.path.expanduser(self.kubeconfig) if self.kubeconfig else None
+        if path and not os.path.isfile(path):
+            msg = f"no such file: {path}"
+            raise config.ConfigException(msg)
+        asyncio.run(
+            config.load_kube_config(
+                config_file=path,
+                context=self.context or None,
+                client_configuration=cfg,
+                persist_config=False,
+            )
+        )
 
     async def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(await self.api())
@@ -113,7 +122,7 @@ class K8sClient:
             if missing_ok and exc.status == 404:
                 return None
             msg = f"Kubernetes API: {what} failed: {api_message(exc)}"
-            raise K8sError(msg) from exc
+            raise K8sError(msg, exc.status or 0) from exc
         except asyncio.TimeoutError as exc:
             msg = (
                 f"Kubernetes API: {what} got no answer within {timeout:g} s from "

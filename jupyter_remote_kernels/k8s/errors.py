@@ -13,6 +13,11 @@ class K8sError(RemoteKernelError):
 
     http_status = 502
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        #: The API's HTTP status (0: no answer).
+        self.status = status
+
 
 class K8sImageError(LaunchError):
     """The kernel's image cannot be pulled or is not on the node (raised at once, not at the

@@ -122,6 +122,17 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         host = await self.cluster_client().host()
         return await asyncio.to_thread(route_ip, host, "127.0.0.1")
 
+    def kernel_bind_ip(self) -> str:
+        # The pod has a network namespace of its own: all of it is the pod IP (and loopback).
+        # The template's ``--ip {pod_ip}`` names the pod IP itself.
+        return "0.0.0.0"  # noqa: S104
+
+    def connect_ip(self, info: dict[str, Any]) -> str:
+        ip = str(info.get("ip") or "")
+        if ip in ("", "0.0.0.0", "::"):  # noqa: S104
+            ip = str(self.placement.details.get("pod_ip") or "")
+        return ip
+
     def location(self) -> str:
         """``k8s · pod jrk-3f2a… on node-2``; ``k8s · pod jrk-3f2a…`` while not placed."""
         if not self.job_id:

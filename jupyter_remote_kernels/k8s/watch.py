@@ -187,6 +187,9 @@ class PodWatch(WatchPoller[PodState]):
                 raise asyncio.CancelledError from None
             # unwatch cancelled a stream someone else re-watched meanwhile: go on
         except (K8sError, OSError, ValueError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            self.resource_version = None
+            if isinstance(exc, K8sError) and exc.status == 410:
+                return  # refused up front (410 Gone): the same as an ERROR event, list again
             error = str(exc) or type(exc).__name__
             if error != self.last_error:
                 self.log.warning(
@@ -194,7 +197,6 @@ class PodWatch(WatchPoller[PodState]):
                     "state; retrying): %s", self.namespace, error,
                 )  # fmt: skip
             self.last_error = error
-            self.resource_version = None
             await asyncio.sleep(self._backoff)
             self._backoff = min(self._backoff * 2, 10.0)
         finally:

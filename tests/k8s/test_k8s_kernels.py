@@ -16,6 +16,8 @@ import time
 import pytest
 from websocket import WebSocketException
 
+from testing.specs import pids_mentioning
+
 from ..k8s_helpers import (
     kernel_objects,
     nothing_left,
@@ -46,6 +48,15 @@ def srv(k8s_cluster, tmp_path_factory):
     write_k8s_spec(k8s_cluster, base, "k8s-py")
     write_k8s_spec(k8s_cluster, base, "k8s-big", launch_timeout=12,
                    k8s_resources={"requests": {"cpu": "64"}})
+    node = k8s_cluster.api("GET", f"/api/v1/nodes/{k8s_cluster.node_name}")
+    cpu = node["status"]["allocatable"]["cpu"]
+    millis = int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
+    write_k8s_spec(k8s_cluster, base, "k8s-most-cpu",
+                   k8s_resources={"requests": {"cpu": f"{millis * 6 // 10}m"}})
+    folder = write_k8s_spec(k8s_cluster, base, "k8s-no-ip")
+    spec = json.loads((folder / "kernel.json").read_text())
+    spec["argv"] = spec["argv"][: spec["argv"].index("--ip")]
+    (folder / "kernel.json").write_text(json.dumps(spec))
     write_k8s_spec(k8s_cluster, base, "k8s-noimage", k8s_image="jrk.test/no-such-image:1")
     write_k8s_spec(k8s_cluster, base, "k8s-oom",
                    k8s_resources={"limits": {"memory": "160Mi"}})  # fmt: skip
@@ -82,6 +93,8 @@ def test_lifecycle_start_execute_interrupt_restart_delete(k8s_cluster, srv):
             "launch secret": record["provisioner_info"]["auth_key"].encode()}  # fmt: skip
     spec_text = json.dumps(pod).encode()
     assert not [n for n, k in keys.items() if k in spec_text], "a secret in the pod object"
+    # The node's processes are this machine's: the launcher and the kernel are seen here.
+    assert len(pids_mentioning(kernel_id)) >= 2, pids_mentioning(kernel_id)
     assert secrets_in_argv(keys) == []
 
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
@@ -125,6 +138,18 @@ def test_five_concurrent_starts(k8s_cluster, srv):
     assert nothing_left(k8s_cluster, ids, timeout=0) == NOTHING
 
 
+def test_argv_without_ip_is_reached_at_the_pod_ip(k8s_cluster, srv):
+    """A kernelspec whose argv does not pass ``--ip {pod_ip}`` (an older or hand-written one):
+    the kernel binds the pod's network namespace and the server reaches it at the pod IP."""
+    r = start_kernel(srv, "k8s-no-ip")
+    assert r.status_code == 201, r.text
+    kernel_id, where = r.json()["id"], r.json()["placement"]
+    assert where["ip"] == where["details"]["pod_ip"], where
+    assert ws_execute(srv, kernel_id, "print(6 * 7)") == "42\n"
+    assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204
+    assert nothing_left(k8s_cluster, [kernel_id], timeout=0) == NOTHING
+
+
 def test_unschedulable_pod_is_pending_with_the_schedulers_message(k8s_cluster, srv):
     """A pod asking for more CPU than the node has: `pending` with the scheduler's own message
     in /api/remote-kernels; at the launch timeout it is deleted, the error names the reason."""
@@ -148,6 +173,32 @@ def test_unschedulable_pod_is_pending_with_the_schedulers_message(k8s_cluster, s
     assert "still pending" in message and "Insufficient cpu" in message, message
     assert "was deleted" in message, message
     assert nothing_left(k8s_cluster, [kernel_id], timeout=0) == NOTHING
+
+
+def test_pending_pod_starts_when_capacity_frees(k8s_cluster, srv):
+    """Two kernels each asking for 60 % of the node's CPU: the second is `pending` with the
+    scheduler's message until the first is deleted, then it starts."""
+    first = start_kernel(srv, "k8s-most-cpu")
+    assert first.status_code == 201, first.text
+    got: dict = {}
+    starter = threading.Thread(target=lambda: got.update(r=start_kernel(srv, "k8s-most-cpu")))
+    starter.start()
+
+    def pending():
+        return [k for k in rows(srv) if k["placement"]["phase"] == "pending"
+                and "Insufficient cpu" in k["placement"]["detail"]]  # fmt: skip
+
+    shown = wait_for(pending, 30)
+    assert shown, rows(srv)
+    assert srv.request("DELETE", f"/api/kernels/{first.json()['id']}").status_code == 204
+    starter.join(120)
+    second = got["r"]
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] == shown[0]["kernel_id"], (second.json(), shown)
+    assert second.json()["placement"]["phase"] == "ready"
+    ids = [first.json()["id"], second.json()["id"]]
+    assert srv.request("DELETE", f"/api/kernels/{ids[1]}").status_code == 204
+    assert nothing_left(k8s_cluster, ids, timeout=0) == NOTHING
 
 
 def test_missing_image_fails_within_seconds_naming_it(k8s_cluster, srv):

@@ -14,6 +14,7 @@ from ..k8s_helpers import (
     kernel_objects,
     nothing_left,
     placement,
+    rows,
     start_kernel,
     wait_for,
     write_k8s_spec,
@@ -27,12 +28,17 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def test_server_stop_deletes_its_pods(k8s_cluster, tmp_path):
+    """Two running kernels and one whose pod cannot be scheduled: a server stop deletes all
+    three pods and their Secrets."""
     write_k8s_spec(k8s_cluster, tmp_path, "k8s-py")
+    write_k8s_spec(k8s_cluster, tmp_path, "k8s-big", launch_timeout=300,
+                   k8s_resources={"requests": {"cpu": "64"}})
     srv = ServerProcess(tmp_path, token="k8s").start(timeout=60)
     results: list = []
+    threads = [threading.Thread(target=lambda: results.append(start_kernel(srv, "k8s-py")))
+               for _ in range(2)]  # fmt: skip
+    pending = threading.Thread(target=lambda: start_kernel(srv, "k8s-big"), daemon=True)
     try:
-        threads = [threading.Thread(target=lambda: results.append(start_kernel(srv, "k8s-py")))
-                   for _ in range(2)]  # fmt: skip
         for t in threads:
             t.start()
         for t in threads:
@@ -40,6 +46,11 @@ def test_server_stop_deletes_its_pods(k8s_cluster, tmp_path):
         assert [r.status_code for r in results] == [201, 201], [r.text for r in results]
         ids = [r.json()["id"] for r in results]
         assert all(len(kernel_objects(k8s_cluster, k)["pods"]) == 1 for k in ids)
+        pending.start()
+        shown = wait_for(lambda: [k["kernel_id"] for k in rows(srv)
+                                  if k["placement"]["phase"] == "pending"], 30)  # fmt: skip
+        assert shown, rows(srv)
+        ids += shown
     finally:
         srv.stop(signal.SIGTERM, timeout=120)
     assert srv.process.returncode is not None
