@@ -5,6 +5,7 @@ missing; a missing image fails naming the image."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,16 +16,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jupyter_remote_kernels.k8s.check import NAMESPACE_RULES
-from testing.k8scluster import PYTHON_IMAGE
+from jupyter_remote_kernels.k8s.check import CLUSTER_RULES, NAMESPACE_RULES
+from testing.k8scluster import PYTHON_IMAGE, K8sClusterError
 
 from ..kernels import ws_execute
 from ..server_process import ServerProcess
-from .ops_helpers import NOTHING, nothing_left, ours, start_kernel
+from .ops_helpers import NOTHING, namespaces, nothing_left, ours, start_kernel
 
 pytestmark = pytest.mark.timeout(600)
 REPO = Path(__file__).resolve().parents[2]
 NS = "jrk-rbac"
+ROLE_NAME = "jupyter-remote-kernels"
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -38,11 +40,15 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-def readme_role() -> dict:
-    """The Role of the README's Kubernetes section (its first YAML block with kind: Role)."""
+def readme_role(kind: str = "Role") -> dict:
+    """The Role (or ClusterRole) of the README's Kubernetes section."""
     blocks = re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    docs = [d for b in blocks for d in yaml.safe_load_all(b) if d]
-    return next(d for d in docs if d.get("kind") == "Role")
+    docs = [d for b in blocks for d in yaml.safe_load_all(b) if isinstance(d, dict)]
+    return next(d for d in docs if d.get("kind") == kind)
+
+
+def rules_of(role: dict) -> dict:
+    return {(r["apiGroups"][0], r["resources"][0]): sorted(r["verbs"]) for r in role["rules"]}
 
 
 def kubeconfig_for(cluster, account: str, folder: Path) -> Path:
@@ -73,33 +79,34 @@ def kubeconfig_for(cluster, account: str, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def rbac(k8s_cluster, tmp_path_factory):
-    """NS with two ServiceAccounts: ``kernels-admin`` bound to the README's Role, ``nobody``
-    bound to nothing. Yields their kubeconfigs."""
+    """NS with three ServiceAccounts: ``kernels-admin`` bound to the README's Role,
+    ``kernels-cluster`` to its ClusterRole, ``nobody`` to nothing. Yields their kubeconfigs."""
     folder = tmp_path_factory.mktemp("rbac")
-    api = k8s_cluster.api
+    api, rbac_api = k8s_cluster.api, "/apis/rbac.authorization.k8s.io/v1"
     api("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})
+    cluster_role = readme_role("ClusterRole")
+    accounts = ("kernels-admin", "kernels-cluster", "nobody")
     try:
         role = readme_role()
         role["metadata"]["namespace"] = NS
-        api("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles", role)
-        for account in ("kernels-admin", "nobody"):
+        api("POST", f"{rbac_api}/namespaces/{NS}/roles", role)
+        api("POST", f"{rbac_api}/clusterroles", cluster_role)
+        for account in accounts:
             api("POST", f"/api/v1/namespaces/{NS}/serviceaccounts", {"metadata": {"name": account}})
-        api(
-            "POST",
-            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings",
-            {
-                "metadata": {"name": "kernels-admin"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Role",
-                    "name": role["metadata"]["name"],
-                },
-                "subjects": [{"kind": "ServiceAccount", "name": "kernels-admin", "namespace": NS}],
-            },
-        )
-        yield {a: kubeconfig_for(k8s_cluster, a, folder) for a in ("kernels-admin", "nobody")}
+        for path, kind, account in (
+            (f"namespaces/{NS}/rolebindings", "Role", "kernels-admin"),
+            ("clusterrolebindings", "ClusterRole", "kernels-cluster"),
+        ):
+            ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": ROLE_NAME}
+            subject = {"kind": "ServiceAccount", "name": account, "namespace": NS}
+            body = {"metadata": {"name": account}, "roleRef": ref, "subjects": [subject]}
+            api("POST", f"{rbac_api}/{path}", body)
+        yield {a: kubeconfig_for(k8s_cluster, a, folder) for a in accounts}
     finally:
         api("DELETE", f"/api/v1/namespaces/{NS}")
+        for path in ("clusterrolebindings/kernels-cluster", f"clusterroles/{ROLE_NAME}"):
+            with contextlib.suppress(K8sClusterError):
+                api("DELETE", f"{rbac_api}/{path}")
 
 
 @pytest.fixture
@@ -118,11 +125,12 @@ def install(env, tmp_path, name, *options):
     return json.loads((tmp_path / "share/jupyter/kernels" / name / "kernel.json").read_text())
 
 
-def test_readme_role_is_the_checked_rules():
-    rules = {
-        (r["apiGroups"][0], r["resources"][0]): sorted(r["verbs"]) for r in readme_role()["rules"]
-    }
-    assert rules == {(g, res): sorted(verbs) for g, res, verbs in NAMESPACE_RULES}
+def test_readme_roles_are_the_checked_rules():
+    ours = {(g, res): sorted(verbs) for g, res, verbs in NAMESPACE_RULES}
+    assert rules_of(readme_role()) == ours
+    clusters = {(g, res): sorted(verbs) for g, res, verbs in CLUSTER_RULES}
+    assert rules_of(readme_role("ClusterRole")) == {**ours, **clusters}
+    assert readme_role()["metadata"]["name"] == ROLE_NAME
 
 
 def test_install_help_lists_the_options(env):
@@ -236,3 +244,35 @@ def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, r
         checked.stdout,
     )
     assert ours(k8s_cluster, "pods", NS) == []
+
+
+def test_cluster_role_runs_per_user_namespaces(k8s_cluster, rbac, env, tmp_path):
+    """The README's ClusterRole: check passes (namespaces included) and a per-user kernel's
+    namespace is made and deleted with these credentials."""
+    install(
+        env,
+        tmp_path,
+        "k8s-per-user",
+        "--image",
+        PYTHON_IMAGE,
+        "--namespace-template",
+        "jrk-cr-{username}",
+        "--kubeconfig",
+        str(rbac["kernels-cluster"]),
+    )
+    checked = cli("check", "k8s-per-user", env=env)
+    print(checked.stdout)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "and namespaces (cluster): allowed" in checked.stdout
+    (tmp_path / "data").symlink_to(tmp_path / "share" / "jupyter")
+    srv = ServerProcess(tmp_path, token="k8s-cr").start(timeout=90)
+    try:
+        r = start_kernel(srv, "k8s-per-user")
+        assert r.status_code == 201, r.text
+        made = [n for n in namespaces(k8s_cluster) if n.startswith("jrk-cr-")]
+        assert len(made) == 1 and ours(k8s_cluster, "pods", made[0]), made
+        assert srv.request("DELETE", f"/api/kernels/{r.json()['id']}").status_code == 204
+        assert made[0] not in namespaces(k8s_cluster)
+    finally:
+        srv.stop(timeout=120)
+    assert nothing_left(k8s_cluster, [r.json()["id"]]) == NOTHING
