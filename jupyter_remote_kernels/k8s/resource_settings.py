@@ -227,7 +227,8 @@ class K8sResourceSettings(Configurable):
         Unicode(),
         config=True,
         help="Folders (with what is below them) a start request may choose with "
-        "KERNEL_WORKING_DIR ({username} allowed); empty: only the kernelspec's.",
+        "KERNEL_WORKING_DIR ({username} allowed); empty: KERNEL_WORKING_DIR is ignored "
+        "(a user's server behind a gateway sends its own folder).",
     )
 
     # ------------------------------------------------------------------ security context

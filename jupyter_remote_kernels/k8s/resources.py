@@ -9,6 +9,8 @@ admin allows (:class:`~.resource_settings.K8sResourceSettings`). A value beyond 
 refused with :class:`~jupyter_remote_kernels.errors.NotAuthorized` (HTTP 403) naming the
 limit, a malformed one with :class:`~jupyter_remote_kernels.errors.InvalidRequest` (HTTP 400).
 ``KERNEL_VOLUMES`` / ``KERNEL_VOLUME_MOUNTS`` are refused: volumes come from the kernelspec.
+``KERNEL_WORKING_DIR`` is ignored unless ``allowed_working_dirs`` lists folders (a user's
+server behind a gateway sends its own folder with every start, as to Enterprise Gateway).
 Every value goes into the pod object sent to the API; none reaches a shell.
 """
 
@@ -306,7 +308,9 @@ def _working_dir(settings: Any, env: dict[str, str], fields: dict[str, str]) -> 
     current = fill(settings.k8s_working_dir, fields)
     key = "KERNEL_WORKING_DIR"
     value = env.get(key, "").strip()
-    if not value or value == current:
+    if not value or value == current or not settings.allowed_working_dirs:
+        # Not mirrored unless the admin lists folders (as EG without EG_MIRROR_WORKING_DIRS):
+        # a user's server behind a gateway sends its own folder with every start.
         return current
     normal = posixpath.normpath(value)
     if not value.startswith("/") or normal != value.rstrip("/") or "\x00" in value:
@@ -314,8 +318,7 @@ def _working_dir(settings: Any, env: dict[str, str], fields: dict[str, str]) -> 
         raise InvalidRequest(msg)
     allowed = [posixpath.normpath(fill(a, fields)) for a in settings.allowed_working_dirs]
     if not any(normal == a or normal.startswith(a.rstrip("/") + "/") for a in allowed):
-        only = f"only {current!r}" if current else "none (the image's)"
-        raise _refuse(key, value, ", ".join(allowed) or only, "allowed_working_dirs")
+        raise _refuse(key, value, ", ".join(allowed), "allowed_working_dirs")
     return normal
 
 

@@ -145,7 +145,6 @@ def test_request_within_limits_is_honoured():
         ({"KERNEL_UID": "0"}, "allowed_uids: 1000-1999"),
         ({"KERNEL_UID": "2000"}, "allowed_uids: 1000-1999"),
         ({"KERNEL_GID": "0"}, "allowed_gids: none (the image's)"),
-        ({"KERNEL_WORKING_DIR": "/etc"}, "allowed_working_dirs: none (the image's)"),
         ({"KERNEL_VOLUMES": "[{name: x, hostPath: {path: /}}]"}, "KERNEL_VOLUMES is not accepted"),
     ],
 )
@@ -177,7 +176,13 @@ def test_request_beyond_limits_is_refused_naming_the_limit(env, limit):
     ],
 )
 def test_malformed_request_is_400(env, says):
-    s = settings(max_cpus="4", max_memory="8Gi", max_gpus=2, allowed_uids=["1000-1999"])
+    s = settings(
+        max_cpus="4",
+        max_memory="8Gi",
+        max_gpus=2,
+        allowed_uids=["1000-1999"],
+        allowed_working_dirs=["/home/{username}"],
+    )
     with pytest.raises(InvalidRequest, match=says) as info:
         pod_overrides(s, env, username="bob")
     assert info.value.http_status == 400
@@ -215,8 +220,21 @@ def test_eg_and_gp_argv_and_config_become_ours():
     gp = ["python", "/x/scripts/launch_kubernetes.py", "--kernel-id", "K", "--public-key",
           "PK", "--transport-encryption", "disabled", "--kernel-class-name", "C"]  # fmt: skip
     assert eg_argv(gp, "/l/launch_ipykernel.py", "py", extra=()) == [
-        "py", "/l/launch_ipykernel.py", "--kernel-id", "K", "--kernel-class-name", "C"]
+        "py",
+        "/l/launch_ipykernel.py",
+        "--kernel-id",
+        "K",
+        "--kernel-class-name",
+        "C",
+    ]
     ours = ["python3", "{launcher}", "--kernel-id", "{kernel_id}"]
     assert eg_argv(ours) == ours
     assert eg_config({"image_name": "i:1", "executor_image_name": "e:1", "launch_timeout": 30}) \
         == {"k8s_image": "i:1", "launch_timeout": 30}  # fmt: skip
+
+
+def test_working_dir_is_ignored_unless_listed():
+    assert pod_overrides(settings(), {"KERNEL_WORKING_DIR": "/etc"}, "bob").working_dir == ""
+    listed = settings(allowed_working_dirs=["/home/{username}"])
+    with pytest.raises(NotAuthorized, match="allowed_working_dirs: /home/bob"):
+        pod_overrides(listed, {"KERNEL_WORKING_DIR": "/etc"}, "bob")
