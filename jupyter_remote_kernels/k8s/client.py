@@ -130,7 +130,10 @@ class K8sClient:
             )
             raise K8sError(msg) from exc
         except (OSError, ValueError, aiohttp.ClientError) as exc:
-            msg = f"Kubernetes API: {what} failed: cannot reach {self.describe()}: {exc}"
+            msg = (
+                f"Kubernetes API: {what} failed: cannot reach the API server of "
+                f"{self.describe()}: {exc}"
+            )
             raise K8sError(msg) from exc
 
     async def delete_objects(self, name: str, namespace: str, grace: Optional[int]) -> None:

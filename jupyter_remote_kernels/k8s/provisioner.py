@@ -313,8 +313,13 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         """
         code = await super().launcher_exit_code()
         if code is not None and self.job_id is not None and self._reaper is None:
-            self._reaper = asyncio.create_task(self._delete(self.job_id, grace=0))
+            self._reaper = asyncio.create_task(self._reap(self.job_id))
         return code
+
+    async def _reap(self, name: str) -> None:
+        await self._delete(name, grace=0)
+        if self.placement.phase == "dead":
+            self.unwatch()  # a restart or a shutdown follows it again if needed
 
     async def shutdown_requested(self, restart: bool = False) -> None:
         """The kernel was asked to shut down (or restart); :meth:`release` then deletes the

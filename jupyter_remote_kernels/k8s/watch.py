@@ -64,6 +64,7 @@ class PodWatch(WatchPoller[PodState]):
         self._changed = asyncio.Condition()
         self._stream: Optional[asyncio.Task] = None
         self._backoff = 0.5
+        self._sweeps: dict[str, asyncio.Task] = {}
 
     @property
     def running(self) -> bool:
@@ -117,7 +118,7 @@ class PodWatch(WatchPoller[PodState]):
                 if left <= 0:
                     return False
                 seen = self.pod(name) if kind == "pod" else None
-                if seen is not None and not seen.deleted and self.last_error is None:
+                if seen is not None and not seen.deleted and self.running and not self.last_error:
                     await self.next_round(min(1.0, left))
                     continue
                 if await self.client.gone(kind, name, self.namespace):
@@ -125,8 +126,23 @@ class PodWatch(WatchPoller[PodState]):
                 await asyncio.sleep(min(0.5, max(0.0, left)))
         return True
 
+    def _sweep(self, names: set[str]) -> None:
+        """Delete this server's pods that ended while no kernel follows them (an earlier
+        server died between a launch and its record), with their Secrets."""
+        for name in names:
+            pod = self._pods.get(name)
+            if (pod is None or not pod.ended or pod.deleting or name in self._sweeps
+                    or pod.kernel_id in self.watched):  # fmt: skip
+                continue
+            self.log.info("Deleting pod %s of no kernel of this server (%s)", name, pod.state)
+            self._sweeps[name] = task = asyncio.create_task(
+                self.client.delete_objects(name, self.namespace, 0)
+            )
+            task.add_done_callback(lambda _t, n=name: self._sweeps.pop(n, None))
+
     async def _changed_now(self, names: set[str]) -> None:
         self.rounds += 1
+        self._sweep(names)
         kernels = {p.kernel_id for n in names if (p := self.pod(n)) is not None}
         for key in sorted(kernels):
             listener = self._on_change.get(key)
@@ -248,6 +264,9 @@ class PodWatch(WatchPoller[PodState]):
         if stream is not None:
             stream.cancel()
         await super().close()
+        sweeps = list(self._sweeps.values())
+        if sweeps:
+            await asyncio.wait(sweeps, timeout=self.client.timeout)
 
 
 class K8sWatches(Pollers[PodWatch]):

@@ -98,8 +98,11 @@ def test_lifecycle_start_execute_interrupt_restart_delete(k8s_cluster, srv):
     assert secrets_in_argv(keys) == []
 
     out = ws_execute(srv, kernel_id, "import os, socket\nprint(repr(os.environ['KERNEL_WEIRD']))"
-                     "\nprint(socket.gethostname())")  # fmt: skip
-    assert out.splitlines() == [repr(WEIRD), pod_name], out
+                     "\nprint(socket.gethostname())\nprint(oct(os.stat("
+                     "'/var/run/jupyter-remote-kernels/launch-bundle').st_mode & 0o777))"
+                     "\nprint(sorted(v for k, v in os.environ.items() if 'JRK' in k))")  # fmt: skip
+    # The bundle file is 0400; the pod's environment holds only its IP of ours.
+    assert out.splitlines() == [repr(WEIRD), pod_name, "0o400", repr([first["ip"]])], out
 
     reply = interrupt_sleep(srv, kernel_id)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply

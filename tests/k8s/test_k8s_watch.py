@@ -59,7 +59,7 @@ class GoneOnce(K8sClient):
         return await super().call(what, method, *args, **kwargs)
 
 
-def pod_body(name: str, kernel_id: str, server: str) -> dict:
+def pod_body(name: str, kernel_id: str, server: str, command=("sleep", "600")) -> dict:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "labels": {MANAGED_BY[0]: MANAGED_BY[1],
                                                   KERNEL_LABEL: kernel_id, SERVER_LABEL: server}},
@@ -67,7 +67,7 @@ def pod_body(name: str, kernel_id: str, server: str) -> dict:
                      "automountServiceAccountToken": False,
                      "containers": [{"name": "kernel", "image": PYTHON_IMAGE,
                                      "imagePullPolicy": "Never",
-                                     "command": ["sleep", "600"]}]}}  # fmt: skip
+                                     "command": list(command)}]}}  # fmt: skip
 
 
 async def until(predicate, watch: PodWatch, timeout: float) -> bool:
@@ -99,6 +99,12 @@ def test_one_list_then_resumed_watches_follow_the_pods(k8s_cluster, client_class
                                               for n in names), watch, 60)  # fmt: skip
             assert running, [watch.pod(n) for n in names]
             assert [p.name for p in watch.items(kernels[0])] == [names[0]]
+            # A pod of this server that no watched kernel owns, once it ended, is deleted.
+            orphan = f"watch-orphan-{secrets.token_hex(3)}"
+            await asyncio.to_thread(k8s_cluster.api, "POST", "/api/v1/namespaces/default/pods",
+                                    pod_body(orphan, "no-kernel", server, ["true"]))
+            swept = await until(lambda: (p := watch.pod(orphan)) and p.deleted, watch, 60)
+            assert swept, watch.pod(orphan)
             await asyncio.sleep(5)  # at least two watch requests end (timeoutSeconds=2)
             counts = (watch.lists, watch.watches)
             for name in names:
