@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import getpass
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -127,10 +126,33 @@ async def _rbac(kc: K8sClient, namespace: str, per_user: bool) -> tuple[bool, st
     return True, f"what kernels need in {scope}: allowed"
 
 
-def _listen(ip: str) -> socket.socket:
-    server = socket.create_server((ip, 0))
-    server.settimeout(_PROBE_TIMEOUT)
-    return server
+class _Callback:
+    """The address the test pod calls back to: an asyncio server taking one line."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.said: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.server: Optional[asyncio.AbstractServer] = None
+
+    async def open(self, ip: str) -> int:
+        self.server = await asyncio.start_server(self._connected, ip, 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        try:
+            line = await asyncio.wait_for(reader.readline(), 20)
+        except (OSError, asyncio.TimeoutError):
+            line = b""
+        finally:
+            writer.close()
+        first, _, rest = line.decode("utf-8", "replace").strip().partition(" ")
+        if first == self.token and not self.said.done():
+            self.said.set_result(rest or "ran")
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
 
 
 @dataclass
@@ -184,7 +206,10 @@ class _Probe:
                 f"the test pod in {self.image} failed ({self.python} -c 'import ipykernel'; "
                 f"connect to {self.callback}:{self.port}): {log[-400:] or 'no output'}"
             )
-        said = await asyncio.wait_for(accepted, 10)
+        try:
+            said = await asyncio.wait_for(asyncio.shield(accepted), 10)
+        except asyncio.TimeoutError:
+            said = ""
         if not said:
             return False, f"the test pod ran but did not reach {self.callback}:{self.port}"
         return True, (
@@ -215,12 +240,11 @@ async def _probe(prov: Any, kc: K8sClient, python: str) -> tuple[bool, str]:
     if overrides.create_namespace:
         # A per-user namespace may not exist yet: the check runs in the fixed namespace.
         overrides.namespace = prov.k8s_namespace
-    server = await asyncio.to_thread(_listen, callback)
+    back = _Callback(token)
     probe = _Probe(
         kc, f"jrk-check-{token[:6]}", overrides.namespace, overrides.image, python, callback
     )
-    probe.port = server.getsockname()[1]
-    accepted = asyncio.ensure_future(asyncio.to_thread(_accept, server, token))
+    probe.port = await back.open(callback)
     where = f"pod {probe.name} in {probe.namespace}"
     try:
         await kc.call(
@@ -229,12 +253,11 @@ async def _probe(prov: Any, kc: K8sClient, python: str) -> tuple[bool, str]:
             probe.namespace,
             probe.manifest(overrides, token),
         )
-        return await probe.follow(accepted)
+        return await probe.follow(back.said)
     except K8sError as exc:
         return False, str(exc)
     finally:
-        server.close()
-        accepted.cancel()
+        await back.close()
         with contextlib.suppress(K8sError):
             await kc.call(
                 f"delete {where}",
@@ -244,22 +267,6 @@ async def _probe(prov: Any, kc: K8sClient, python: str) -> tuple[bool, str]:
                 grace_period_seconds=0,
                 missing_ok=True,
             )
-
-
-def _accept(server: socket.socket, token: str) -> str:
-    """What the test pod said after its token ("" if nothing, or not with the token)."""
-    try:
-        conn, _ = server.accept()
-    except OSError:
-        return ""
-    with conn:
-        conn.settimeout(20)
-        try:
-            said = conn.recv(200).decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-    first, _, rest = said.partition(" ")
-    return rest or "ran" if first == token else ""
 
 
 async def _checks(prov: Any, argv: list[str]) -> list[tuple[str, bool, str]]:

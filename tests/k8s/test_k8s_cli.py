@@ -225,7 +225,7 @@ def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, r
         checked.stdout,
     )
     assert re.search(r"FAIL image +not checked: the test pod needs the RBAC", checked.stdout)
-    install(
+    spec = install(
         env,
         tmp_path,
         "k8s-noimage",
@@ -236,11 +236,16 @@ def test_check_fails_clearly_without_rbac_or_with_a_missing_image(k8s_cluster, r
         "--kubeconfig",
         str(rbac["kernels-admin"]),
     )
+    # No registry is reachable here: the bed's pods never pull (a pull would fail as well,
+    # after the DNS lookup's time).
+    spec["metadata"]["process_proxy"]["config"]["k8s_image_pull_policy"] = "Never"
+    path = tmp_path / "share/jupyter/kernels/k8s-noimage/kernel.json"
+    path.write_text(json.dumps(spec))
     checked = cli("check", "k8s-noimage", env=env)
     print(checked.stdout)
     assert checked.returncode == 1, checked.stdout
     assert re.search(
-        r"FAIL image +image jrk.test/no-such-image:1: (ErrImagePull|ImagePullBackOff)",
+        r"FAIL image +image jrk.test/no-such-image:1: ErrImageNeverPull: .*not present",
         checked.stdout,
     )
     assert ours(k8s_cluster, "pods", NS) == []
