@@ -86,6 +86,11 @@ class Backend:
     #: EG's kernelspec ``env`` as this backend's template needs it (``migrate`` of a spec
     #: that gets the template's argv and files: options its script sets itself removed).
     eg_env: Optional[Callable[[dict[str, str]], dict[str, str]]] = None
+    #: EG's and GP's argv of this backend's kernelspecs as this package's, given the argv and
+    #: the (translated) config: what ``migrate`` writes (EG's Kubernetes specs run a script
+    #: of the gateway's host, not a launcher). None: only the shared rewrite of EG's
+    #: ``launch_ipykernel.py``.
+    eg_argv: Optional[Callable[[list[str], dict[str, Any]], list[str]]] = None
     #: The provisioner for a kernelspec of this kind whose argv starts no launcher (EG's
     #: plain local specs run under jupyter_client's ``local-provisioner``); None: refused
     #: like any other kernelspec.

@@ -74,6 +74,23 @@ def spec_diff(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
     )
 
 
+def _backend_config(backend: Any, config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+    """An EG ``process_proxy.config`` in the backend's own spelling."""
+    if backend.eg_config is None:
+        return config
+    result = backend.eg_config(config)
+    changes.extend(f"config.{key} -> {new}" for key, new in zip(config, result) if key != new)
+    return result
+
+
+def _backend_argv(backend: Any, argv: list[str], config: Any, changes: list[str]) -> list[str]:
+    """An EG / GP argv as the backend writes it (its ``eg_argv``)."""
+    rewritten = backend.eg_argv(argv, config if isinstance(config, dict) else {})
+    if rewritten != argv:
+        changes.append(f"argv -> {' '.join(rewritten[:2])} ...")
+    return rewritten
+
+
 def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The migrated kernel.json and what changed; raises KernelspecError if it cannot be."""
     new = json.loads(json.dumps(spec))
@@ -82,13 +99,16 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     proxy = metadata.get("process_proxy")
     known = backends()
     eg_names, gp_names = eg_class_names(known), gp_provisioner_names(known)
+    kind, config = None, None
     if isinstance(proxy, dict) and proxy.get("class_name") in eg_names:
-        proxy["class_name"] = eg_names[proxy["class_name"]]
+        kind = proxy["class_name"] = eg_names[proxy["class_name"]]
         changes.append(f"class_name -> {proxy['class_name']}")
     config = proxy.get("config") if isinstance(proxy, dict) else None
     if isinstance(config, dict) and isinstance(config.get("remote_hosts"), str):
         config["remote_hosts"] = [h.strip() for h in config["remote_hosts"].split(",") if h.strip()]
         changes.append("remote_hosts -> list")
+    if kind is not None and isinstance(config, dict):
+        config = proxy["config"] = _backend_config(known[kind], config, changes)
     native = metadata.get("kernel_provisioner")
     if isinstance(native, dict) and native.get("provisioner_name") in gp_names:
         old_name = native["provisioner_name"]
@@ -96,11 +116,13 @@ def migrate_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         native["provisioner_name"] = provisioner_names(known)[kind]
         changes.append(f"provisioner_name {old_name} -> {native['provisioner_name']}")
         old_config = native.get("config") or {}
-        native["config"] = eg_config(old_config, kind, known)
+        config = native["config"] = eg_config(old_config, kind, known)
         changes.extend(
             f"config.{key} -> {new}" for key, new in zip(old_config, native["config"]) if key != new
         )
     argv = list(new.get("argv") or [])
+    if kind is not None and known[kind].eg_argv is not None:
+        argv = _backend_argv(known[kind], argv, config, changes)
     if any(arg.endswith(".sh") for arg in argv) and not any(map(_is_eg_launcher, argv)):
         msg = (
             f"argv starts a script ({next(a for a in argv if a.endswith('.sh'))}) that runs the "

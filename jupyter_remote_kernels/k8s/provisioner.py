@@ -35,6 +35,7 @@ from ..provisioning import ClusterJobProvisioner
 from . import messages
 from .client import K8sClient
 from .errors import K8sError
+from .overrides import PodOverridesMixin
 from .pod import (
     BUNDLE_FILE,
     KERNEL_LABEL,
@@ -51,7 +52,7 @@ from .watch import PodWatch, watches_of
 __all__ = ["K8sProvisioner"]
 
 
-class K8sProvisioner(K8sSettings, ClusterJobProvisioner):  # type:ignore[misc]
+class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # type:ignore[misc]
     """Runs the kernel's launcher in a pod and follows it with the server's shared watch."""
 
     kind = "k8s"
@@ -71,7 +72,7 @@ class K8sProvisioner(K8sSettings, ClusterJobProvisioner):  # type:ignore[misc]
 
     def namespace_for(self, env: dict[str, str]) -> str:
         """The namespace of this launch's pod and Secret (the one place it is chosen)."""
-        return self.k8s_namespace
+        return self.chosen_namespace()
 
     def server_id(self) -> str:
         """This server's identity in its pods' labels (``k8s_server_id``, else derived from
@@ -153,12 +154,13 @@ class K8sProvisioner(K8sSettings, ClusterJobProvisioner):  # type:ignore[misc]
     def pod_manifest(self, name: str, namespace: str, cmd: list[str],
                      env: dict[str, str]) -> dict[str, Any]:
         """The pod of one launch (``env``: the start request's environment)."""
-        return make_pod_manifest(
+        return self.apply_overrides(make_pod_manifest(
             name=name, namespace=namespace, kernel_id=str(self.kernel_id),
             server_id=self.server_id(), image=self.k8s_image,
-            pull_policy=self.k8s_image_pull_policy, argv=cmd, mount_path=self.k8s_mount_path,
-            grace_period=self.k8s_grace_period, resources=self.k8s_resources or None,
-        )  # fmt: skip
+            pull_policy=self.k8s_image_pull_policy, argv=self.pod_command(cmd),
+            mount_path=self.k8s_mount_path, grace_period=self.k8s_grace_period,
+            resources=self.k8s_resources or None,
+        ))  # fmt: skip
 
     def bundle_env(self, env: dict[str, str]) -> dict[str, str]:
         """What the kernel's environment gets (in the bundle, never in the pod spec): the
@@ -182,6 +184,7 @@ class K8sProvisioner(K8sSettings, ClusterJobProvisioner):  # type:ignore[misc]
             # Jupyter made argv[0] "python3" this server's interpreter: the image has its own.
             cmd = [self.k8s_python, *cmd[1:]]
         self.namespace = namespace = self.namespace_for(env)
+        await self.acquire_namespace(namespace)
         self.poller = self.find_poller()
         self.watch()
         name = f"{self.k8s_pod_prefix}-{str(self.kernel_id)[:8]}-{secrets.token_hex(3)}"

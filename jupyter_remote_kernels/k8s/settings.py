@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from traitlets import Bool, Dict, Float, Int, Unicode, validate
-from traitlets.config import Configurable
+from traitlets import Bool, Float, Int, Unicode, validate
 
 from ..provisioning import positive_seconds
+from .resource_settings import K8sResourceSettings
 
 __all__ = ["PULL_POLICIES", "K8sSettings"]
 
@@ -18,7 +18,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
-class K8sSettings(Configurable):
+class K8sSettings(K8sResourceSettings):
     """Which cluster and namespace, which image, how pods are named, deleted and followed."""
 
     # ------------------------------------------------------------------ the cluster
@@ -103,11 +103,6 @@ class K8sSettings(Configurable):
         help="Where the kernel container mounts its Secret (the launcher's files and the "
         "launch bundle, mode 0400).",
     )
-    k8s_resources = Dict(
-        config=True,
-        help='The kernel container\'s resources as Kubernetes writes them, e.g. {"requests": '
-        '{"cpu": "500m"}, "limits": {"memory": "2Gi"}}.',
-    )
     k8s_delete_timeout = Float(
         60.0,
         config=True,
@@ -161,15 +156,3 @@ class K8sSettings(Configurable):
             msg = f"k8s_server_id must be a Kubernetes label value, not {value!r}"
             raise ValueError(msg)
         return value
-
-    @validate("k8s_resources")
-    def _validate_resources(self, proposal: dict) -> dict:
-        value = proposal["value"]
-        for key, amounts in value.items():
-            if key not in ("requests", "limits") or not isinstance(amounts, dict):
-                msg = (
-                    "k8s_resources holds 'requests' and 'limits', each a mapping of resource "
-                    f"names to amounts; got {key!r}: {amounts!r}"
-                )
-                raise ValueError(msg)
-        return {k: {str(n): str(a) for n, a in v.items()} for k, v in value.items()}

@@ -66,13 +66,21 @@ def srv(k8s_cluster, tmp_path_factory):
     server.stop(signal.SIGTERM, timeout=120)
 
 
+def placed_with_ip(srv, kernel_id: str) -> dict:
+    """The placement once the watch has the pod's IP: the kubelet reports it on its own time
+    (seen after the kernel's callback on a loaded machine); 30 s at most."""
+    wait_for(lambda: placement(srv, kernel_id)["details"].get("pod_ip"), 30)
+    return placement(srv, kernel_id)
+
+
 def test_lifecycle_start_execute_interrupt_restart_delete(k8s_cluster, srv):
     """start -> ready in a pod (placement, details), no secret in the pod object or any argv,
     a shell-hostile KERNEL_* value reaches the kernel literally, interrupt, restart (a new
     pod, the old one gone), delete: no pod, Secret or process of the kernel left."""
     r = start_kernel(srv, "k8s-py", KERNEL_WEIRD=WEIRD)
     assert r.status_code == 201, r.text
-    kernel_id, first = r.json()["id"], r.json()["placement"]
+    kernel_id = r.json()["id"]
+    first = placed_with_ip(srv, kernel_id)
     pod_name = first["details"]["pod"]
     assert first["kind"] == "k8s" and first["phase"] == "ready", first
     assert first["where"] == f"k8s · pod {pod_name} on {k8s_cluster.node_name}", first
@@ -146,7 +154,8 @@ def test_argv_without_ip_is_reached_at_the_pod_ip(k8s_cluster, srv):
     the kernel binds the pod's network namespace and the server reaches it at the pod IP."""
     r = start_kernel(srv, "k8s-no-ip")
     assert r.status_code == 201, r.text
-    kernel_id, where = r.json()["id"], r.json()["placement"]
+    kernel_id = r.json()["id"]
+    where = placed_with_ip(srv, kernel_id)
     assert where["ip"] == where["details"]["pod_ip"], where
     assert ws_execute(srv, kernel_id, "print(6 * 7)") == "42\n"
     assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204

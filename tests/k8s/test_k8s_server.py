@@ -69,6 +69,10 @@ def test_sigkilled_server_reattaches_to_its_pod(k8s_cluster, tmp_path):
         assert ws_execute(first, kernel_id, "x = 'kept'; print(x)") == "kept\n"
     finally:
         first.stop(signal.SIGKILL, timeout=30)
+    # The kubelet reports the pod's phase on its own time (seen Pending for a while on a
+    # loaded machine while the kernel already answered): wait for its word, then look.
+    wait_for(lambda: [p["status"].get("phase") for p in kernel_objects(
+        k8s_cluster, kernel_id)["pods"]] == ["Running"], 30)  # fmt: skip
     [running] = kernel_objects(k8s_cluster, kernel_id)["pods"]
     assert running["metadata"]["name"] == pod and running["status"]["phase"] == "Running"
 
