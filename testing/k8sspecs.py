@@ -23,13 +23,15 @@ def k8s_spec(cluster: Any, kubeconfig: Union[str, Path, None] = None, *,
     """The kernelspec (a dict for ``kernel.json``); *kubeconfig* defaults to the admin's."""
     spec = json.loads(TEMPLATE.read_text())
     spec["display_name"] = display_name
-    settings = spec["metadata"]["process_proxy"]["config"]
-    settings.update({
+    # The template's config holds its install-time @@FIELD@@ values: replaced, not updated
+    # (a value left "@@NAMESPACE_TEMPLATE@@" would be taken as a namespace template).
+    settings = {
         "k8s_image": PYTHON_IMAGE, "k8s_namespace": namespace,
         "k8s_image_pull_policy": "Never",
         "k8s_kubeconfig": str(kubeconfig or cluster.kubeconfig),
         "callback_ip": cluster.address, "launch_timeout": launch_timeout,
-    })
+    }
+    spec["metadata"]["process_proxy"]["config"] = settings
     if pool_size:
         settings["pool_size"] = pool_size
     if resources:
