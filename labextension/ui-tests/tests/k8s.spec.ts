@@ -114,9 +114,14 @@ test.describe('Kubernetes kernels', () => {
           const models = await remoteKernels(request);
           const model = models.find(m => m.kernel_name === KERNEL);
           kernelId = model?.kernel_id ?? '';
-          return model ? `${model.placement?.phase}: ${model.placement?.detail}` : '';
+          return model
+            ? `${model.placement?.phase}: ${model.placement?.detail}`
+            : '';
         },
-        { message: 'the kernel waits with the scheduler\'s reason', timeout: 90000 }
+        {
+          message: "the kernel waits with the scheduler's reason",
+          timeout: 90000
+        }
       )
       .toMatch(/^pending: 0\/1 nodes are available: 1 Insufficient cpu/);
     const model = await remoteKernel(request, kernelId);
@@ -149,7 +154,9 @@ test.describe('Kubernetes kernels', () => {
     await expect(row).toHaveCount(1);
     await expect(row).toHaveClass(/jp-mod-phase-pending/);
     await expect(row).toContainText(
-      new RegExp(escapeRegExp('pending: 0/1 nodes are available: 1 Insufficient cpu'))
+      new RegExp(
+        escapeRegExp('pending: 0/1 nodes are available: 1 Insufficient cpu')
+      )
     );
     await expect(row.locator('.jp-RemoteKernels-where')).toHaveText(
       model.placement!.where
