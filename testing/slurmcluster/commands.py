@@ -133,6 +133,47 @@ class CommandsMixin:
             out.append((pid, cmd))
         return out
 
+    def job_processes(self, job_id: Union[str, int]) -> list[tuple[int, str]]:
+        """(pid, cmdline) of the processes of job `job_id` on the nodes: those whose
+        environment has ``SLURM_JOB_ID=<job_id>`` (the job script and what it started;
+        slurmstepd itself has no such variable)."""
+        want = f"SLURM_JOB_ID={job_id}".encode()
+        out = []
+        for pid, cmd in self.all_node_processes():
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if want in environ:
+                out.append((pid, cmd))
+        return out
+
+    def wait_launched(self, job_id: Union[str, int], timeout: float = 60) -> list[tuple[int, str]]:
+        """Wait until job `job_id` runs on its node (its processes exist: RUNNING in squeue
+        is the controller's word, before the node confirmed the launch); returns them.
+        Raises naming the job's end and the nodes' log lines about it when the job ended
+        first (e.g. Slurm cancelled it: "Could not confirm batch launch" when the node's
+        confirmation came after MessageTimeout)."""
+        deadline = time.monotonic() + timeout
+        job: Optional[dict] = None
+        while time.monotonic() < deadline:
+            self.check_alive()
+            found = self.job_processes(job_id)
+            if found:
+                return found
+            job = self.job(job_id)
+            if job is not None and job.get("JobState") not in LIVE_STATES:
+                break
+            time.sleep(0.1)
+        said = [line for h in self.hosts if self.node_log(h).exists()
+                for line in self.node_log(h).read_text(errors="replace").splitlines()
+                if f"job {job_id} " in line or f"JobId={job_id} " in line]
+        last = job and (job.get("JobState"), job.get("Reason"), job.get("NodeList"))
+        when = ("ended before any process of it ran" if job and job.get("JobState")
+                not in LIVE_STATES else f"has no process on its node within {timeout}s")
+        msg = f"job {job_id} {when} (last: {last}); the nodes' logs about it: {said[-5:]}"
+        raise SlurmClusterError(msg)
+
     def all_node_processes(self) -> list[tuple[int, str]]:
         """:meth:`node_processes` of every node whose host is up."""
         return [p for h in self.hosts if h.is_running for p in self.node_processes(h)]

@@ -18,6 +18,12 @@ MIN_JOB_AGE = 60
 SLURMD_TIMEOUT = 10
 # Seconds between SIGTERM and SIGKILL when scancel or a time limit ends a job.
 KILL_WAIT = 5
+# Seconds slurmctld waits for a node's answer to an RPC (Slurm's default). The answer that
+# matters most is a batch launch's confirmation: one later than this and Slurm cancels the
+# job ("Could not confirm batch launch", no requeue with JobRequeue=0) although squeue
+# showed it RUNNING. 5 s (the value this bed used before) was missed on a busy 2-core
+# machine (issue 22); tests/slurm/test_slurmcluster.py stalls a slurmd 7 s to prove it.
+MESSAGE_TIMEOUT = 10
 PARTITIONS = {"debug": "INFINITE", "short": "5", "shared": "INFINITE"}  # name: MaxTime (min)
 #: Partitions whose CPUs several jobs may share: the benchmark's many kernels at once.
 OVERSUBSCRIBE = {"shared": "FORCE:32"}
@@ -106,7 +112,7 @@ class ConfigMixin:
             "InactiveLimit=0",
             f"SlurmdTimeout={SLURMD_TIMEOUT}",
             "SlurmctldTimeout=10",
-            "MessageTimeout=5",
+            f"MessageTimeout={MESSAGE_TIMEOUT}",
             "ReturnToService=2",
             # a batch job whose node fails ends NODE_FAIL instead of being requeued
             "JobRequeue=0",

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from testing.slurmcluster import SlurmTestCluster, cleanup_stale, recorded_clusters, running
+from testing.slurmcluster import (
+    MESSAGE_TIMEOUT,
+    SlurmTestCluster,
+    cleanup_stale,
+    recorded_clusters,
+    running,
+)
 from testing.sshbed import cleanup_stale as cleanup_stale_beds
 from testing.sshbed.procs import cmdline
 
@@ -108,8 +114,10 @@ def test_third_one_cpu_job_pends_for_resources_then_runs(slurm):
 def test_scancel_ends_a_running_job_and_its_processes(slurm, tmp_path):
     job_id = slurm.sbatch(SLEEP, "-J", "victim")
     node = slurm.wait_job(job_id, ("RUNNING",), 30)["NodeList"]
+    slurm.wait_launched(job_id, 30)
     procs = wait_for(lambda: [p for p in slurm.node_processes(node) if p[1] == "sleep 300"]
-                     and slurm.node_processes(node), 30, "the job's sleep on its node")
+                     and slurm.node_processes(node), 30, "the job's sleep on its node",
+                     lambda: job_story(slurm, job_id))
     assert any(cmd.startswith("slurmstepd: [") for _, cmd in procs), procs
     t0 = time.monotonic()
     slurm.run(["scancel", job_id])
@@ -125,7 +133,7 @@ def test_node_lost_under_a_running_job_ends_it_node_fail_and_comes_back(slurm):
     job_id = slurm.sbatch(SLEEP, "-J", "on-lost-node")
     node = slurm.wait_job(job_id, ("RUNNING",), 30)["NodeList"]
     host = slurm.host_of(node)
-    wait_for(lambda: slurm.node_processes(host), 30, "the job's processes")
+    slurm.wait_launched(job_id, 30)
     t0 = time.monotonic()
     slurm.stop_node(host)
     try:
@@ -144,6 +152,29 @@ def test_node_lost_under_a_running_job_ends_it_node_fail_and_comes_back(slurm):
     assert slurm.wait_job(again, ("COMPLETED",), 60)["NodeList"] == node
 
 
+def test_a_batch_launch_confirmed_late_still_runs(slurm):
+    """Issue 22: on a busy machine a node confirmed a batch launch after MessageTimeout;
+    Slurm then cancels the job ("Could not confirm batch launch", JobRequeue=0) although
+    squeue showed it RUNNING, and the job's processes never come. Here both slurmds are
+    stopped (SIGSTOP) until 6.5 s after the controller sent the launch (when it shows the
+    job RUNNING), under SlurmdTimeout: the job must still run."""
+    stall = 6.5
+    assert MESSAGE_TIMEOUT > stall + 2
+    slurmds = [slurm.slurmd_pid(h) for h in slurm.hosts]
+    try:
+        for pid in slurmds:
+            os.kill(pid, signal.SIGSTOP)
+        job_id = slurm.sbatch(SLEEP, "-J", "late-confirmation")
+        slurm.wait_job(job_id, ("RUNNING",), 30)  # the controller sent the launch
+        time.sleep(stall)
+    finally:
+        for pid in slurmds:
+            os.kill(pid, signal.SIGCONT)
+    procs = slurm.wait_launched(job_id, 30)
+    assert "sleep 300" in dict(procs).values(), procs
+    assert slurm.job(job_id)["JobState"] == "RUNNING"
+
+
 def _cluster_pids(cluster: SlurmTestCluster) -> dict[int, str]:
     """Every process of the cluster: the daemons (by name) and all in the nodes (cmdline)."""
     pids = {pid: cmd for h in cluster.hosts for pid, cmd in h.processes()}
@@ -156,10 +187,14 @@ def test_stop_leaves_no_daemon_or_job_process(tmp_path):
     try:
         job_id = cluster.sbatch(SLEEP, "-J", "left-running")
         cluster.wait_job(job_id, ("RUNNING",), 30)
-        wait_for(lambda: any(c == "sleep 300" for _, c in cluster.all_node_processes()), 30,
-                 "the job's sleep", lambda: job_story(cluster, job_id))
+        assert "sleep 300" in dict(cluster.wait_launched(job_id, 30)).values()
         pids = _cluster_pids(cluster)
         assert set(pids.values()) >= {"munged", "slurmctld", "slurmd", "sleep 300"}
+        # a job step that is stuck (its slurmstepd stopped) is no excuse either
+        stepds = [p for p, c in pids.items() if c.startswith("slurmstepd: [")]
+        assert stepds, pids
+        for pid in stepds:
+            os.kill(pid, signal.SIGSTOP)
         namespaces = [h.netns for h in cluster.hosts]
     finally:
         cluster.stop()
