@@ -24,6 +24,7 @@ from ..errors import KernelspecError
 from ..kernelspecs import provisioner_class
 from ..provisioning.pooling import PoolingMixin
 from .pool import PoolKey, WarmPool
+from .refusals import RefusedPool, argv_refusal, load_refusal
 
 __all__ = ["KernelPools"]
 
@@ -44,6 +45,8 @@ class KernelPools:
         self._wake: Optional[asyncio.Event] = None
         self._closed = False
         self._warned: set[str] = set()
+        #: Kernelspecs asking for a pool that cannot be made, by name (shown in models()).
+        self._refused: dict[str, RefusedPool] = {}
 
     # ------------------------------------------------------------------ running
 
@@ -117,18 +120,27 @@ class KernelPools:
         users = [own, *(mapping[name] for name in self.manager.pool_users if name in mapping)]
         return list(dict.fromkeys(users))
 
-    def _read_specs(self) -> dict[str, tuple[int, Any, frozenset[str]]]:
+    def _read_specs(
+        self,
+    ) -> tuple[dict[str, tuple[int, Any, frozenset[str]]], dict[str, RefusedPool]]:
         """kernelspec name -> (pool size, translated kernelspec, request names needing a
-        fresh kernel).
+        fresh kernel); and kernelspec name -> why its pool cannot be made.
 
         Reads every kernelspec from disk: runs in a thread.
         """
         found: dict[str, tuple[int, Any, frozenset[str]]] = {}
-        for name in sorted(self.manager.kernel_spec_manager.find_kernel_specs()):
+        refused: dict[str, RefusedPool] = {}
+        for name, resource_dir in sorted(
+            self.manager.kernel_spec_manager.find_kernel_specs().items()
+        ):
             try:
                 spec = self.manager.load_kernel_spec(name)
             except Exception as exc:
                 self.log.debug("Warm pools: kernelspec %s not read: %s", name, exc)
+                refusal = load_refusal(name, resource_dir, exc, self.manager.pool_size)
+                if refusal is not None:
+                    refused[name] = refusal
+                    self._warn_once(name, refusal.error)
                 continue
             metadata = spec.metadata or {}
             pool = metadata.get("jrk_pool") or {}
@@ -146,23 +158,20 @@ class KernelPools:
                 continue
             config = (metadata.get("kernel_provisioner") or {}).get("config") or {}
             if size and config.get("kernel_argv"):
-                if name not in self._warned:
-                    self._warned.add(name)
-                    self.log.warning(
-                        "Kernelspec %s: no warm pool for it: its kernel is its own command "
-                        "(kernel_argv %s), not ipykernel, and a pool kernel takes its user's "
-                        "working directory and environment through an IPython start-up "
-                        "hook; its kernels start fresh",
-                        name,
-                        config["kernel_argv"][0],
-                    )
+                refused[name] = argv_refusal(name, spec, size, str(config["kernel_argv"][0]))
+                self._warn_once(name, refused[name].error)
                 continue
             if size and cls is not None:
                 found[name] = (size, spec, launch_names(cls, spec))
-        return found
+        return found, refused
+
+    def _warn_once(self, name: str, error: str) -> None:
+        if name not in self._warned:
+            self._warned.add(name)
+            self.log.warning("Warm pool %s: %s", name, error)
 
     async def _sync_specs(self) -> None:
-        specs = await asyncio.to_thread(self._read_specs)
+        specs, self._refused = await asyncio.to_thread(self._read_specs)
         wanted = {
             PoolKey(name, user): spec for name, spec in specs.items() for user in self._users()
         }
@@ -350,8 +359,16 @@ class KernelPools:
         }
 
     def models(self) -> list[dict[str, Any]]:
-        """``GET /api/remote-kernels/pools``: each pool with a target."""
-        return [pool.model() for pool in self._pools.values() if pool.target or pool.ready]
+        """``GET /api/remote-kernels/pools``: each pool with a target, and each kernelspec
+        asking for a pool that cannot be made (status ``failing``, ``detail`` says why)."""
+        models = [
+            pool.model()
+            for pool in self._pools.values()
+            if (pool.target or pool.ready) and pool.key.kernel_name not in self._refused
+        ]
+        users = self._users()
+        models += [refused.model(user) for refused in self._refused.values() for user in users]
+        return models
 
 
 def pooling_class(kernel_name: str, stanza: dict[str, Any]) -> Optional[type]:

@@ -1,6 +1,7 @@
 """Warm pools and kernels of their own command (issue 23): such a kernelspec gets no pool
-(its hand-out would need an IPython start-up hook), said once in the server's log, while
-an ipykernel kernelspec's pool fills as usual; its starts are fresh kernels."""
+(its hand-out would need an IPython start-up hook), said once in the server's log and in
+the pools API (``failing``, with why), while an ipykernel kernelspec's pool fills as usual;
+its starts are fresh kernels."""
 
 from __future__ import annotations
 
@@ -36,10 +37,14 @@ async def test_no_pool_for_a_kernel_of_its_own_command(
     pools: list = []
     for _ in range(300):
         pools = json.loads((await jp_fetch("api", "remote-kernels", "pools")).body)
-        if [p["ready"] for p in pools] == [1]:
+        if [p["ready"] for p in pools if p["kernel_name"] == "remote-python"] == [1]:
             break
         await asyncio.sleep(0.2)
-    assert [(p["kernel_name"], p["ready"]) for p in pools] == [("remote-python", 1)], pools
+    listed = sorted((p["kernel_name"], p["ready"], p["status"]) for p in pools)
+    assert listed == [("r-local", 0, "failing"), ("remote-python", 1, "full")], pools
+    # the pool that cannot be made says why in the pools API, not only in the log
+    r_pool = next(p for p in pools if p["kernel_name"] == "r-local")
+    assert "its kernel is its own command (kernel_argv R)" in r_pool["detail"], r_pool
     said = [r.getMessage() for r in caplog.records if "r-local" in r.getMessage()]
     assert len(said) == 1, said
     assert "no warm pool for it: its kernel is its own command (kernel_argv R)" in said[0]

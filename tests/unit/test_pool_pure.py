@@ -3,6 +3,7 @@ the hand-out's values, pool_size in kernelspecs."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from jupyter_remote_kernels.errors import KernelspecError
 from jupyter_remote_kernels.kernelspecs import translate_kernelspec
 from jupyter_remote_kernels.pools import PoolKey, WarmPool
 from jupyter_remote_kernels.pools.pools import launch_names
+from jupyter_remote_kernels.pools.refusals import load_refusal
 from jupyter_remote_kernels.provisioning.pooling import handout_env
 from jupyter_remote_kernels.slurm.provisioner import SlurmProvisioner
 from jupyter_remote_kernels.ssh.provisioner import SSHProvisioner
@@ -82,3 +84,33 @@ def test_failures_back_off_and_show_until_a_launch_succeeds():
     pool.filled(object())
     assert pool.model()["status"] == "full" and pool.model()["detail"] == ""
     assert pool.failures == 0 and pool.missing == 0
+
+
+def test_refusal_only_for_a_kernelspec_asking_for_a_pool(tmp_path):
+    def spec_dir(name, spec):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "kernel.json").write_text(json.dumps(spec))
+        return str(folder)
+
+    error = ValueError("Kernelspec 'x': bad value for 'metadata.process_proxy.config.a'.")
+    plain = spec_dir("plain", {"argv": ["python"], "display_name": "P"})
+    assert load_refusal("plain", plain, error, default_size=2) is None
+    placed = {"argv": ["python"], "display_name": "K",
+              "metadata": {"process_proxy": {"class_name": "k8s",
+                                             "config": {"k8s_resources": "@@RESOURCES@@"}}}}
+    folder = spec_dir("k", placed)
+    assert load_refusal("k", folder, error, default_size=0) is None  # no pool asked for
+    refused = load_refusal("k", folder, error, default_size=2)
+    assert (refused.display_name, refused.target) == ("K", 2)
+    assert refused.error.startswith("Kernelspec 'x': bad value for 'metadata.process_proxy")
+    assert f"{folder}/kernel.json" in refused.error and "(@@RESOURCES@@)" in refused.error
+    model = refused.model("alice")
+    assert (model["status"], model["user"], model["ready"]) == ("failing", "alice", 0)
+    # pool_size 0 asks for no pool, whatever the server's default; an unfilled one asks.
+    for name, size, expected in (("zero", 0, None), ("unfilled", "@@POOL_SIZE@@", 1)):
+        config = {"k8s_resources": "@@RESOURCES@@", "pool_size": size}
+        asked = spec_dir(name, {**placed, "metadata": {"process_proxy": {
+            "class_name": "k8s", "config": config}}})  # fmt: skip
+        refused = load_refusal(name, asked, error, default_size=0)
+        assert (refused and refused.target) == expected, name
