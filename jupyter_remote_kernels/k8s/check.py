@@ -3,8 +3,10 @@
 In order: the API is reachable and accepts the credentials (who they are); the RBAC verbs the
 server needs in the kernels' namespace (SelfSubjectAccessReview for each, and for namespaces
 when ``k8s_namespace_template`` is set); then a short test pod in the kernelspec's image, with
-its resources and security context, runs the kernelspec's Python with ``import ipykernel`` and
-connects to the address kernels call back to. The test pod is deleted whatever happens.
+its resources and security context, runs the kernelspec's Python with ``import ipykernel`` (or,
+for a kernel of its own command, ``kernel_argv``, looks for that command in the image, as the
+other backends' checks do on their hosts) and connects to the address kernels call back to.
+The test pod is deleted whatever happens.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from typing import Any, Optional
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from ..backends import print_checks
+from ..backends import kernel_probe, print_checks
 from ..errors import RemoteKernelError
 from ..netutil import route_ip
 from .client import K8sClient, api_message
@@ -40,12 +43,26 @@ NAMESPACE_RULES = (
 #: With per-user namespaces (k8s_namespace_template): the README's ClusterRole.
 CLUSTER_RULES = (("", "namespaces", ("create", "delete", "get")),)
 
-_PROBE = (
-    "import socket, sys, ipykernel; "
-    "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 20); "
-    "s.sendall(('%s Python %s ipykernel %s\\n' % (sys.argv[3], sys.version.split()[0], "
-    "ipykernel.__version__)).encode()); s.close()"
-)
+#: argv: callback address, port, token[, the kernel's command as JSON]. It says what it found:
+#: ``TOKEN Python 3.11.2 ipykernel 6.29.3``, or ``TOKEN Python 3.11.2 kernel /usr/bin/R``
+#: (``kernel -`` when the command is not in the image).
+_PROBE = """\
+import importlib.util, json, shutil, socket, sys
+said = 'Python ' + sys.version.split()[0]
+if len(sys.argv) > 4:
+    argv = json.loads(sys.argv[4])
+    if argv[0] in ('python', 'python3') and len(argv) > 2 and argv[1] == '-m':
+        found = sys.executable if importlib.util.find_spec(argv[2]) else ''
+    else:
+        found = shutil.which(argv[0]) or ''
+    said += ' kernel ' + (found or '-')
+else:
+    import ipykernel
+    said += ' ipykernel ' + ipykernel.__version__
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 20)
+s.sendall(('%s %s\\n' % (sys.argv[3], said)).encode())
+s.close()
+"""
 _PROBE_TIMEOUT = 120.0
 _CHECK_LABEL = ("app.kubernetes.io/managed-by", "jupyter-remote-kernels-check")
 _FAILED_WAITING = (
@@ -166,6 +183,7 @@ class _Probe:
     python: str
     callback: str
     port: int = 0
+    kernel_argv: Optional[list[str]] = None
 
     async def follow(self, accepted: asyncio.Future) -> tuple[bool, str]:
         deadline = time.monotonic() + _PROBE_TIMEOUT
@@ -203,7 +221,7 @@ class _Probe:
                 )
             log = (log or "").strip()
             return False, (
-                f"the test pod in {self.image} failed ({self.python} -c 'import ipykernel'; "
+                f"the test pod in {self.image} failed ({self.python} -c '{self.what}'; "
                 f"connect to {self.callback}:{self.port}): {log[-400:] or 'no output'}"
             )
         try:
@@ -216,8 +234,14 @@ class _Probe:
             f"{said} in {self.image} on {pod.spec.node_name}; reached {self.callback}:{self.port}"
         )
 
+    @property
+    def what(self) -> str:
+        return f"look for {self.kernel_argv[0]}" if self.kernel_argv else "import ipykernel"
+
     def manifest(self, overrides: Any, token: str) -> dict[str, Any]:
         command = [self.python, "-c", _PROBE, self.callback, str(self.port), token]
+        if self.kernel_argv:
+            command.append(json.dumps(self.kernel_argv))
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -233,7 +257,8 @@ class _Probe:
 
 
 async def _probe(prov: Any, kc: K8sClient, python: str) -> tuple[bool, str]:
-    """A test pod: the image's Python imports ipykernel and calls back to this server."""
+    """A test pod: the image's Python imports ipykernel (or looks for the kernel's command)
+    and calls back to this server."""
     callback = prov.callback_ip or route_ip(await kc.host(), "127.0.0.1")
     token = secrets.token_hex(8)
     overrides = pod_overrides(prov, {}, username=getpass.getuser())
@@ -242,7 +267,8 @@ async def _probe(prov: Any, kc: K8sClient, python: str) -> tuple[bool, str]:
         overrides.namespace = prov.k8s_namespace
     back = _Callback(token)
     probe = _Probe(
-        kc, f"jrk-check-{token[:6]}", overrides.namespace, overrides.image, python, callback
+        kc, f"jrk-check-{token[:6]}", overrides.namespace, overrides.image, python, callback,
+        kernel_argv=list(prov.kernel_argv or []) or None,
     )
     probe.port = await back.open(callback)
     where = f"pod {probe.name} in {probe.namespace}"
@@ -292,10 +318,27 @@ async def _checks(prov: Any, argv: list[str]) -> list[tuple[str, bool, str]]:
         if not ok:
             return [*results, ("image", False, "not checked: the test pod needs the RBAC above")]
         python = prov.k8s_python if is_eg_argv(argv) or not argv else argv[0]
-        results.append(("image", *await _probe(prov, kc, python)))
+        ok, detail = await _probe(prov, kc, python)
+        if ok and prov.kernel_argv:
+            return [*results, *_kernel_rows(detail, prov.kernel_argv, prov.k8s_image)]
+        results.append(("image", ok, detail))
         return results
     finally:
         await kc.close()
+
+
+def _kernel_rows(detail: str, kernel_argv: list[str], image: str) -> list:
+    """The probe's ``Python 3.11.2 kernel /usr/bin/R in IMG ...`` as an image row and a
+    kernel row (``R /usr/bin/R``, as the other backends print it)."""
+    head, _, rest = detail.partition(" kernel ")
+    found, _, where = rest.partition(" ")
+    what = kernel_probe(kernel_argv, "python3")[1]
+    rows = [("image", True, f"{head} {where}".strip())]
+    if found in ("", "-"):
+        fix = (f"{what} is not found in image {image}: use an image with the kernel, or fix "
+               "kernel_argv in the kernelspec")
+        return [*rows, ("kernel", False, fix)]
+    return [*rows, ("kernel", True, f"{what} {found}")]
 
 
 def check_k8s_spec(config: dict[str, Any], argv: list[str]) -> list[tuple[str, bool, str]]:

@@ -2,7 +2,11 @@
 
     jupyter remote-kernels install k8s --image IMG [--namespace NS | --namespace-template T]
         [--cpu 1 --memory 2Gi --gpus 1] [--service-account SA] [--kubeconfig FILE]
-        [--python python3]
+        [--python python3] [--kernel-argv '[...]' --language L | --from-kernelspec NAME]
+
+With ``--kernel-argv`` or ``--from-kernelspec`` the image needs the kernel's command as well
+as Python (the launcher's); the default display name then names the kernel, e.g.
+"R (Kubernetes, default)".
 
 Every value is checked before anything is written.
 """
@@ -101,5 +105,5 @@ class K8sInstallOptions(InstallOptions):
             "SERVICE_ACCOUNT": account,
             "KUBECONFIG": self.kubeconfig.strip(),
             "PYTHON": app.python,
-            "DISPLAY_NAME": app.display_name or f"Python 3 (Kubernetes, {where})",
+            "DISPLAY_NAME": app.display_name or f"{app.kernel_label} (Kubernetes, {where})",
         }

@@ -1,10 +1,12 @@
-"""``jupyter remote-kernels check NAME`` for a YARN kernelspec: RM, HA, queue and auth."""
+"""``jupyter remote-kernels check NAME`` for a YARN kernelspec: RM, HA, queue and auth; with
+``kernel_argv``, the kernel's command on a NodeManager (:mod:`.check_kernel`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..backends import print_checks
+from .check_kernel import check_kernel_command
 from .client import YarnClient
 from .errors import YarnError
 from .provisioner import YarnProvisioner
@@ -65,6 +67,10 @@ def check_yarn_spec(config: dict[str, Any]) -> list[tuple[str, bool, str]]:
         results.append(("auth", True, f"{settings['auth']} auth as {settings['user']} accepted"))
     except YarnError as exc:
         results.append(("auth", False, str(exc)))
+    else:
+        if prov.kernel_argv:  # a kernel of its own command: it must be on the NodeManagers
+            results.append(check_kernel_command(client, list(prov.kernel_argv), prov.yarn_queue,
+                                                min(prov.launch_timeout, 120.0)))
     client.close()
     return results
 

@@ -367,6 +367,10 @@ class YarnClient:
         data = self._call("POST /apps/new-application", lambda rm: rm.cluster_new_application())
         return str((data or {}).get("application-id") or "")
 
+    def submit_application(self, context: dict[str, Any]) -> None:
+        """``POST /apps`` with a submission context (``check``'s probe application)."""
+        self._call("POST /apps", lambda rm: rm.cluster_submit_application(context))
+
     def host_of(self, endpoint: Optional[str] = None) -> str:
         return urlsplit(endpoint or self.active or self.endpoints[0]).hostname or ""
 

@@ -7,7 +7,7 @@ from .audit import AuditedRequest
 from .build import build_binaries
 from .cluster import K8sTestCluster
 from .deps import K8S_VERSION, K8sClusterError, cache_dir, missing, require
-from .images import IMAGES, PAUSE_IMAGE, PYTHON_IMAGE, build_images
+from .images import IMAGES, PAUSE_IMAGE, PYTHON_IMAGE, R_IMAGE, build_images
 from .procs import cleanup_stale, recorded_clusters
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "K8S_VERSION",
     "PAUSE_IMAGE",
     "PYTHON_IMAGE",
+    "R_IMAGE",
     "AuditedRequest",
     "K8sClusterError",
     "K8sTestCluster",

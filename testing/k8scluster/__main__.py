@@ -21,7 +21,7 @@ from testing.procs import cli_down, cli_up
 from .build import BINARIES, build_binaries, go_env, prepare_source, run_logged
 from .cluster import K8sTestCluster
 from .deps import K8S_VERSION, K8sClusterError, cache_dir, go_binary, missing
-from .images import PYTHON_IMAGE, build_images
+from .images import PYTHON_IMAGE, R_IMAGE, build_images
 from .procs import STATE_FILES, cleanup_stale, recorded_clusters
 
 CLI_LABEL = "cli"
@@ -34,6 +34,7 @@ def _usage(cluster: K8sTestCluster) -> str:
         f"started in        {cluster.startup_seconds:.1f} s ({timings})",
         f"node              {cluster.node_name} ({cluster.address}, bridge {cluster.bridge})",
         f"python image      {PYTHON_IMAGE} (imagePullPolicy: Never)",
+        f"R image           {R_IMAGE} (the python image + R and IRkernel)",
         f"logs              {cluster.workdir / 'logs'}",
         "",
         f"export KUBECONFIG={cluster.kubeconfig}",

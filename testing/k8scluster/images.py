@@ -7,7 +7,11 @@
   and nothing recommended (≈ 150-200 MB): "any image with Python and ipykernel", what kernel
   pods run. Its first process should handle SIGTERM or the pod be deleted with a short grace.
 
-Times on 2 shared cores: pause ≈ 10 s, python ≈ 2-4 min (debootstrap from Debian's mirror).
+- ``r``: the Python image plus Debian's ``r-base-core`` and ``r-cran-irkernel`` (issue 23's
+  R kernels in pods), a second layer over the Python image's own (:mod:`.rimage`).
+
+Times on 2 shared cores: pause ≈ 10 s, python ≈ 2-4 min (debootstrap from Debian's mirror),
+r ≈ 1-2 min more (apt-get in the Python image's unpacked rootfs).
 """
 
 from __future__ import annotations
@@ -27,17 +31,20 @@ from pathlib import Path
 from .build import go_env, run_logged
 from .deps import K8sClusterError, cache_dir, go_binary, image_dir, program
 
-__all__ = ["IMAGES", "PAUSE_IMAGE", "PYTHON_IMAGE", "build_images", "build_seed", "clone_seed",
-           "image_ready", "image_tar", "seed_ready"]
+__all__ = ["IMAGES", "PAUSE_IMAGE", "PYTHON_IMAGE", "R_IMAGE", "build_images", "build_seed",
+           "clone_seed", "image_ready", "image_tar", "seed_ready"]
 
 PAUSE_IMAGE = "jrk.test/pause:1"
 PYTHON_IMAGE = "jrk.test/python-ipykernel:bookworm"
-#: name → the reference pods use (``imagePullPolicy: Never``).
-IMAGES = {"pause": PAUSE_IMAGE, "python": PYTHON_IMAGE}
+R_IMAGE = "jrk.test/r-irkernel:bookworm"
+#: name → the reference pods use (``imagePullPolicy: Never``); built in this order.
+IMAGES = {"pause": PAUSE_IMAGE, "python": PYTHON_IMAGE, "r": R_IMAGE}
 SUITE = "bookworm"
 PYTHON_PACKAGES = ("python3-ipykernel",)
 #: Mirror for debootstrap (``$JRK_K8S_DEBIAN_MIRROR``): Debian's, which these machines reach.
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+PYTHON_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+              "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"]
 
 PAUSE_GO = """\
 // The pod sandbox's first process: waits for SIGTERM/SIGINT, reaps orphans.
@@ -85,30 +92,33 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pack_docker_archive(layer: Path, ref: str, out: Path, *, entrypoint: list[str],
-                        cmd: list[str], env: list[str]) -> None:
-    """Write a one-layer docker-archive (``manifest.json``, config, ``layer.tar``) to *out*."""
-    diff_id = _sha256_file(layer)
+def pack_docker_archive(layer: Path | list[Path], ref: str, out: Path, *,
+                        entrypoint: list[str], cmd: list[str], env: list[str]) -> None:
+    """Write a docker-archive (``manifest.json``, config, one ``layer.tar`` per layer, lowest
+    first) to *out*."""
+    layers = layer if isinstance(layer, list) else [layer]
+    diff_ids = [_sha256_file(path) for path in layers]
     config = json.dumps({
         "architecture": "amd64", "os": "linux",
         "config": {"Entrypoint": entrypoint, "Cmd": cmd, "Env": env, "WorkingDir": "/"},
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
-        "history": [{"created_by": "testing.k8scluster.images"}],
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{d}" for d in diff_ids]},
+        "history": [{"created_by": "testing.k8scluster.images"} for _ in layers],
     }, sort_keys=True).encode()
     config_name = hashlib.sha256(config).hexdigest() + ".json"
     manifest = json.dumps([{"Config": config_name, "RepoTags": [ref],
-                            "Layers": [f"{diff_id}/layer.tar"]}]).encode()
+                            "Layers": [f"{d}/layer.tar" for d in diff_ids]}]).encode()
     tmp = out.with_suffix(".tmp")
     with tarfile.open(tmp, "w") as tar:
         for name, data in (("manifest.json", manifest), (config_name, config)):
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(data), int(time.time())
             tar.addfile(info, io.BytesIO(data))
-        tar.add(layer, arcname=f"{diff_id}/layer.tar")
+        for path, diff_id in zip(layers, diff_ids):
+            tar.add(path, arcname=f"{diff_id}/layer.tar")
     tmp.replace(out)
 
 
-def _finish(name: str, layer: Path, **config) -> None:
+def _finish(name: str, layer: Path | list[Path], **config) -> None:
     pack_docker_archive(layer, IMAGES[name], image_tar(name), **config)
     (image_dir() / f"{name}.ref").write_text(IMAGES[name] + "\n")
 
@@ -166,9 +176,7 @@ def build_python(*, timeout: float = 1800.0) -> None:
     run_logged(["tar", "--numeric-owner", "--xattrs", "--exclude=./dev/*", "--exclude=./proc/*",
                 "--exclude=./sys/*", "-C", str(root), "-cf", str(work / "layer.tar"), "."],
                log, cwd=work, env=env, timeout=600, what="packing the Python image")
-    _finish("python", work / "layer.tar", entrypoint=[], cmd=["python3"],
-            env=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                 "LANG=C.UTF-8", "PYTHONUNBUFFERED=1"])
+    _finish("python", work / "layer.tar", entrypoint=[], cmd=["python3"], env=PYTHON_ENV)
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -176,7 +184,9 @@ def build_images(*, force: bool = False) -> dict[str, float]:
     """Build the images that are not in ``image_dir()``; return seconds spent per image."""
     image_dir().mkdir(parents=True, exist_ok=True)
     times = {}
-    for name, build in (("pause", build_pause), ("python", build_python)):
+    from .rimage import build_r  # noqa: PLC0415 (rimage builds on this module)
+
+    for name, build in (("pause", build_pause), ("python", build_python), ("r", build_r)):
         if image_ready(name) and not force:
             continue
         started = time.monotonic()

@@ -159,6 +159,28 @@ def test_install_refuses_bad_values(env, tmp_path):
         assert done.returncode == 2 and words in done.stderr, (options, done.stderr)
 
 
+def test_install_names_any_kernel_in_its_display_name(env, tmp_path):
+    """``--kernel-argv ... --language R`` and ``--from-kernelspec ir`` (Debian's IRkernel
+    spec): the kernel's label, not "Python 3", in the default display name, as the other
+    kinds do; an explicit --display-name wins."""
+    argv = ["R", "--slave", "-e", "IRkernel::main()", "--args", "{connection_file}"]
+    for name, options in (
+        ("r-argv", ["--kernel-argv", json.dumps(argv), "--language", "R"]),
+        ("r-spec", ["--from-kernelspec", "ir", "--namespace-template", "jupyter-{username}"]),
+    ):
+        spec = install(env, tmp_path, name, "--image", "jrk.test/r:1", *options)
+        where = "jupyter-{username}" if name == "r-spec" else "default"
+        assert spec["display_name"] == f"R (Kubernetes, {where})", spec
+        assert spec["language"] == "R", spec
+        assert spec["metadata"]["process_proxy"]["config"]["kernel_argv"] == argv, spec
+        assert "debugger" not in spec["metadata"], spec  # IRkernel has none
+    spec = install(env, tmp_path, "py", "--image", "jrk.test/py:1")
+    assert spec["display_name"] == "Python 3 (Kubernetes, default)", spec
+    spec = install(env, tmp_path, "named", "--image", "jrk.test/r:1", "--language", "R",
+                   "--kernel-argv", json.dumps(argv), "--display-name", "R on k8s")
+    assert spec["display_name"] == "R on k8s", spec
+
+
 def test_minimal_role_installs_checks_and_runs_a_kernel(k8s_cluster, rbac, env, tmp_path):
     spec = install(
         env,

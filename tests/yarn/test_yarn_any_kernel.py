@@ -14,6 +14,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -53,6 +55,17 @@ async def test_irkernel_in_a_yarn_container(jp_fetch, jp_ws_fetch, jp_kernel_dir
     )
     assert spec["metadata"]["process_proxy"]["config"]["kernel_argv"] == R.argv
     (folder / "kernel.json").write_text(json.dumps(spec))
+    # check looks for R where the kernel will run: a probe AM on a NodeManager.
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "jupyter_remote_kernels.cli", "check",
+                         "spark_r_yarn_cluster"],
+        capture_output=True, text=True, check=False, timeout=300,
+        env=dict(os.environ, JUPYTER_PATH=str(jp_kernel_dir.parent)),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok   kernel     R on NodeManager " in done.stdout, done.stdout
+    assert not [a for a in yarn_cluster.live_apps() if "jupyter-remote-kernels-check"
+                in a.get("applicationTags", "")], yarn_cluster.live_apps()  # fmt: skip
 
     def processes(kernel_id: str) -> list[tuple[int, str]]:
         """Container processes on the hosts and the kernel's live applications in the RM."""
