@@ -22,14 +22,12 @@ import os
 import secrets
 import socket
 import sys
-import time
 from typing import Any, Optional
 
 from jupyter_core.paths import jupyter_runtime_dir
 
 from ..errors import LaunchError
 from ..launch import protocol
-from ..netutil import route_ip
 from ..paths import launcher_files
 from ..provisioning import ClusterJobProvisioner
 from . import messages
@@ -64,8 +62,6 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         super().__init__(**kwargs)
         self.poller: Optional[PodWatch] = None
         self.namespace = ""
-        self._seen = False
-        self._silent_since: Optional[float] = None
         self._reaper: Optional[asyncio.Task] = None
 
     # ------------------------------------------------------------------ settings
@@ -116,11 +112,8 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
 
     # ------------------------------------------------------------------ base hooks
 
-    async def response_ip(self) -> str:
-        if self.callback_ip:
-            return self.callback_ip
-        host = await self.cluster_client().host()
-        return await asyncio.to_thread(route_ip, host, "127.0.0.1")
+    async def cluster_host(self) -> str:
+        return await self.cluster_client().host()
 
     def kernel_bind_ip(self) -> str:
         # The pod has a network namespace of its own: all of it is the pod IP (and loopback).
@@ -128,9 +121,14 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         return "0.0.0.0"  # noqa: S104
 
     def connect_ip(self, info: dict[str, Any]) -> str:
+        """The address the launcher's callback names (the pod IP it binds, ``--ip {pod_ip}``
+        or the container's own); it fills the placement's ``pod_ip`` at once, which the
+        watch has only once the kubelet reports it (seen seconds after the callback)."""
         ip = str(info.get("ip") or "")
         if ip in ("", "0.0.0.0", "::"):  # noqa: S104
-            ip = str(self.placement.details.get("pod_ip") or "")
+            return str(self.placement.details.get("pod_ip") or "")
+        if not self.placement.details.get("pod_ip"):
+            self.placement.set_details({**self.placement.details, "pod_ip": ip})
         return ip
 
     def location(self) -> str:
@@ -188,10 +186,7 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         self.poller = self.find_poller()
         self.watch()
         name = f"{self.k8s_pod_prefix}-{str(self.kernel_id)[:8]}-{secrets.token_hex(3)}"
-        self.job_id, self._seen = None, False
-        self.placement.state = self.placement.host = None
-        self.placement.set_details({})
-        self.placement.set_phase("submitting", f"pod {name} in namespace {namespace}")
+        self.begin_launch(f"pod {name} in namespace {namespace}")
         files = await asyncio.to_thread(
             lambda: {path.name: path.read_bytes() for path in launcher_files("python")}
         )
@@ -222,19 +217,18 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
         except K8sError as exc:  # deleted with the pod by this server all the same
             self.log.warning("%s", exc)
 
-    def current_job(self) -> Optional[PodState]:
-        if self.poller is None or self.job_id is None:
-            return None
-        pod = self.poller.pod(self.job_id)
-        if pod is not None:
-            self._seen = True
-        return pod
+    def cached_job(self, job_id: str) -> Optional[PodState]:
+        assert self.poller is not None
+        return self.poller.pod(job_id)
 
     def show_job(self, job: PodState) -> None:
+        # The pod IP the launcher's callback named stays until the watch has one.
+        details = self.placement.details
+        known = details.get("pod_ip") if details.get("pod") == job.name else None
         self.placement.state = job.state
         self.placement.set_details(
             {"pod": job.name, "namespace": self.namespace, "node": job.node or None,
-             "pod_ip": job.pod_ip or None}
+             "pod_ip": job.pod_ip or known or None}
         )  # fmt: skip
         if job.node:
             self.placement.host = job.node
@@ -247,7 +241,7 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
 
     def job_vanished(self) -> bool:
         return (
-            self._seen and self.poller is not None and self.poller.synced
+            self.seen and self.poller is not None and self.poller.synced
             and self.poller.last_error is None and self.poller.pod(str(self.job_id)) is None
         )  # fmt: skip
 
@@ -280,30 +274,15 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
 
     # ------------------------------------------------------------------ stopping
 
-    async def poll(self) -> Optional[int]:
-        """None while the kernel runs, else its exit code (see ``LifecycleMixin.poll``).
+    def node_timeout(self) -> float:
+        return self.k8s_node_timeout
 
-        A ready kernel whose launcher is gone but whose pod the watch has not yet seen end
-        is waited for up to ``k8s_node_timeout`` seconds, so that it is reported dead with
-        Kubernetes' reason (OOMKilled, Evicted, deleted) rather than as merely gone.
-        """
-        code = await super().poll()
-        if code is None or self.placement.phase != "ready" or self.poller is None:
-            self._silent_since = None
-            return code
-        now = time.monotonic()
-        if self._silent_since is None:
-            self._silent_since = now
-        if now - self._silent_since < self.k8s_node_timeout:
-            return None
-        reason = (
+    def silent_death(self, timeout: float) -> str:
+        return (
             f"Kernel {self.kernel_id} died: its launcher{self.location_suffix()} is gone or "
             f"does not answer, and Kubernetes did not report its pod ended within "
-            f"{self.k8s_node_timeout:.0f} s"
+            f"{timeout:.0f} s"
         )
-        self.log.warning(reason)
-        self.placement.set_phase("dead", error=reason)
-        return code
 
     async def launcher_exit_code(self) -> Optional[int]:
         """From the watch's cache: None while the pod runs, else its exit code.

@@ -48,14 +48,6 @@ class K8sSettings(K8sResourceSettings):
         "watch is then resumed from its last resourceVersion. One watch per namespace serves "
         "every kernel of the server.",
     )
-    callback_ip = Unicode(
-        "",
-        config=True,
-        help="Address of this server that the kernel pods' launchers call back to; pods must "
-        "reach it and the server must reach the pods' IPs. Default: the local address on the "
-        "route to the API server (outside the cluster: the interface towards the pod "
-        "network; in a pod: the server pod's own IP).",
-    )
     k8s_server_id = Unicode(
         "",
         config=True,

@@ -5,11 +5,13 @@ a cluster's job."""
 from .authorization import AuthorizationMixin
 from .base import LauncherProvisionerBase
 from .cluster import ClusterJobProvisioner
+from .cluster_settings import ClusterSettings
 from .settings import LauncherSettings, positive_seconds
 
 __all__ = [
     "AuthorizationMixin",
     "ClusterJobProvisioner",
+    "ClusterSettings",
     "LauncherProvisionerBase",
     "LauncherSettings",
     "positive_seconds",

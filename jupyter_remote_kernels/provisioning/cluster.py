@@ -12,16 +12,20 @@ to kill it.
 from __future__ import annotations
 
 import abc
+import asyncio
+import time
 from typing import Any, Optional
 
 from ..errors import LaunchError
+from ..netutil import route_ip
 from .base import LauncherProvisionerBase
+from .cluster_settings import ClusterSettings
 from .polling import WatchPoller
 
 __all__ = ["ClusterJobProvisioner"]
 
 
-class ClusterJobProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
+class ClusterJobProvisioner(LauncherProvisionerBase, ClusterSettings):  # type:ignore[misc]
     """Base class of the provisioners whose launcher runs as a job of a cluster.
 
     The job's id is :attr:`job_id` (None until the cluster has the job); ids of this kernel's
@@ -41,7 +45,9 @@ class ClusterJobProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         self.job_id: Optional[str] = None
         self.past_jobs: set[str] = set()
         self.submitted = False
+        self.seen = False  # the poller listed the current job at least once
         self._watching = False
+        self._silent_since: Optional[float] = None
 
     # ------------------------------------------------------------------ backend hooks
 
@@ -49,14 +55,19 @@ class ClusterJobProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
     def find_poller(self) -> WatchPoller:
         """The server's poller of this kernel's cluster (one per cluster)."""
 
+    @abc.abstractmethod
+    async def cluster_host(self) -> str:
+        """The cluster's address this server talks to (its RM, controller, API server): the
+        route to it is the way back, unless ``callback_ip`` says otherwise."""
+
     @property
     @abc.abstractmethod
     def watch_key(self) -> str:
         """What the poller finds this kernel's jobs by (its tag, its job name)."""
 
     @abc.abstractmethod
-    def current_job(self) -> Optional[Any]:
-        """The current job as the poller last saw it, or None."""
+    def cached_job(self, job_id: str) -> Optional[Any]:
+        """The job ``job_id`` as the poller last saw it, or None (not listed)."""
 
     @abc.abstractmethod
     def show_job(self, job: Any) -> None:
@@ -96,6 +107,41 @@ class ClusterJobProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         """True when the cluster no longer lists a job it did list (never, by default)."""
         return False
 
+    def current_job(self) -> Optional[Any]:
+        """The current job as the poller last saw it, or None."""
+        if self.poller is None or self.job_id is None:
+            return None
+        job = self.cached_job(self.job_id)
+        if job is not None:
+            self.seen = True
+        return job
+
+    def begin_launch(self, detail: str) -> None:
+        """A new launch: no job yet, nothing of the last one in the placement; ``submitting``."""
+        self.job_id, self.seen = None, False
+        self.placement.state = self.placement.host = None
+        self.placement.set_details({})
+        self.placement.set_phase("submitting", detail)
+
+    def node_timeout(self) -> float:
+        """Seconds a ready kernel whose launcher is gone or silent is still waited for, so
+        that the cluster can say why its job ended (the backend's ``*_node_timeout``
+        trait); 0, the default: not waited for, the kernel is reported gone at once."""
+        return 0.0
+
+    def ask_again(self) -> None:
+        """Ask the cluster for the job's state now, while a silent launcher is waited for
+        (by default nothing: the poller or watch reports on its own)."""
+
+    def silent_death(self, timeout: float) -> str:
+        """Why a ready kernel is reported dead: its launcher is gone or silent and the
+        cluster did not report its job ended within ``timeout`` seconds."""
+        return (
+            f"Kernel {self.kernel_id} died: its launcher{self.location_suffix()} is gone or "
+            f"does not answer, and the cluster did not report its job {self.job_id} ended "
+            f"within {timeout:.0f} s"
+        )
+
     def cluster_record(self) -> dict[str, Any]:
         """What else a later server needs to find the cluster (its endpoints, its config)."""
         return {}
@@ -107,6 +153,12 @@ class ClusterJobProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
         return isinstance(job_id, str) and bool(job_id)
 
     # ------------------------------------------------------------------ addresses
+
+    async def response_ip(self) -> str:
+        if self.callback_ip:
+            return self.callback_ip
+        host = await self.cluster_host()
+        return await asyncio.to_thread(route_ip, host or "127.0.0.1", "127.0.0.1")
 
     def kernel_bind_ip(self) -> str:
         # Empty: the launcher binds the address of the node the cluster runs it on.
@@ -183,6 +235,32 @@ class ClusterJobProvisioner(LauncherProvisionerBase):  # type:ignore[misc]
             self.log.warning(reason)
             self.placement.set_phase("dead", error=reason)
         return self.job_exit_code(job)
+
+    async def poll(self) -> Optional[int]:
+        """None while the kernel runs, else its exit code (see ``LifecycleMixin.poll``).
+
+        Called by ``KernelManager.is_alive``. When a ready kernel's launcher is gone or
+        silent (its comm port refuses or does not answer) but the cluster has not yet said
+        that the job ended, the kernel is not reported dead for up to :meth:`node_timeout`
+        seconds (the cluster is asked again meanwhile, :meth:`ask_again`): it is then
+        reported with the cluster's reason (a time limit, a node failure, OOMKilled) from
+        :meth:`launcher_exit_code`, or else as :meth:`silent_death`.
+        """
+        code = await super().poll()
+        timeout = self.node_timeout()
+        if code is None or self.placement.phase != "ready" or self.poller is None or not timeout:
+            self._silent_since = None
+            return code
+        now = time.monotonic()
+        if self._silent_since is None:
+            self._silent_since = now
+        if now - self._silent_since < timeout:
+            self.ask_again()
+            return None
+        reason = self.silent_death(timeout)
+        self.log.warning(reason)
+        self.placement.set_phase("dead", error=reason)
+        return code
 
     async def release(self, restart: bool) -> None:
         """Make sure the job ended (kill + confirm); stop following it unless restarting."""

@@ -17,12 +17,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import re
-import time
 from typing import Any, Optional
 
 from ..errors import LaunchError
 from ..launch import protocol
-from ..netutil import route_ip
 from ..paths import launcher_files
 from ..provisioning import ClusterJobProvisioner
 from ..ssh import SSHTarget, connections_of, parse_host
@@ -53,8 +51,6 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.poller: Optional[SlurmPoller] = None
-        self._seen = False
-        self._silent_since: Optional[float] = None
 
     # ------------------------------------------------------------------ settings
 
@@ -104,15 +100,11 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
 
     # ------------------------------------------------------------------ base hooks
 
-    async def response_ip(self) -> str:
-        if self.callback_ip:
-            return self.callback_ip
+    async def cluster_host(self) -> str:
         if self.slurm_login_host:
             # The login node is on the cluster's network: the route to it is the way back.
-            host = parse_host(self.slurm_login_host)[1]
-        else:
-            host = await controller_host(self.find_poller().commands)
-        return await asyncio.to_thread(route_ip, host or "127.0.0.1", "127.0.0.1")
+            return parse_host(self.slurm_login_host)[1]
+        return await controller_host(self.find_poller().commands)
 
     def location(self) -> str:
         """``slurm · job 4242 on rkn2 (1:52 left)``, ``slurm · job 4242`` (no node yet: the
@@ -145,10 +137,7 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
         options = job_options(self, env)
         self.poller = self.find_poller()
         self.watch()
-        self.job_id, self._seen = None, False
-        self.placement.state = self.placement.host = None
-        self.placement.set_details({})
-        self.placement.set_phase("submitting", "sbatch")
+        self.begin_launch("sbatch")
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
         spec_env = (self.kernel_spec.env if self.kernel_spec else None) or {}
@@ -188,13 +177,9 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
         self.placement.set_phase("pending", "waiting for the scheduler")
         self.poller.refresh()
 
-    def current_job(self) -> Optional[Job]:
-        if self.poller is None or self.job_id is None:
-            return None
-        job = self.poller.job(self.name, self.job_id)
-        if job is not None:
-            self._seen = True
-        return job
+    def cached_job(self, job_id: str) -> Optional[Job]:
+        assert self.poller is not None
+        return self.poller.job(self.name, job_id)
 
     def show_job(self, job: Job) -> None:
         self.placement.state = job.state
@@ -213,7 +198,7 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
 
     def job_vanished(self) -> bool:
         # Listed once, now gone from squeue (and squeue answered): it ended long ago.
-        return self._seen and self.poller is not None and self.poller.last_error is None
+        return self.seen and self.poller is not None and self.poller.last_error is None
 
     async def launch_failure(self, job: Job) -> str:
         code = await exit_code_of(self.poller.commands, job.id) if self.poller else None
@@ -244,33 +229,20 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
 
     # ------------------------------------------------------------------ stopping
 
-    async def poll(self) -> Optional[int]:
-        """None while the kernel runs, else its exit code (see ``LifecycleMixin.poll``).
+    def node_timeout(self) -> float:
+        return self.slurm_node_timeout
 
-        Called by ``KernelManager.is_alive``. When a ready kernel's launcher is gone or
-        silent (its comm port refuses or does not answer) but Slurm has not yet said that
-        the job ended, Slurm is asked again at once and the kernel is not reported dead for
-        up to ``slurm_node_timeout`` seconds: it is then reported with Slurm's reason (a time
-        limit, a node failure, preemption) rather than as merely gone.
-        """
-        code = await super().poll()
-        if code is None or self.placement.phase != "ready" or self.poller is None:
-            self._silent_since = None
-            return code
-        now = time.monotonic()
-        if self._silent_since is None:
-            self._silent_since = now
-        if now - self._silent_since < self.slurm_node_timeout:
+    def ask_again(self) -> None:
+        # squeue at once rather than at the next interval: Slurm may have the reason now.
+        if self.poller is not None:
             self.poller.refresh()
-            return None
-        reason = (
+
+    def silent_death(self, timeout: float) -> str:
+        return (
             f"Kernel {self.name} died: its launcher on {self.placement.host} is gone or does "
             f"not answer, and Slurm did not report its job {self.job_id} ended within "
-            f"{self.slurm_node_timeout:.0f} s"
+            f"{timeout:.0f} s"
         )
-        self.log.warning(reason)
-        self.placement.set_phase("dead", error=reason)
-        return code
 
     async def shutdown_requested(self, restart: bool = False) -> None:
         """The kernel was asked to shut down (or restart): its exit is expected now.

@@ -66,12 +66,6 @@ class SlurmSettings(Configurable):
         "before the kernel is reported dead. Set it a little above the cluster's "
         "SlurmdTimeout.",
     )
-    callback_ip = Unicode(
-        "",
-        config=True,
-        help="Address of this server that the jobs' launchers call back to (default: the "
-        "local address on the route to the Slurm controller).",
-    )
     bundle_env = Unicode(
         "JRK_LAUNCH_BUNDLE",
         config=True,

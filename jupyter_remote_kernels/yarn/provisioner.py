@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 from ..errors import LaunchError, PlacementError
 from ..launch import protocol
-from ..netutil import route_ip
 from ..paths import launcher_files
 from ..process import OutputTail, stop_group
 from ..provisioning import ClusterJobProvisioner
@@ -108,11 +107,8 @@ class YarnProvisioner(YarnSettings, ClusterJobProvisioner):  # type:ignore[misc]
 
     # ------------------------------------------------------------------ base hooks
 
-    async def response_ip(self) -> str:
-        if self.callback_ip:
-            return self.callback_ip
-        host = urlsplit(self.endpoints()[0]).hostname or "127.0.0.1"
-        return await asyncio.to_thread(route_ip, host, "127.0.0.1")
+    async def cluster_host(self) -> str:
+        return urlsplit(self.endpoints()[0]).hostname or "127.0.0.1"
 
     def launcher_output_tail(self) -> str:
         return self._output.tail()
@@ -136,11 +132,8 @@ class YarnProvisioner(YarnSettings, ClusterJobProvisioner):  # type:ignore[misc]
         # leave an application we could neither follow nor kill.
         await self.poller.client.run(self.poller.client.connect)
         self.watch()
-        self.job_id = None
         self.submitted = False
-        self.placement.state = self.placement.host = None
-        self.placement.set_details({})
-        self.placement.set_phase("submitting", f"running {Path(cmd[0]).name}")
+        self.begin_launch(f"running {Path(cmd[0]).name}")
         forwarded = {k: str(v) for k, v in env.items() if k.startswith("KERNEL_")}
         encoded = protocol.encode_bundle({**bundle, "env": forwarded}).decode().strip()
         submit_env = {**env, self.bundle_env: encoded, "KERNEL_ID": self.tag}
@@ -215,10 +208,9 @@ class YarnProvisioner(YarnSettings, ClusterJobProvisioner):  # type:ignore[misc]
     def _log_submit_output(self, text: str) -> None:
         self.log.debug("[submit %s] %s", self.tag, text)
 
-    def current_job(self) -> Optional[dict[str, Any]]:
-        if self.poller is None or self.job_id is None:
-            return None
-        return self.poller.app(self.tag, self.job_id)
+    def cached_job(self, job_id: str) -> Optional[dict[str, Any]]:
+        assert self.poller is not None
+        return self.poller.app(self.tag, job_id)
 
     def show_job(self, job: dict[str, Any]) -> None:
         """Copy what YARN says about our application into the placement."""

@@ -64,12 +64,6 @@ class YarnSettings(Configurable):
         config=True,
         help="Seconds to wait for YARN to confirm that a killed application ended.",
     )
-    callback_ip = Unicode(
-        "",
-        config=True,
-        help="Address of this server that YARN containers call back to (default: the "
-        "local address on the route to the RM).",
-    )
     bundle_env = Unicode(
         "JRK_LAUNCH_BUNDLE",
         config=True,

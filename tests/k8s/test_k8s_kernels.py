@@ -66,11 +66,15 @@ def srv(k8s_cluster, tmp_path_factory):
     server.stop(signal.SIGTERM, timeout=120)
 
 
-def placed_with_ip(srv, kernel_id: str) -> dict:
-    """The placement once the watch has the pod's IP: the kubelet reports it on its own time
-    (seen after the kernel's callback on a loaded machine); 30 s at most."""
-    wait_for(lambda: placement(srv, kernel_id)["details"].get("pod_ip"), 30)
-    return placement(srv, kernel_id)
+def placed_at_ready(srv, r) -> dict:
+    """The placement as the start's answer and, right after, ``/api/remote-kernels`` show it:
+    the pod IP is there at ready (from the launcher's callback), whenever the kubelet
+    reports it."""
+    answered = r.json()["placement"]
+    assert answered["phase"] == "ready" and answered["details"]["pod_ip"], answered
+    shown = placement(srv, r.json()["id"])
+    assert shown["details"]["pod_ip"] == answered["details"]["pod_ip"], shown
+    return shown
 
 
 def test_lifecycle_start_execute_interrupt_restart_delete(k8s_cluster, srv):
@@ -80,7 +84,7 @@ def test_lifecycle_start_execute_interrupt_restart_delete(k8s_cluster, srv):
     r = start_kernel(srv, "k8s-py", KERNEL_WEIRD=WEIRD)
     assert r.status_code == 201, r.text
     kernel_id = r.json()["id"]
-    first = placed_with_ip(srv, kernel_id)
+    first = placed_at_ready(srv, r)
     pod_name = first["details"]["pod"]
     assert first["kind"] == "k8s" and first["phase"] == "ready", first
     assert first["where"] == f"k8s · pod {pod_name} on {k8s_cluster.node_name}", first
@@ -155,7 +159,7 @@ def test_argv_without_ip_is_reached_at_the_pod_ip(k8s_cluster, srv):
     r = start_kernel(srv, "k8s-no-ip")
     assert r.status_code == 201, r.text
     kernel_id = r.json()["id"]
-    where = placed_with_ip(srv, kernel_id)
+    where = placed_at_ready(srv, r)
     assert where["ip"] == where["details"]["pod_ip"], where
     assert ws_execute(srv, kernel_id, "print(6 * 7)") == "42\n"
     assert srv.request("DELETE", f"/api/kernels/{kernel_id}").status_code == 204

@@ -113,3 +113,27 @@ def test_a_missing_kubeconfig_is_a_clear_error(tmp_path):
                     log=logging.getLogger("test"))  # fmt: skip
     with pytest.raises(K8sError, match=f"no such file: {missing}.*k8s_kubeconfig"):
         asyncio.run(k8s.api())
+
+
+def test_the_pod_ip_comes_from_the_launchers_callback_and_stays():
+    """The kubelet reports a pod's IP on its own time (seen seconds after the launcher's
+    callback on a loaded machine): the callback's address fills the placement's ``pod_ip``
+    at ready, and the watch's later updates without an IP keep it (the real-cluster test
+    asserts it at ready; this one makes the watch late on demand)."""
+    p = K8sProvisioner()
+    p.namespace, p.job_id = "default", "jrk-1"
+    p.placement.set_details({"pod": "jrk-1", "namespace": "default", "node": None,
+                             "pod_ip": None})  # fmt: skip
+    no_ip = PodState.from_json(pod_json(phase="Pending", node="n1"))
+    p.show_job(no_ip)
+    assert p.placement.details["pod_ip"] is None
+    assert p.connect_ip({"ip": "10.244.0.7", "host": "jrk-1"}) == "10.244.0.7"
+    assert p.placement.details["pod_ip"] == "10.244.0.7"
+    p.show_job(no_ip)
+    assert p.placement.details == {"pod": "jrk-1", "namespace": "default", "node": "n1",
+                                   "pod_ip": "10.244.0.7"}  # fmt: skip
+    # A wildcard in the callback: the watch's address, if any.
+    assert p.connect_ip({"ip": "0.0.0.0"}) == "10.244.0.7"
+    # Another pod of the kernel (a restart) does not inherit it.
+    p.show_job(PodState.from_json({**pod_json(phase="Pending"), "metadata": {"name": "jrk-2"}}))
+    assert p.placement.details["pod_ip"] is None
