@@ -43,6 +43,7 @@ from pathlib import Path
 
 from testing.k8scluster import K8S_VERSION, K8sTestCluster
 
+from . import outcome
 from .k8s_configs import CONFIGS, GP_CLIENT_DIR, OPTIONAL, Config, make_config
 from .server import HERE
 
@@ -109,22 +110,9 @@ def write(meta: dict, results: dict, out: Path, idle: int) -> str:
 
 
 def failures(results: dict) -> list[str]:
-    failed = []
-    for name, res in results.items():
-        left = {k: v for k, v in res.items() if k.endswith("_left_5s") and v}
-        if "failed" in res:
-            print(f"{name} failed: {res['failed']}; server log: {res.get('log', '-')}",
-                  file=sys.stderr)
-        elif left:
-            print(f"{name} failed: left behind: {left}", file=sys.stderr)
-        elif "skipped" in res:
-            print(f"skipped {name} (optional peer): {res['skipped']}", file=sys.stderr)
-            continue
-        else:
-            continue
-        if name not in OPTIONAL:
-            failed.append(name)
-    return failed
+    """The configurations that fail the run (:func:`.outcome.failures`); the optional
+    peer's (``gp-k8s``) are reported, not fatal."""
+    return outcome.failures(results, OPTIONAL)
 
 
 def main() -> int:

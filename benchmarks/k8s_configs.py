@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from testing.k8scluster.gpimage import GP_IMAGE, build_gp_image, gp_dir, import_
 from testing.k8sspecs import k8s_spec
 from testing.specs import REMOTE_PYTHON
 
+from .outcome import StepsMixin
 from .pools import pooled_ids
 from .server import REPO, Server
 
@@ -42,8 +42,10 @@ def ours_spec(cluster: K8sTestCluster, kubeconfig: Path, pool_size: int = 0) -> 
     return k8s_spec(cluster, kubeconfig, pool_size=pool_size, display_name="ours-k8s")
 
 
-class Config:
+class Config(StepsMixin):
     """One configuration's server and kernels for the whole run."""
+
+    log_prefix = "k8s-"
 
     def __init__(self, name: str, cluster: K8sTestCluster, tmp: Path, options) -> None:
         self.name, self.cluster, self.options = name, cluster, options
@@ -77,17 +79,6 @@ class Config:
             self.server = gp_server(cluster, workdir, kubeconfig, options.gp_client)
 
     # -- steps ---------------------------------------------------------------------------------
-    def step(self, what, *args) -> None:
-        """Run one measurement step unless an earlier one failed (then keep the log)."""
-        if "failed" in self.result:
-            return
-        try:
-            what(self, *args)
-        except Exception as exc:
-            log = self.options.out / f"k8s-{self.name}-server.log"
-            shutil.copy(self.server.log_path, log)
-            self.result = {"failed": f"{type(exc).__name__}: {exc}"[:400], "log": str(log)}
-
     def sample(self, key: str, value: float) -> None:
         self.samples.setdefault(key, []).append(value)
 

@@ -64,6 +64,7 @@ from testing.slurmcluster import SlurmTestCluster
 from testing.specs import REMOTE_PYTHON
 from testing.sshbed import SSHTestBed
 
+from . import outcome
 from .pools import PARTS as POOL_PARTS
 from .pools import PoolRun, run_part
 from .report import git_revision, python_versions, write
@@ -101,34 +102,10 @@ def preflight(names: list[str]) -> None:
         sys.exit(1)
 
 
-def left(res: dict) -> dict[str, int]:
-    """What a configuration or part left behind: its ``*_left_5s`` counts above zero
-    (processes after restart, delete or server stop; YARN applications; Slurm jobs)."""
-    return {k: v for k, v in res.items() if k.endswith("_left_5s") and v}
-
-
 def failures(results: dict) -> list[str]:
-    """The configurations and parts that fail the run, each said on stderr: an error, or
-    kernels, applications or jobs left after restart, delete or stop. The optional peer's
-    (``gp-ssh``) are reported, not fatal."""
-    failed = []
-    for name, res in results.items():
-        if "error" in res:
-            print(
-                f"FAILED {name}: {res['error']}\n  server log: {res.get('log', '-')}",
-                file=sys.stderr,
-            )
-        elif left(res):
-            counts = ", ".join(f"{k} {v}" for k, v in sorted(left(res).items()))
-            print(f"FAILED {name}: left behind: {counts}", file=sys.stderr)
-        elif "skipped" in res:
-            print(f"skipped {name} (optional peer): {res['skipped']}", file=sys.stderr)
-            continue
-        else:
-            continue
-        if name not in OPTIONAL:
-            failed.append(name)
-    return failed
+    """The configurations and parts that fail the run (:func:`.outcome.failures`); the
+    optional peer's (``gp-ssh``) are reported, not fatal."""
+    return outcome.failures(results, OPTIONAL)
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ import datetime
 import http.client
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -47,6 +46,7 @@ import requests
 
 from testing.yarncluster import YarnTestCluster, spark_home
 
+from .outcome import StepsMixin
 from .server import HERE, Server, execute
 from .yarn_outcome import failures, make_configs
 
@@ -153,7 +153,7 @@ def gp_setup(yarn: YarnTestCluster, workdir: Path, gp_python: str) -> Path:
     return prefix / "share" / "jupyter"
 
 
-class Config:
+class Config(StepsMixin):
     """One configuration's server, its RM proxy and its kernels, for the whole run."""
 
     def __init__(self, name: str, yarn: YarnTestCluster, tmp: Path, options) -> None:
@@ -182,17 +182,6 @@ class Config:
                  'mount --bind "$0" /etc/hosts && exec "$@"', str(yarn.bed.etc_hosts_path)]
         self.server = Server(workdir, options.gp_python, {}, {"benchmarks.gp_env": True},
                              env=env, data=data, prefix=hosts)  # fmt: skip
-
-    def step(self, what, *args) -> None:
-        """Run one measurement step unless an earlier one failed (then keep the log)."""
-        if "failed" in self.result:
-            return
-        try:
-            what(self, *args)
-        except Exception as exc:
-            log = self.options.out / f"{self.name}-server.log"
-            shutil.copy(self.server.log_path, log)
-            self.result = {"failed": f"{type(exc).__name__}: {exc}"[:400], "log": str(log)}
 
     def start(self, timed: bool = True) -> None:
         kernel_id, took = self.server.start(self.name, timeout=600)

@@ -3,6 +3,8 @@ the run or only skip the optional peer, and which results fail it."""
 
 from __future__ import annotations
 
+from . import outcome
+
 __all__ = ["OPTIONAL", "failures", "make_configs"]
 
 OPTIONAL = ("gp-yarn",)  # the peer may be absent (skipped); ours must run
@@ -29,17 +31,6 @@ def make_configs(names: list[str], make, results: dict) -> list:
 
 
 def failures(results: dict) -> list[str]:
-    """Configurations of ours that fail the run, each said: a failure, or applications left
-    after a restart, delete or server stop (``*_left_5s``). The peer's are only reported."""
-    failed = []
-    for name, res in results.items():
-        left = {k: v for k, v in res.items() if k.endswith("_left_5s") and v}
-        if "failed" in res:
-            print(f"{name} failed: {res['failed']}; server log: {res.get('log', '-')}")
-        elif left:
-            print(f"{name} failed: left behind: {left}")
-        else:
-            continue
-        if name not in OPTIONAL:
-            failed.append(name)
-    return failed
+    """Configurations of ours that fail the run (:func:`.outcome.failures`): a failure, or
+    applications left after a restart, delete or server stop. The peer's are only reported."""
+    return outcome.failures(results, OPTIONAL)

@@ -37,6 +37,7 @@ Never use this configuration for anything else: it turns every protection off.
 from __future__ import annotations
 
 import atexit
+import importlib
 import json
 import os
 import shutil
@@ -201,6 +202,13 @@ def _provisioner(name: str):
     return None
 
 
+def _record(kind: str, kernels: list[str], facts: dict) -> None:
+    """What the ``kind`` tests read (``jrk-ui-tests.json``); its kernelspecs allowed."""
+    info["kernels"] += kernels
+    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
+    info[kind] = facts
+
+
 def _start_ssh() -> None:
     if _provisioner("jrk-ssh-provisioner") is None:
         info["ssh_skipped"] = "the SSH provisioner (jrk-ssh-provisioner) is not installed"
@@ -220,30 +228,43 @@ def _start_ssh() -> None:
     spec = ssh_spec(bed, launch_timeout=60)
     spec.pop("language", None)
     write_spec("remote-ssh", {**spec, "display_name": "Python (SSH test hosts)"})
-    info["kernels"].append("remote-ssh")
-    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
-    info["ssh"] = {
+    _record("ssh", ["remote-ssh"], {
         "mode": bed.mode,
         "hosts": [{"address": h.address, "hostname": h.hostname} for h in bed.hosts],
-    }
+    })  # fmt: skip
+
+
+def _start_cluster(kind: str, provisioner: str, what: str, cluster_class: str, missing: str):
+    """Start a real test cluster (``cluster_class``, ``missing``: ``module:name``) for the
+    ``kind`` tests and stop it at exit, after the server stopped its kernels (atexit order).
+    None, with the reason in ``info["KIND_skipped"]``, when ``provisioner`` is not
+    installed or the cluster cannot start on this machine."""
+    if _provisioner(provisioner) is None:
+        info[f"{kind}_skipped"] = f"the {what} provisioner ({provisioner}) is not installed"
+        return None
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+
+    def load(name: str):
+        module, attr = name.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    gaps = load(missing)()
+    if gaps:
+        info[f"{kind}_skipped"] = f"the real {what} test cluster cannot start: " + "; ".join(gaps)
+        return None
+    cluster = load(cluster_class)(workdir=_tmp / f"{kind}cluster", label="ui-tests")
+    _cleanups.append(cluster.stop)
+    cluster.start()
+    return cluster
 
 
 def _start_slurm() -> None:
-    if _provisioner("jrk-slurm-provisioner") is None:
-        info["slurm_skipped"] = "the Slurm provisioner (jrk-slurm-provisioner) is not installed"
+    cluster = _start_cluster("slurm", "jrk-slurm-provisioner", "Slurm",
+                             "testing.slurmcluster:SlurmTestCluster",
+                             "testing.slurmcluster.deps:missing")  # fmt: skip
+    if cluster is None:
         return
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from testing.slurmcluster import SlurmTestCluster
-    from testing.slurmcluster.deps import missing
-
-    gaps = missing()
-    if gaps:
-        info["slurm_skipped"] = "the real Slurm test cluster cannot start: " + "; ".join(gaps)
-        return
-    cluster = SlurmTestCluster(workdir=_tmp / "slurmcluster", label="ui-tests")
-    _cleanups.append(cluster.stop)  # after the server cancelled its jobs (atexit order)
-    cluster.start()
     slurm_conf = cluster.env()["SLURM_CONF"]
     # As an admin installs it (the CLI), then the tests' poll interval.
     prefix = _tmp / "slurm-prefix"
@@ -261,13 +282,8 @@ def _start_slurm() -> None:
         {"slurm_poll_interval": 0.5, "cancel_timeout": 60}
     )
     (target / "kernel.json").write_text(json.dumps(spec, indent=1))
-    info["kernels"].append("remote-slurm")
-    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
-    info["slurm"] = {
-        "slurm_conf": slurm_conf,
-        "partition": "debug",
-        "nodes": cluster.node_names,
-    }
+    _record("slurm", ["remote-slurm"],
+            {"slurm_conf": slurm_conf, "partition": "debug", "nodes": cluster.node_names})
 
 
 def _start_toy() -> None:
@@ -283,67 +299,44 @@ def _start_toy() -> None:
     os.environ["PYTHONPATH"] = toybackend.python_path(site, os.environ.get("PYTHONPATH", ""))
     folder = toybackend.write_kernelspec(_kernels, sandbox="sandbox-ui")
     spec = json.loads((folder / "kernel.json").read_text())
-    info["kernels"].append(folder.name)
-    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
-    info["toy"] = {
-        "kernel": folder.name,
-        "display_name": spec["display_name"],
-        "sandbox": "sandbox-ui",
-    }
+    _record("toy", [folder.name], {"kernel": folder.name,
+                                   "display_name": spec["display_name"],
+                                   "sandbox": "sandbox-ui"})  # fmt: skip
 
 
 def _start_k8s() -> None:
-    if _provisioner("jrk-k8s-provisioner") is None:
-        info["k8s_skipped"] = "the Kubernetes provisioner (jrk-k8s-provisioner) is not installed"
+    cluster = _start_cluster("k8s", "jrk-k8s-provisioner", "Kubernetes",
+                             "testing.k8scluster:K8sTestCluster",
+                             "testing.k8scluster:missing")  # fmt: skip
+    if cluster is None:
         return
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from testing.k8scluster import K8sTestCluster, missing
     from testing.k8sspecs import k8s_spec
 
-    gaps = missing()
-    if gaps:
-        info["k8s_skipped"] = "the real Kubernetes test cluster cannot start: " + "; ".join(gaps)
-        return
-    cluster = K8sTestCluster(workdir=_tmp / "k8scluster", label="ui-tests")
-    _cleanups.append(cluster.stop)  # after the server deleted its pods (atexit order)
-    cluster.start()
     write_spec("remote-k8s", k8s_spec(cluster, display_name="Python (Kubernetes test cluster)",
                                       launch_timeout=120))
     write_spec("remote-k8s-big", k8s_spec(
         cluster, display_name="Python (Kubernetes, 64 CPUs)", launch_timeout=60,
         resources={"requests": {"cpu": "64"}}))
-    info["kernels"] += ["remote-k8s", "remote-k8s-big"]
-    c.KernelSpecManager.allowed_kernelspecs = set(info["kernels"])
     pki = cluster.workdir / "pki"
-    info["k8s"] = {"server": cluster.server, "node": cluster.node_name, "namespace": "default",
-                   "ca": str(pki / "ca.crt"), "cert": str(pki / "admin.crt"),
-                   "key": str(pki / "admin.key")}
+    _record("k8s", ["remote-k8s", "remote-k8s-big"],
+            {"server": cluster.server, "node": cluster.node_name, "namespace": "default",
+             "ca": str(pki / "ca.crt"), "cert": str(pki / "admin.crt"),
+             "key": str(pki / "admin.key")})  # fmt: skip
 
 
-try:
-    _start_toy()
-except Exception as exc:  # the other tests still run; the toy test fails with this
-    info["toy_error"] = f"the toy backend could not be registered: {exc!r}"
-    print(f"jrk-ui-tests: {info['toy_error']}", file=sys.stderr)
-
-try:
-    _start_ssh()
-except Exception as exc:  # the local tests still run; the ssh test fails with this
-    info["ssh_error"] = f"the SSH test bed did not start: {exc}"
-    print(f"jrk-ui-tests: {info['ssh_error']}", file=sys.stderr)
-
-try:
-    _start_slurm()
-except Exception as exc:  # the other tests still run; the Slurm test fails with this
-    detail = getattr(exc, "stderr", "") or ""
-    info["slurm_error"] = f"the Slurm test cluster did not start: {exc} {detail}".strip()
-    print(f"jrk-ui-tests: {info['slurm_error']}", file=sys.stderr)
-
-try:
-    _start_k8s()
-except Exception as exc:  # the other tests still run; the Kubernetes test fails with this
-    info["k8s_error"] = f"the Kubernetes test cluster did not start: {exc}"
-    print(f"jrk-ui-tests: {info['k8s_error']}", file=sys.stderr)
+# Each part on its own: when one cannot start, the others' tests still run and its own
+# test fails with the reason (a failed command's stderr included).
+for _kind, _start, _failed in (
+    ("toy", _start_toy, "the toy backend could not be registered"),
+    ("ssh", _start_ssh, "the SSH test bed did not start"),
+    ("slurm", _start_slurm, "the Slurm test cluster did not start"),
+    ("k8s", _start_k8s, "the Kubernetes test cluster did not start"),
+):
+    try:
+        _start()
+    except Exception as exc:
+        detail = getattr(exc, "stderr", "") or ""
+        info[f"{_kind}_error"] = f"{_failed}: {exc!r} {detail}".strip()
+        print(f"jrk-ui-tests: {info[f'{_kind}_error']}", file=sys.stderr)
 
 (_root / "jrk-ui-tests.json").write_text(json.dumps(info, indent=1))

@@ -91,5 +91,5 @@ def test_yarn_benchmark_fails_on_our_setup_and_leftovers(capsys):
     assert bench_yarn.failures(results) == ["ours-yarn"]
     left = {"ours-yarn": {"start_s": 9.0, "delete_apps_left_5s": 1}, "gp-yarn": {"start_s": 9.0}}
     assert bench_yarn.failures(left) == ["ours-yarn"]
-    assert "ours-yarn failed: left behind: {'delete_apps_left_5s': 1}" in capsys.readouterr().out
+    assert "FAILED ours-yarn: left behind: delete_apps_left_5s 1" in capsys.readouterr().err
     assert bench_yarn.failures({"ours-yarn": {"start_s": 9.0, "stop_apps_left_5s": 0}}) == []
