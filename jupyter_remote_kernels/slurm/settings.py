@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from traitlets import Float, Int, List, Unicode, validate
-from traitlets.config import Configurable
 
-from ..provisioning import positive_seconds
+from ..provisioning import EnvBundleSettings, positive_seconds
 from ..ssh import parse_host
 from .resources import parse_memory, parse_time
 
 __all__ = ["SlurmSettings"]
 
 
-class SlurmSettings(Configurable):
+class SlurmSettings(EnvBundleSettings):
     """Where jobs are submitted, what they ask of Slurm, and what a start request may change."""
 
     # ------------------------------------------------------------------ the cluster
@@ -65,12 +64,6 @@ class SlurmSettings(Configurable):
         "waited for, so that Slurm can say why (its time limit, a node failure, NODE_FAIL) "
         "before the kernel is reported dead. Set it a little above the cluster's "
         "SlurmdTimeout.",
-    )
-    bundle_env = Unicode(
-        "JRK_LAUNCH_BUNDLE",
-        config=True,
-        help="Environment variable of the job that carries the launch bundle (the "
-        "per-kernel secret) to the launcher; fills {bundle_env} in argv.",
     )
     slurm_export_env = List(
         Unicode(),

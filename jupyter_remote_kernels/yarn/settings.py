@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 
 from traitlets import Bool, Enum, Float, List, Unicode, default, validate
-from traitlets.config import Configurable
 
-from ..provisioning import positive_seconds
+from ..provisioning import EnvBundleSettings, positive_seconds
 from .endpoints import check_endpoint
 
 __all__ = ["YarnSettings"]
 
 
-class YarnSettings(Configurable):
+class YarnSettings(EnvBundleSettings):
     """Where the ResourceManager is, how to talk to it, and how kernels are submitted."""
 
     yarn_endpoint = Unicode(
@@ -63,12 +62,6 @@ class YarnSettings(Configurable):
         30.0,
         config=True,
         help="Seconds to wait for YARN to confirm that a killed application ended.",
-    )
-    bundle_env = Unicode(
-        "JRK_LAUNCH_BUNDLE",
-        config=True,
-        help="Environment variable that carries the launch bundle (the per-kernel secret) "
-        "to the submit command, which forwards it into the container; fills {bundle_env}.",
     )
 
     @default("yarn_endpoint")
