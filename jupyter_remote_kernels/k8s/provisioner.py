@@ -54,6 +54,7 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
     """Runs the kernel's launcher in a pod and follows it with the server's shared watch."""
 
     kind = "k8s"
+    cluster_name = "Kubernetes"
     record_key = "k8s"
     record_job_id = "pod"
     record_past_jobs = "past_pods"
@@ -277,12 +278,8 @@ class K8sProvisioner(PodOverridesMixin, K8sSettings, ClusterJobProvisioner):  # 
     def node_timeout(self) -> float:
         return self.k8s_node_timeout
 
-    def silent_death(self, timeout: float) -> str:
-        return (
-            f"Kernel {self.kernel_id} died: its launcher{self.location_suffix()} is gone or "
-            f"does not answer, and Kubernetes did not report its pod ended within "
-            f"{timeout:.0f} s"
-        )
+    def job_name(self) -> str:
+        return "pod"
 
     async def launcher_exit_code(self) -> Optional[int]:
         """From the watch's cache: None while the pod runs, else its exit code.

@@ -133,13 +133,25 @@ class ClusterJobProvisioner(LauncherProvisionerBase, ClusterSettings):  # type:i
         """Ask the cluster for the job's state now, while a silent launcher is waited for
         (by default nothing: the poller or watch reports on its own)."""
 
+    #: How the messages name the cluster ("Slurm", "Kubernetes").
+    cluster_name = "the cluster"
+
+    def job_name(self) -> str:
+        """How the messages name the current job (``job 4242``, ``pod jrk-3f2a``)."""
+        return f"job {self.job_id}"
+
     def silent_death(self, timeout: float) -> str:
         """Why a ready kernel is reported dead: its launcher is gone or silent and the
-        cluster did not report its job ended within ``timeout`` seconds."""
+        cluster did not report its job ended within ``timeout`` seconds (0: not waited for)."""
+        said = f"{self.cluster_name} did not report its {self.job_name()} ended"
+        waited = (
+            f"{said} within {timeout:g} s"
+            if timeout
+            else f"it was not waited for until {said} (the node timeout is 0)"
+        )
         return (
             f"Kernel {self.kernel_id} died: its launcher{self.location_suffix()} is gone or "
-            f"does not answer, and the cluster did not report its job {self.job_id} ended "
-            f"within {timeout:.0f} s"
+            f"does not answer, and {waited}"
         )
 
     def cluster_record(self) -> dict[str, Any]:
@@ -244,13 +256,14 @@ class ClusterJobProvisioner(LauncherProvisionerBase, ClusterSettings):  # type:i
         that the job ended, the kernel is not reported dead for up to :meth:`node_timeout`
         seconds (the cluster is asked again meanwhile, :meth:`ask_again`): it is then
         reported with the cluster's reason (a time limit, a node failure, OOMKilled) from
-        :meth:`launcher_exit_code`, or else as :meth:`silent_death`.
+        :meth:`launcher_exit_code`, or else as :meth:`silent_death` (at once with a node
+        timeout of 0: phase ``dead`` either way, never ``ready`` with an exit code).
         """
         code = await super().poll()
-        timeout = self.node_timeout()
-        if code is None or self.placement.phase != "ready" or self.poller is None or not timeout:
+        if code is None or self.placement.phase != "ready" or self.poller is None:
             self._silent_since = None
             return code
+        timeout = self.node_timeout()
         now = time.monotonic()
         if self._silent_since is None:
             self._silent_since = now

@@ -42,6 +42,7 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
     """Submits the kernel's launcher as a Slurm batch job and follows it with ``squeue``."""
 
     kind = "slurm"
+    cluster_name = "Slurm"
     launch_env_names = frozenset(
         {f"KERNEL_SLURM_{name}" for name in ("PARTITION", "TIME", "CPUS", "MEMORY", "GPUS")}
     )
@@ -236,13 +237,6 @@ class SlurmProvisioner(SlurmSettings, ClusterJobProvisioner):  # type:ignore[mis
         # squeue at once rather than at the next interval: Slurm may have the reason now.
         if self.poller is not None:
             self.poller.refresh()
-
-    def silent_death(self, timeout: float) -> str:
-        return (
-            f"Kernel {self.name} died: its launcher on {self.placement.host} is gone or does "
-            f"not answer, and Slurm did not report its job {self.job_id} ended within "
-            f"{timeout:.0f} s"
-        )
 
     async def shutdown_requested(self, restart: bool = False) -> None:
         """The kernel was asked to shut down (or restart): its exit is expected now.
