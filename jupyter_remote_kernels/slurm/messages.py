@@ -40,14 +40,33 @@ def submit_failed(kernel_id: str, partition: str, output: str) -> str:
     )
 
 
+#: What to do when a job ended before its kernel was ready, by Slurm's state; a state not
+#: named here means the launcher or the kernel itself failed on the node.
+_BEFORE_READY_ADVICE = {
+    "CANCELLED": "Someone (scancel, an admin, a Slurm policy) cancelled it; start the kernel "
+    "again, or ask the cluster's admins why its jobs are cancelled.",
+    "NODE_FAIL": "Its node failed; start the kernel again (Slurm places it on another node).",
+    "BOOT_FAIL": "Its node could not boot; start the kernel again, or ask the cluster's admins.",
+    "PREEMPTED": "A job of higher priority took its node; start the kernel again, or use a "
+    "partition or QOS without preemption.",
+    "TIMEOUT": "Its time limit ran out before the kernel started; raise slurm_time.",
+    "DEADLINE": "It could not start before its deadline; drop --deadline from the kernelspec.",
+    "OUT_OF_MEMORY": "It ran out of memory while starting; raise slurm_memory.",
+}
+_LAUNCH_ADVICE = (
+    "Check that the kernelspec's command runs on the compute nodes (its Python has ipykernel, "
+    "or the kernel's own command is installed there); set slurm_output to a file on a shared "
+    "file system to see the job's output."
+)
+
+
 def ended_before_ready(job: Job, kernel_id: str, detail: str) -> str:
-    """The job ended before the launcher called back."""
+    """The job ended before the launcher called back; what to do depends on how it ended."""
     node = f" on {job.nodes}" if job.nodes else ""
+    advice = _BEFORE_READY_ADVICE.get(job.state, _LAUNCH_ADVICE)
     return (
         f"Slurm job {job.id} of kernel {kernel_id} (partition {job.partition}){node} "
-        f"{state_words(job)} before the kernel was ready.{detail} Check the kernelspec's "
-        "Python (argv[0]) has ipykernel on the compute nodes; set slurm_output to a file on a "
-        "shared file system to see the job's output."
+        f"{state_words(job)} before the kernel was ready.{detail} {advice}"
     )
 
 

@@ -4,6 +4,8 @@ dead with Slurm's reason (server log and /api/remote-kernels), and nothing is le
 from __future__ import annotations
 
 import signal
+import threading
+import time
 
 import pytest
 
@@ -74,3 +76,33 @@ def test_node_lost_under_a_kernel_is_reported(slurm_cluster, tmp_path, srv):
         slurm_cluster.start_node(node)
     srv.request("DELETE", f"/api/kernels/{kernel_id}")
     assert nothing_left(slurm_cluster, [kernel_id]) == ([], [])
+
+
+def test_a_job_cancelled_while_pending_fails_the_start_saying_so(slurm_cluster, tmp_path, srv):
+    """Someone else cancels the kernel's job while Slurm holds it (``--begin`` an hour
+    ahead: pending, reason BeginTime): the start fails at once (not at the launch timeout)
+    with Slurm's state and what to do about a cancellation, not advice about the node's
+    Python; nothing is left."""
+    install_slurm_spec(slurm_cluster, tmp_path, "slurm-later",
+                       slurm_extra_options=["--begin=now+1hour"])  # fmt: skip
+    answer: dict[str, object] = {}
+    starting = threading.Thread(target=lambda: answer.update(r=start_kernel(srv, "slurm-later")))
+    starting.start()
+
+    def held():
+        return [j for j in slurm_cluster.jobs() if j["state"] == "PENDING"
+                and j["reason"] == "BeginTime"]  # fmt: skip
+
+    [job] = wait_for(held, 60) or [None]
+    assert job is not None, slurm_cluster.jobs()
+    slurm_cluster.run(["scancel", job["id"]])
+    begun = time.monotonic()
+    starting.join(120)
+    r = answer["r"]
+    assert time.monotonic() - begun < 30, "the start waited for its launch timeout"
+    assert r.status_code >= 500, r.text
+    message = r.json()["message"]
+    assert f"Slurm job {job['id']} of kernel" in message, message
+    assert "was cancelled (Slurm state CANCELLED" in message, message
+    assert "start the kernel again" in message and "ipykernel" not in message, message
+    assert nothing_left(slurm_cluster) == ([], [])
