@@ -9,7 +9,6 @@ server's bookkeeping.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +16,7 @@ from urllib.parse import quote
 from testing.k8scluster import PYTHON_IMAGE
 from testing.specs import pids_mentioning
 
+from .kernels import wait_for
 from .server_process import ServerProcess
 
 __all__ = [
@@ -35,16 +35,6 @@ __all__ = [
 TEMPLATE = Path(__file__).resolve().parents[1] / "kernelspecs" / "k8s" / "kernel.json"
 KERNEL_LABEL = "jupyter-remote-kernels/kernel-id"
 LAUNCH_TIMEOUT = 90.0
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.25):
-    """The predicate's first true value within ``timeout`` seconds, else its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def write_k8s_spec(cluster, base: Path, name: str, **config: Any) -> Path:
