@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from .pki import issue_client
-
 __all__ = ["AUDIT_POLICY", "AuditMixin", "AuditedRequest"]
 
 #: Every request at level Metadata (who, verb, URI, status; no bodies: Secrets stay out).
@@ -152,6 +150,8 @@ class AuditMixin:
                           ) -> Path:
         """A kubeconfig (in the workdir) for a client certificate of user *user* in
         *groups*: the server under test gets a name of its own in the audit log."""
+        from .pki import issue_client  # noqa: PLC0415 (see K8sTestCluster.start)
+
         stem = f"user-{user.replace(':', '-')}"
         issue_client(self.pki, stem, user, groups)
         path = self.workdir / f"{stem}.kubeconfig"

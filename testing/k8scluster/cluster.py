@@ -44,7 +44,6 @@ from .audit import AuditMixin
 from .config import ConfigMixin
 from .daemons import SERVICE_IP, DaemonsMixin
 from .deps import K8sClusterError, require
-from .pki import make_pki
 from .procs import STATE_FILES, cleanup_stale, remove_resources
 
 __all__ = ["K8sTestCluster"]
@@ -96,6 +95,10 @@ class K8sTestCluster(AuditMixin, ConfigMixin, DaemonsMixin, StateOwner):
         atexit.register(self._atexit_stop)
         try:
             self._claim_host()
+            # cryptography is needed to run a cluster, not to build one (.ci/run builds
+            # before pip has installed the test extras).
+            from .pki import make_pki  # noqa: PLC0415
+
             self._step("pki", lambda: make_pki(self.pki, address=self.address,
                                                node=self.node_name, service_ip=SERVICE_IP))
             self._write_configs()
