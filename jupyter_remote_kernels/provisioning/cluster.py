@@ -143,11 +143,12 @@ class ClusterJobProvisioner(LauncherProvisionerBase, ClusterSettings):  # type:i
     def silent_death(self, timeout: float) -> str:
         """Why a ready kernel is reported dead: its launcher is gone or silent and the
         cluster did not report its job ended within ``timeout`` seconds (0: not waited for)."""
-        said = f"{self.cluster_name} did not report its {self.job_name()} ended"
+        job = self.job_name()
         waited = (
-            f"{said} within {timeout:g} s"
+            f"{self.cluster_name} did not report its {job} ended within {timeout:g} s"
             if timeout
-            else f"it was not waited for until {said} (the node timeout is 0)"
+            else f"{self.cluster_name} had not reported its {job} ended (not waited for: "
+            "the node timeout is 0)"
         )
         return (
             f"Kernel {self.kernel_id} died: its launcher{self.location_suffix()} is gone or "

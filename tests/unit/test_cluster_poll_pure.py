@@ -94,8 +94,8 @@ def test_a_zero_node_timeout_reports_the_kernel_dead_at_once_with_a_reason():
     assert asyncio.run(p.poll()) == 1
     assert p.placement.phase == "dead"
     assert p.placement.error == (
-        "Kernel k1 died: its launcher is gone or does not answer, and it was not waited "
-        "for until Toy did not report its job 42 ended (the node timeout is 0)"
+        "Kernel k1 died: its launcher is gone or does not answer, and Toy had not reported "
+        "its job 42 ended (not waited for: the node timeout is 0)"
     )
 
 
